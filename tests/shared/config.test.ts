@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/shared/config.js';
+import { HairError } from '../../src/shared/errors.js';
+
+describe('loadConfig', () => {
+  it('gives production defaults for the pipeline', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.HAIR_EP).toBe('auto');
+    expect(config.MAX_IMAGE_BYTES).toBe(10 * 1024 * 1024);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every missing or invalid setting at once', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ env: { HAIR_EP: 'tpu', MAX_IMAGE_BYTES: 'lots' }, need: ['discord'] });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(HairError);
+    const error = caught as HairError;
+    expect(error.code).toBe('CONFIG_INVALID');
+    for (const key of ['HAIR_EP', 'MAX_IMAGE_BYTES', 'DISCORD_TOKEN', 'DISCORD_APPLICATION_ID']) {
+      expect(error.message).toContain(key);
+    }
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ env: { HAIR_EP: '' } }).HAIR_EP).toBe('auto');
+  });
+});
