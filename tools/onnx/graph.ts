@@ -102,7 +102,6 @@ export class OnnxGraph {
     let name: string;
     do name = `${prefix}_${this.counter++}`;
     while (this.names.has(name));
-    this.names.add(name);
     return name;
   }
 
