@@ -22,6 +22,6 @@ export const FACE_MESH = {
   points: 468,
   /** MediaPipe's crop: detector box scaled by this around its centre, made square. */
   cropScale: 1.5,
-  /** Mesh indices of the key points the front-end uses (MediaPipe topology). */
-  indices: { mouthLeft: 61, mouthRight: 291 },
+  /** Mesh indices the front-end uses (MediaPipe topology; 61 is on the image left of an upright face). */
+  indices: { mouthCorners: [61, 291] },
 } as const;
