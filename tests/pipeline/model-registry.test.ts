@@ -71,7 +71,8 @@ describe('model registry', () => {
   it('MODEL_INVALID for a same-size copy with one byte changed, and for a truncated one', () => {
     const file = copyModel('blazeface-full');
     const bytes = readFileSync(file);
-    bytes[bytes.length >> 1] ^= 0xff;
+    const mid = bytes.length >> 1;
+    bytes[mid] = bytes[mid]! ^ 0xff;
     writeFileSync(file, bytes);
     const corrupted = thrown(() => createModelRegistry({ modelsDir: dir }).resolve('blazeface-full'));
     expect(corrupted.code).toBe('MODEL_INVALID');
