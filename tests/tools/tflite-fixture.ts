@@ -4,7 +4,7 @@ import * as flatbuffers from 'flatbuffers';
  * Writes tiny TFLite flatbuffers for converter tests, slot by slot as the reader expects them (schema.fbs order).
  * Only the fields the converter reads are written.
  */
-export const OP = { ADD: 0, CONCATENATION: 2, CONV_2D: 3, DEPTHWISE_CONV_2D: 4, DEQUANTIZE: 6, MAX_POOL_2D: 17, RELU: 19, RESHAPE: 22, PAD: 34, PRELU: 54 } as const;
+export const OP = { ADD: 0, CONCATENATION: 2, CONV_2D: 3, DEPTHWISE_CONV_2D: 4, DEQUANTIZE: 6, MAX_POOL_2D: 17, RELU: 19, RESHAPE: 22, RESIZE_BILINEAR: 23, PAD: 34, PRELU: 54 } as const;
 const TYPE = { float32: 0, float16: 1, int32: 2 } as const;
 
 export interface FixtureTensor {

@@ -165,6 +165,39 @@ describe('tfliteToOnnx', () => {
     expect(maxAbs(out!.data as Float32Array, ref)).toBeLessThan(1e-6);
   });
 
+  it('RESIZE_BILINEAR with half_pixel_centers matches TensorFlow\'s half-pixel sampling (edges clamped)', async () => {
+    const [H, W, C, OH, OW] = [3, 4, 2, 6, 8];
+    const x = rand(H * W * C);
+    const fixture: Fixture = {
+      tensors: [
+        { name: 'x', shape: [1, H, W, C], type: 'float32' },
+        { name: 'size', shape: [2], type: 'int32', data: i32([OH, OW]) },
+        { name: 'y', shape: [1, OH, OW, C], type: 'float32' },
+      ],
+      // ResizeBilinearOptions: 2 align_corners = false, 3 half_pixel_centers = true
+      ops: [{ op: OP.RESIZE_BILINEAR, inputs: [0, 1], outputs: [2], options: [[2, 'int8', 0], [3, 'int8', 1]] }],
+      inputs: [0],
+      outputs: [2],
+    };
+    const { y } = await run(buildTflite(fixture), x, [1, H, W, C]);
+    const sample = (out: number, inSize: number, outSize: number): [number, number, number] => {
+      const pos = (out + 0.5) * (inSize / outSize) - 0.5;
+      const lo = Math.floor(pos);
+      return [Math.max(lo, 0), Math.min(Math.ceil(pos), inSize - 1), pos - lo];
+    };
+    const ref = new Float32Array(OH * OW * C);
+    for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) for (let c = 0; c < C; c++) {
+      const [y0, y1, fy] = sample(oy, H, OH);
+      const [x0, x1, fx] = sample(ox, W, OW);
+      const v = (yy: number, xx: number): number => x[(yy * W + xx) * C + c]!;
+      const top = v(y0, x0) + (v(y0, x1) - v(y0, x0)) * fx;
+      const bottom = v(y1, x0) + (v(y1, x1) - v(y1, x0)) * fx;
+      ref[(oy * OW + ox) * C + c] = top + (bottom - top) * fy;
+    }
+    expect(y!.dims).toEqual([1, OH, OW, C]);
+    expect(maxAbs(y!.data as Float32Array, ref)).toBeLessThan(1e-6);
+  });
+
   it('names an unsupported operator and rejects bytes that are not TFLite', () => {
     const fixture: Fixture = {
       tensors: [{ name: 'x', shape: [1, 4], type: 'float32' }, { name: 'y', shape: [1, 4], type: 'float32' }],
