@@ -1,0 +1,142 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { HairError } from '../../src/shared/errors.js';
+import { createModelRegistry, PREPARE_COMMAND } from '../../src/pipeline/runtime/model-registry.js';
+import { readManifest } from '../../src/pipeline/runtime/manifest.js';
+
+const manifest = readManifest('models/manifest.json');
+let dir: string;
+
+function copyModel(name: string): string {
+  const target = join(dir, manifest.models[name]!.file);
+  mkdirSync(join(target, '..'), { recursive: true });
+  copyFileSync(join('models', manifest.models[name]!.file), target);
+  return target;
+}
+
+function thrown(fn: () => unknown): HairError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(HairError);
+    return error as HairError;
+  }
+  throw new Error('expected a HairError');
+}
+
+/** Runs the CLI in-process and captures what it prints. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    const code = await main(['node', 'hairstyler', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hairstyler-models-'));
+  copyFileSync('models/manifest.json', join(dir, 'manifest.json'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('model registry', () => {
+  it('resolves a model whose size and sha256 match', () => {
+    const file = copyModel('blazeface-short');
+    expect(createModelRegistry({ modelsDir: dir }).resolve('blazeface-short')).toBe(file);
+  });
+
+  it('MODEL_MISSING for an absent file names the command that makes it', () => {
+    const error = thrown(() => createModelRegistry({ modelsDir: dir }).resolve('face-mesh'));
+    expect(error.code).toBe('MODEL_MISSING');
+    expect(error.message).toContain(PREPARE_COMMAND);
+    expect(error.message).toContain('face/face-mesh.onnx');
+    expect(error.params).toMatchObject({ model: 'face-mesh' });
+  });
+
+  it('MODEL_MISSING for a name that is not in the manifest, listing the known ones', () => {
+    const error = thrown(() => createModelRegistry({ modelsDir: dir }).resolve('no-such-model'));
+    expect(error.code).toBe('MODEL_MISSING');
+    expect(error.message).toContain('blazeface-full');
+  });
+
+  it('MODEL_INVALID for a same-size copy with one byte changed, and for a truncated one', () => {
+    const file = copyModel('blazeface-full');
+    const bytes = readFileSync(file);
+    const mid = bytes.length >> 1;
+    bytes[mid] = bytes[mid]! ^ 0xff;
+    writeFileSync(file, bytes);
+    const corrupted = thrown(() => createModelRegistry({ modelsDir: dir }).resolve('blazeface-full'));
+    expect(corrupted.code).toBe('MODEL_INVALID');
+    expect(corrupted.message).toMatch(/sha256 [0-9a-f]{64}, the manifest expects/);
+
+    writeFileSync(file, bytes.subarray(0, 1000));
+    const truncated = thrown(() => createModelRegistry({ modelsDir: dir }).resolve('blazeface-full'));
+    expect(truncated.code).toBe('MODEL_INVALID');
+    expect(truncated.message).toContain('has 1000 bytes');
+  });
+
+  it('re-checks a file that changed after it was resolved', () => {
+    const file = copyModel('blazeface-short');
+    const registry = createModelRegistry({ modelsDir: dir });
+    registry.resolve('blazeface-short');
+    writeFileSync(file, 'x');
+    expect(thrown(() => registry.resolve('blazeface-short')).code).toBe('MODEL_INVALID');
+  });
+
+  it('MODEL_INVALID for a manifest that does not match the schema', () => {
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: 1, models: { x: { file: 'x.onnx' } } }));
+    const error = thrown(() => createModelRegistry({ modelsDir: dir }));
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toContain('models.x.sha256');
+  });
+});
+
+describe('hairstyler models', () => {
+  it('verify exits non-zero and lists every problem', async () => {
+    copyModel('blazeface-short');
+    const { code, stderr } = await cli('models', 'verify', '--models-dir', dir);
+    expect(code).toBe(1);
+    expect(stderr).toContain('MODEL_MISSING blazeface-full');
+    expect(stderr).toContain('MODEL_MISSING face-mesh');
+    expect(stderr).not.toContain('blazeface-short:');
+    expect(stderr).toContain('error[MODEL_MISSING]');
+    expect(stderr).toContain('2 of 3 models failed verification');
+  });
+
+  it('prepare builds what is missing or corrupt, skips what matches, and verify then passes', async () => {
+    const kept = copyModel('face-mesh');
+    const file = copyModel('blazeface-short');
+    writeFileSync(file, 'corrupt');
+    const first = await cli('models', 'prepare', '--models-dir', dir);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('built blazeface-short');
+    expect(first.stdout).toContain('built blazeface-full');
+    expect(first.stdout).not.toContain('built face-mesh');
+    expect(first.stdout).toContain('2 built, 1 up to date');
+    expect(readFileSync(kept).length).toBe(manifest.models['face-mesh']!.bytes);
+
+    const again = await cli('models', 'prepare', '--models-dir', dir);
+    expect(again.stdout).toContain('0 built, 3 up to date');
+    expect((await cli('models', 'verify', '--models-dir', dir)).code).toBe(0);
+  });
+
+  it('prepare fails loudly when a rebuilt file does not reproduce the manifest sha256', async () => {
+    const changed = structuredClone(manifest);
+    changed.models['blazeface-short']!.sha256 = '0'.repeat(64);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(changed));
+    const { code, stderr } = await cli('models', 'prepare', '--models-dir', dir);
+    expect(code).toBe(1);
+    expect(stderr).toContain('error[MODEL_INVALID]');
+    expect(stderr).toContain('does not reproduce the manifest');
+    expect(stderr).toContain(manifest.models['blazeface-short']!.sha256);
+  });
+});
