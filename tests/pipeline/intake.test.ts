@@ -16,6 +16,7 @@ import {
   grayscale,
   htmlThenImage,
   loadAstronaut,
+  loadFixture,
   meanAbsDiff,
   orientationCard,
   pixelAt,
@@ -99,6 +100,16 @@ describe('intake: accepted formats decode to upright sRGB 8-bit RGB', () => {
       expect(meanAbsDiff(result.image, astronautRgb)).toBeLessThanOrEqual(tolerance);
     });
   }
+
+  // tests/fixtures/solid-160x128.heic (393 bytes): a real HEVC HEIC made with Debian's heif-enc 1.15.1 (x265),
+  // since nothing in node_modules encodes HEVC. The prebuilt sharp's libheif has no HEVC decoder.
+  it.runIf('heif' in sharp.versions)('HEIC (HEVC) → UNSUPPORTED_FORMAT in the prebuilt sharp, not BAD_IMAGE', async () => {
+    const bytes = await loadFixture('solid-160x128.heic');
+    const meta = await sharp(bytes).metadata();
+    expect([meta.format, meta.compression, meta.width, meta.height]).toEqual(['heif', 'hevc', 160, 128]);
+    const error = await expectCode(bytes, 'UNSUPPORTED_FORMAT', { ...limits, minSide: 16 });
+    expect(error.params).toEqual({ format: 'heic' });
+  });
 
   it('greyscale becomes three equal channels', async () => {
     const bytes = await grayscale(astronaut);
@@ -196,6 +207,18 @@ describe('intake: EXIF orientation 1–8 comes out upright', () => {
     });
   }
 
+  it('every orientation is also upright in a shrunk working copy', async () => {
+    const big = await encodeAs(orientationCard(1200, 800, 200), 'png');
+    for (const orientation of EXIF_ORIENTATIONS) {
+      const result = await intake(await withExifOrientation(big, orientation), limits, { maxLongSide: 600 });
+      expect(result.original).toEqual({ width: 1200, height: 800 });
+      expect([result.image.width, result.image.height, result.scale]).toEqual([600, 400, 0.5]);
+      const corners = cardCorners(result.image, 100);
+      expect([near(corners.tl, red), near(corners.tr, green), near(corners.bl, blue), near(corners.br, black)], `orientation ${orientation}`)
+        .toEqual([true, true, true, true]);
+    }
+  });
+
   it('WebP with orientation 6 as well', async () => {
     const bytes = await withExifOrientation(await encodeAs(card, 'png'), 6, 'webp');
     const result = await intake(bytes, { ...limits, minSide: 16 });
@@ -214,11 +237,21 @@ describe('intake: EXIF orientation 1–8 comes out upright', () => {
 
 describe('intake: working copy', () => {
   it('caps the long side at 2048 and reports the scale', async () => {
+    const bytes = await withExifOrientation(await solid(1500, 3000, 'png'), 1, 'webp');
+    const result = await intake(bytes, limits);
+    expect(result.original).toEqual({ width: 1500, height: 3000 });
+    expect([result.image.width, result.image.height]).toEqual([1024, 2048]);
+    expect(result.scale).toBeCloseTo(2048 / 3000, 6);
+  });
+
+  it('a 4000 px JPEG becomes a 2048 px working copy of the same picture', async () => {
     const bytes = await resizeToWidth(astronaut, 4000);
     const result = await intake(bytes, limits);
     expect(result.original).toEqual({ width: 4000, height: 4000 });
     expect([result.image.width, result.image.height]).toEqual([2048, 2048]);
     expect(result.scale).toBeCloseTo(2048 / 4000, 6);
+    const reference = await decodeRgb(await sharp(bytes).resize(2048).png().toBuffer());
+    expect(meanAbsDiff(result.image, reference)).toBeLessThan(2);
   });
 
   it('keeps the full size with maxLongSide 0 and a custom cap otherwise', async () => {
@@ -240,6 +273,7 @@ describe('intake: working copy', () => {
 
   it('a rotated phone photo keeps its upright size in `original`', async () => {
     const bytes = await withExifOrientation(await solid(3000, 2000, 'png'), 8);
+    expect((await sharp(bytes).metadata()).width).toBe(2000);
     const result = await intake(bytes, limits);
     expect(result.original).toEqual({ width: 3000, height: 2000 });
     expect([result.image.width, result.image.height]).toEqual([2048, 1365]);
