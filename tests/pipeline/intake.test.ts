@@ -132,6 +132,18 @@ describe('intake: accepted formats decode to upright sRGB 8-bit RGB', () => {
     expect(meanAbsDiff(image, astronautRgb)).toBeLessThan(12);
   });
 
+  it('an embedded Display P3 profile is honoured; an sRGB one changes nothing', async () => {
+    const p3 = await sharp(astronaut).withIccProfile('p3').png().toBuffer();
+    const srgbTagged = await sharp(astronaut).withIccProfile('srgb').png().toBuffer();
+    expect((await sharp(p3).metadata()).hasProfile).toBe(true);
+    // The P3 file's numbers differ from the sRGB ones; colour management brings them back.
+    const p3Numbers = await sharp(p3, { ignoreIcc: true }).raw().toBuffer();
+    const rawDiff = meanAbsDiff({ ...astronautRgb, data: p3Numbers }, astronautRgb);
+    expect(rawDiff).toBeGreaterThan(3);
+    expect(meanAbsDiff((await intake(p3, limits)).image, astronautRgb)).toBeLessThan(1.5);
+    expect(meanAbsDiff((await intake(srgbTagged, limits)).image, astronautRgb)).toBeLessThanOrEqual(0.5);
+  });
+
   it('16-bit PNG is reduced to 8 bits', async () => {
     const bytes = await png16(astronaut);
     expect((await sharp(bytes).metadata()).depth).toBe('ushort');
