@@ -11,9 +11,10 @@
  *   fetched and no script or font is loaded), TIFF (sharp reads it, but phones and Discord never send it and it is
  *   a large, multi-page, codec-rich attack surface), PDF, BMP, ICO, JPEG 2000, JPEG XL, gzip (svgz), text,
  *   and anything whose first bytes are not an accepted signature.
- * - polyglots: a file that *starts* with an accepted signature and decodes cleanly is accepted (a JPEG with a ZIP
- *   or HTML appended). The trailer never reaches the output, which is raw pixels, so nothing of it can be served
- *   back. A file with other content first (HTML/JS, then an image) fails the signature check.
+ * - polyglots: a file that *starts* with an accepted signature and decodes cleanly is accepted: a JPEG with a ZIP
+ *   or HTML appended, a GIF whose header is also JavaScript (`GIF89a/*…*\/=…`). Whatever else the bytes mean never
+ *   reaches the output, which is raw pixels, so nothing of it can be served back. A file with other content first
+ *   (HTML/JS, then an image) fails the signature check.
  *
  * Limits (IntakeLimits, from config): bytes are checked before anything is parsed; width × height of one frame is
  * read from the header and refused before a pixel is decoded (and sharp's `limitInputPixels` repeats the check

@@ -321,6 +321,18 @@ export function withTrailer(image: Uint8Array, trailer: Uint8Array = zipAndHtmlT
   return Buffer.concat([image, trailer]);
 }
 
+/**
+ * A GIF/JavaScript polyglot: the logical screen width is patched to the bytes `/*`, so the file reads as
+ * `GIF89a/* …binary… *\/=1;alert(…)` to a JS parser, while the GIF decoder still sees one `gif` frame.
+ */
+export function gifJsPolyglot(gif: Uint8Array): Buffer {
+  if (Buffer.from(gif.subarray(0, 6)).toString('latin1') !== 'GIF89a') throw new Error('expected a GIF89a');
+  const poly = Buffer.concat([gif, Buffer.from('*/=1;alert(document.domain);//')]);
+  poly[6] = 0x2f; // '/'
+  poly[7] = 0x2a; // '*'
+  return poly;
+}
+
 /** The reverse polyglot: an HTML page first, a valid image embedded later (e.g. after a comment). */
 export function htmlThenImage(image: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from('<!doctype html><html><body><script>/*'), image, Buffer.from('*/</script></body></html>')]);

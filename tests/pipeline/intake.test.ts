@@ -13,6 +13,7 @@ import {
   cmykJpeg,
   decodeRgb,
   encodeAs,
+  gifJsPolyglot,
   grayscale,
   htmlThenImage,
   loadAstronaut,
@@ -404,6 +405,17 @@ describe('intake: bad inputs get a code, never a crash or a hang', () => {
     it('a valid PNG with a trailer is accepted the same way', async () => {
       const result = await intake(withTrailer(astronaut), limits);
       expect(meanAbsDiff(result.image, astronautRgb)).toBe(0);
+    });
+
+    it('a GIF/JS polyglot is accepted as the GIF it also is: only its pixels come out', async () => {
+      const gif = await solid(160, 160, 'gif', [255, 0, 0]);
+      const polyglot = gifJsPolyglot(gif);
+      expect(polyglot.subarray(0, 8).toString('latin1')).toBe('GIF89a/*');
+      const result = await intake(polyglot, { ...limits, minSide: 16 });
+      expect(result.format).toBe('gif');
+      expect(result.original).toEqual({ width: 160, height: 160 });
+      expect(pixelAt(result.image, 80, 80)).toEqual([255, 0, 0]);
+      expect(result.image.data.length).toBe(160 * 160 * 3);
     });
 
     it('an HTML/JS page with an image embedded after it → UNSUPPORTED_FORMAT', async () => {
