@@ -219,16 +219,22 @@ export async function pngWithTransparentLeftHalf(bytes: Uint8Array): Promise<Buf
   return sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } }).png().toBuffer();
 }
 
-/** An animated GIF whose frames are solid `colors` (first frame first). */
-export function animatedGif(colors: [number, number, number][], width = 160, height = 160): Promise<Buffer> {
+/** An animated GIF (or WebP) whose frames are solid `colors` (first frame first). */
+export function animatedGif(
+  colors: [number, number, number][],
+  width = 160,
+  height = 160,
+  format: 'gif' | 'webp' = 'gif',
+): Promise<Buffer> {
   const frame = width * height * 3;
   const data = Buffer.alloc(frame * colors.length);
   colors.forEach((rgb, f) => {
     for (let i = 0; i < width * height; i += 1) data.set(rgb, f * frame + i * 3);
   });
-  return sharp(data, { raw: { width, height: height * colors.length, channels: 3, pageHeight: height } })
-    .gif({ delay: 100, loop: 0 })
-    .toBuffer();
+  const frames = sharp(data, { raw: { width, height: height * colors.length, channels: 3, pageHeight: height } });
+  return format === 'gif'
+    ? frames.gif({ delay: 100, loop: 0 }).toBuffer()
+    : frames.webp({ delay: 100, loop: 0, lossless: true }).toBuffer();
 }
 
 /** A solid-colour image of any size, encoded. */

@@ -177,6 +177,15 @@ describe('intake: accepted formats decode to upright sRGB 8-bit RGB', () => {
     }
   });
 
+  it('animated WebP: only the first frame is used', async () => {
+    const bytes = await animatedGif([[0, 0, 255], [255, 0, 0]], 160, 160, 'webp');
+    expect((await sharp(bytes).metadata()).pages).toBe(2);
+    const { image, format } = await intake(bytes, limits);
+    expect(format).toBe('webp');
+    expect(image.height).toBe(160);
+    expect(pixelAt(image, 80, 80)).toEqual([0, 0, 255]);
+  });
+
   it('returns raw pixels only: no metadata can survive', async () => {
     const tagged = await sharp(astronaut).jpeg().withMetadata({ orientation: 1 }).withExifMerge({ IFD0: { Artist: 'someone' } }).toBuffer();
     const result = await intake(tagged, limits);
