@@ -2,6 +2,7 @@
  * Intake of a 12 MP phone photo (4000×3000 JPEG, ~photo-like noise), with and without the working copy.
  * Prints medians; not a test. Run: npx tsx bench/intake.bench.ts [iterations]
  */
+import { loadavg } from 'node:os';
 import sharp from 'sharp';
 import { intake } from '../src/pipeline/intake.js';
 import { loadAstronaut, sideBySide, withExifOrientation } from '../tests/helpers/images.js';
@@ -23,18 +24,28 @@ async function phonePhoto(): Promise<Buffer> {
   return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-/** Runs every variant once per round (so machine load hits them alike) and returns each one's median in ms. */
-async function interleavedMedians(variants: [string, () => Promise<unknown>][]): Promise<Map<string, number>> {
+const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+
+/**
+ * Runs every variant once per round (so machine load hits them alike). Returns each one's median wall time and
+ * median process CPU time (user + system, all libvips threads included), in ms: on a shared machine the CPU
+ * time is the steadier number.
+ */
+async function interleavedMedians(variants: [string, () => Promise<unknown>][]): Promise<Map<string, { wall: number; cpu: number }>> {
   for (const [, run] of variants) await run();
-  const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+  const wall = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+  const cpu = new Map<string, number[]>(variants.map(([name]) => [name, []]));
   for (let i = 0; i < iterations; i += 1) {
     for (const [name, run] of variants) {
+      const startCpu = process.cpuUsage();
       const start = performance.now();
       await run();
-      times.get(name)!.push(performance.now() - start);
+      wall.get(name)!.push(performance.now() - start);
+      const used = process.cpuUsage(startCpu);
+      cpu.get(name)!.push((used.user + used.system) / 1000);
     }
   }
-  return new Map([...times].map(([name, list]) => [name, list.sort((a, b) => a - b)[Math.floor(list.length / 2)]!]));
+  return new Map(variants.map(([name]) => [name, { wall: median(wall.get(name)!), cpu: median(cpu.get(name)!) }]));
 }
 
 const photo = await phonePhoto();
@@ -43,7 +54,7 @@ const landscape = await withExifOrientation(photo, 1);
 const portrait = await withExifOrientation(photo, 6);
 const mb = (b: Uint8Array) => (b.length / 1024 / 1024).toFixed(2);
 console.log(`12 MP JPEG 4000x3000: EXIF 1 ${mb(landscape)} MB, EXIF 6 (stored 3000x4000) ${mb(portrait)} MB`);
-console.log(`sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency ${sharp.concurrency()}, ${iterations} rounds`);
+console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency ${sharp.concurrency()}, ${iterations} rounds`);
 
 const variants: [string, Uint8Array, number][] = [
   ['EXIF 1, full size (maxLongSide 0)', landscape, 0],
@@ -55,7 +66,10 @@ const variants: [string, Uint8Array, number][] = [
 const medians = await interleavedMedians(
   variants.map(([name, bytes, maxLongSide]) => [name, () => intake(bytes, limits, { maxLongSide })]),
 );
-for (const [name, ms] of medians) console.log(`${name.padEnd(46)} median ${ms.toFixed(1)} ms`);
-const ratio = (a: string, b: string) => (medians.get(a)! / medians.get(b)!).toFixed(2);
+for (const [name, { wall, cpu }] of medians) {
+  console.log(`${name.padEnd(46)} median wall ${wall.toFixed(1).padStart(6)} ms   cpu ${cpu.toFixed(1).padStart(6)} ms`);
+}
+const ratio = (a: string, b: string) =>
+  `wall ${(medians.get(a)!.wall / medians.get(b)!.wall).toFixed(2)}, cpu ${(medians.get(a)!.cpu / medians.get(b)!.cpu).toFixed(2)}`;
 console.log(`full / working copy, EXIF 1: ${ratio(variants[0]![0], variants[1]![0])}`);
 console.log(`full / working copy, EXIF 6: ${ratio(variants[3]![0], variants[4]![0])}`);
