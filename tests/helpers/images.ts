@@ -266,26 +266,6 @@ function pngChunk(type: string, body: Uint8Array): Buffer {
   return Buffer.concat([head, body, crc]);
 }
 
-/** A PNG built by hand: signature, IHDR, one IDAT holding `rows` filtered scanlines of `data`, IEND. */
-export function encodePng(image: { width: number; height: number; channels: 3 | 4; data: Uint8Array }, rows = image.height): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(image.width, 0);
-  ihdr.writeUInt32BE(image.height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = image.channels === 3 ? 2 : 6;
-  const stride = image.width * image.channels;
-  const scanlines = Buffer.alloc((stride + 1) * rows);
-  for (let y = 0; y < Math.min(rows, image.height); y += 1) {
-    Buffer.from(image.data.buffer, image.data.byteOffset + y * stride, stride).copy(scanlines, y * (stride + 1) + 1);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(scanlines)),
-    pngChunk('IEND', new Uint8Array(0)),
-  ]);
-}
-
 /**
  * A decompression bomb: a valid PNG header claiming `side`×`side` RGB pixels (50k² = 7.5 GB decoded) with a
  * few hundred bytes of compressed data behind it.
