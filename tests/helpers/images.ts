@@ -285,6 +285,22 @@ export function pngBomb(side = 50_000): Buffer {
   ]);
 }
 
+/** A JPEG whose frame header (SOF0/SOF2) is patched to claim `width`×`height`: a bomb in JPEG form. */
+export function withJpegFrameSize(jpeg: Uint8Array, width: number, height: number): Buffer {
+  const out = Buffer.from(jpeg);
+  for (let at = 2; at + 9 < out.length; ) {
+    if (out[at] !== 0xff) throw new Error(`no marker at ${at}`);
+    const marker = out[at + 1]!;
+    if (marker === 0xc0 || marker === 0xc2) {
+      out.writeUInt16BE(height, at + 5);
+      out.writeUInt16BE(width, at + 7);
+      return out;
+    }
+    at += 2 + out.readUInt16BE(at + 2);
+  }
+  throw new Error('no SOF0/SOF2 frame header found');
+}
+
 /** An SVG that, if rendered, would fetch `href` (an external image reference). */
 export function svgWithExternalImage(href: string): Buffer {
   return Buffer.from(

@@ -29,6 +29,7 @@ import {
   svgWithExternalImage,
   truncated,
   withExifOrientation,
+  withJpegFrameSize,
   withTrailer,
 } from '../helpers/images.js';
 import type { RgbImage } from '../../src/pipeline/engine.js';
@@ -332,6 +333,12 @@ describe('intake: bad inputs get a code, never a crash or a hang', () => {
     expect(bomb.length).toBeLessThan(20_000);
     const error = await expectCode(bomb, 'IMAGE_TOO_LARGE');
     expect(error.params).toEqual({ limit: '40 MP' });
+  });
+
+  it('JPEG bomb (frame header claims 65000 × 65000) → IMAGE_TOO_LARGE', async () => {
+    const bomb = withJpegFrameSize(astronautJpeg, 65_000, 65_000);
+    expect((await sharp(bomb, { limitInputPixels: false }).metadata()).width).toBe(65_000);
+    await expectCode(bomb, 'IMAGE_TOO_LARGE');
   });
 
   it('a bomb just over a lowered pixel limit is refused from the header too', async () => {
