@@ -301,6 +301,34 @@ export function withJpegFrameSize(jpeg: Uint8Array, width: number, height: numbe
   throw new Error('no SOF0/SOF2 frame header found');
 }
 
+/**
+ * A progressive-JPEG "scan bomb": a flat 2000×2000 progressive JPEG with its smallest scan repeated `repeats`
+ * times. Each scan is a pass over every coefficient, so a decoder that accepted them would spin for seconds on a
+ * file of a few hundred KB.
+ */
+export async function jpegScanBomb(repeats = 20_000): Promise<Buffer> {
+  const jpeg = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#808080' } })
+    .jpeg({ progressive: true, quality: 90 })
+    .toBuffer();
+  const segments: Buffer[] = [];
+  let smallestScan: Buffer | undefined;
+  for (let at = 2; at < jpeg.length; ) {
+    const marker = jpeg[at + 1]!;
+    if (jpeg[at] !== 0xff || marker === 0xd9) break;
+    let end = at + 2 + jpeg.readUInt16BE(at + 2);
+    if (marker === 0xda) {
+      // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor a restart marker.
+      while (end + 1 < jpeg.length && !(jpeg[end] === 0xff && jpeg[end + 1] !== 0 && (jpeg[end + 1]! & 0xf8) !== 0xd0)) end += 1;
+      const scan = jpeg.subarray(at, end);
+      if (!smallestScan || scan.length < smallestScan.length) smallestScan = scan;
+    }
+    segments.push(jpeg.subarray(at, end));
+    at = end;
+  }
+  if (!smallestScan) throw new Error('no scan found in the progressive JPEG');
+  return Buffer.concat([jpeg.subarray(0, 2), ...segments, ...Array<Buffer>(repeats).fill(smallestScan), Buffer.from([0xff, 0xd9])]);
+}
+
 /** An SVG that, if rendered, would fetch `href` (an external image reference). */
 export function svgWithExternalImage(href: string): Buffer {
   return Buffer.from(

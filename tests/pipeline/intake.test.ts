@@ -16,6 +16,7 @@ import {
   gifJsPolyglot,
   grayscale,
   htmlThenImage,
+  jpegScanBomb,
   loadAstronaut,
   loadFixture,
   meanAbsDiff,
@@ -339,6 +340,13 @@ describe('intake: bad inputs get a code, never a crash or a hang', () => {
     const bomb = withJpegFrameSize(astronautJpeg, 65_000, 65_000);
     expect((await sharp(bomb, { limitInputPixels: false }).metadata()).width).toBe(65_000);
     await expectCode(bomb, 'IMAGE_TOO_LARGE');
+  });
+
+  it('progressive JPEG scan bomb (20 000 repeated scans) → BAD_IMAGE, without spinning', async () => {
+    const bomb = await jpegScanBomb(20_000);
+    expect(bomb.length).toBeLessThan(limits.maxBytes);
+    const error = await expectCode(bomb, 'BAD_IMAGE');
+    expect(error.params.format).toBe('jpeg');
   });
 
   it('a bomb just over a lowered pixel limit is refused from the header too', async () => {
