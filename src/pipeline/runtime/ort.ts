@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';
@@ -198,6 +199,9 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
   };
 
   const create = async (name: string, file: string, contract: ModelContract, options: LoadOptions) => {
+    if (!existsSync(file)) {
+      throw new HairError('MODEL_MISSING', { model: name, file }, { detail: `${file} (model ${name}) is missing; run \`hairstyler models prepare\`` });
+    }
     const started = performance.now();
     const attempts: Array<{ ep: ExecutionProvider; error: string }> = [];
     let native: ort.InferenceSession | undefined;
@@ -215,7 +219,8 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
         break;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        if (/no such file|failed to load model|protobuf parsing failed|load model from/i.test(message) && candidate === 'cpu') {
+        if (candidate === 'cpu') {
+          // The CPU provider is always built in: a failure here is the model file, not the provider.
           throw new HairError('MODEL_INVALID', { model: name, file }, { cause: error, detail: `${file} (model ${name}) could not be loaded: ${message}` });
         }
         attempts.push({ ep: candidate, error: message });
