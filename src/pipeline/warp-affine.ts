@@ -39,7 +39,7 @@ function borderIndex(mode: BorderMode, i: number, n: number): number {
 /** One resample of `image` through an affine map, bilinear with box-averaged taps when shrinking. */
 export function warpAffine(image: RgbImage, options: WarpOptions): RgbImage {
   const { width: ow, height: oh, inverse: m } = options;
-  if (m[6] !== 0 || m[7] !== 0 || m[8] !== 1) throw new RangeError('warpAffine needs an affine matrix (last row 0 0 1)');
+  if (Math.abs(m[6]) > 1e-12 || Math.abs(m[7]) > 1e-12 || Math.abs(m[8] - 1) > 1e-12) throw new RangeError('warpAffine needs an affine matrix (last row 0 0 1)');
   const border = options.border ?? 'replicate';
   const [fr, fg, fb] = options.fill ?? [0, 0, 0];
   const maxTaps = Math.max(1, Math.floor(options.maxTaps ?? 4));
