@@ -5,7 +5,7 @@ import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions, type Ali
 import { createSessionManager, type SessionManager } from '../../src/pipeline/runtime/ort.js';
 import { apply, type Point } from '../../src/pipeline/geometry.js';
 import type { RgbImage } from '../../src/pipeline/engine.js';
-import { decodeForAlign } from '../../src/cli/decode-image.js';
+import { intake, intakeLimits } from '../../src/pipeline/intake.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { HairError } from '../../src/shared/errors.js';
 
@@ -13,7 +13,7 @@ const config = loadConfig({ env: {} });
 const defaults: AlignFaceOptions = alignFaceOptions(config);
 const astronaut = readFileSync('tests/fixtures/astronaut.png');
 const coffee = readFileSync('tests/fixtures/coffee.png');
-const decode = (bytes: Uint8Array) => decodeForAlign(bytes, config);
+const decode = async (bytes: Uint8Array): Promise<RgbImage> => (await intake(bytes, intakeLimits(config))).image;
 
 let manager: SessionManager;
 let sessions: FaceSessions;
