@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSessionManager, type ModelContract, type SessionManager } from '../../src/pipeline/runtime/ort.js';
+import { createSessionManager, ortLibraryDir, type ModelContract, type SessionManager } from '../../src/pipeline/runtime/ort.js';
 import { BLAZEFACE_FULL, BLAZEFACE_SHORT } from '../../src/pipeline/detect-face.contract.js';
 import { loadDetector } from '../../src/pipeline/detect-face.js';
 import { faceModelPaths } from '../../src/pipeline/front-end.js';
@@ -19,8 +18,7 @@ const fullContract: ModelContract = {
 };
 
 /** onnxruntime-node finds the CUDA provider next to libonnxruntime.so.1; without it `cuda` cannot load. */
-const ortBin = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', 'x64');
-const cudaProviderInstalled = existsSync(join(ortBin, 'libonnxruntime_providers_cuda.so'));
+const cudaProviderInstalled = existsSync(join(ortLibraryDir(), 'libonnxruntime_providers_cuda.so'));
 
 function recordingLogger() {
   const lines: Array<{ obj: Record<string, unknown>; msg: string }> = [];
@@ -81,6 +79,7 @@ describe('session manager', () => {
     expect(error.params).toEqual({ ep: 'cuda' });
     expect(error.message).toContain('Attempts:');
     expect(error.message).toMatch(/- cuda: .+/);
+    expect(error.message).toContain(`missing: ${join(ortLibraryDir(), 'libonnxruntime_providers_shared.so')}`);
     expect(error.message).toContain('Possible solutions:');
     expect(error.message).toContain('npm run gpu:cuda13');
     expect(error.message).toContain('com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9');
