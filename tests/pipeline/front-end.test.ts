@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions, type AlignedFace, type AlignFaceOptions, type FaceSessions } from '../../src/pipeline/front-end.js';
@@ -8,11 +7,11 @@ import type { RgbImage } from '../../src/pipeline/engine.js';
 import { intake, intakeLimits } from '../../src/pipeline/intake.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { HairError } from '../../src/shared/errors.js';
+import { grayscale, loadAstronaut, loadCoffee, resizeToWidth, rotateInPlane, sideBySide, withExifOrientation } from '../helpers/images.js';
 
 const config = loadConfig({ env: {} });
 const defaults: AlignFaceOptions = alignFaceOptions(config);
-const astronaut = readFileSync('tests/fixtures/astronaut.png');
-const coffee = readFileSync('tests/fixtures/coffee.png');
+let astronaut: Buffer;
 const decode = async (bytes: Uint8Array): Promise<RgbImage> => (await intake(bytes, intakeLimits(config))).image;
 
 let manager: SessionManager;
@@ -20,6 +19,7 @@ let sessions: FaceSessions;
 let base: AlignedFace;
 
 beforeAll(async () => {
+  astronaut = await loadAstronaut();
   manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 0 });
   sessions = await loadFaceSessions(manager, faceModelPaths(config.MODELS_DIR));
   base = await alignFace(await decode(astronaut), sessions, defaults);
@@ -81,12 +81,13 @@ describe('alignFace on astronaut.png', () => {
 
 describe('alignFace on transforms of astronaut.png', () => {
   const cases: Array<[string, () => Promise<Uint8Array>, Partial<AlignFaceOptions>?]> = [
-    // Pixels stored turned 90° counter-clockwise, EXIF orientation 6 says "rotate 90° clockwise to view".
-    ['EXIF-rotated 90°', () => sharp(astronaut).rotate(270).withMetadata({ orientation: 6 }).jpeg({ quality: 92 }).toBuffer()],
-    ['rotated 25° in plane', () => sharp(astronaut).rotate(25, { background: '#7f7f7f' }).png().toBuffer()],
-    ['300 px wide', () => sharp(astronaut).resize(300).png().toBuffer(), { minSizePx: 32 }],
-    ['4000 px wide', () => sharp(astronaut).resize(4000).jpeg({ quality: 90 }).toBuffer()],
-    ['grayscale', () => sharp(astronaut).grayscale().png().toBuffer()],
+    // Stored pixels turned so that EXIF orientation 6 ("rotate 90° clockwise to view") shows the upright photo.
+    ['EXIF-rotated 90°', () => withExifOrientation(astronaut, 6)],
+    ['rotated 25° in plane', () => rotateInPlane(astronaut, 25)],
+    // The face box is ~62 px here, under the default FACE_MIN_SIZE_PX (64): allow it to check the geometry.
+    ['300 px wide', () => resizeToWidth(astronaut, 300), { minSizePx: 32 }],
+    ['4000 px wide', () => resizeToWidth(astronaut, 4000)],
+    ['grayscale', () => grayscale(astronaut)],
   ];
   for (const [name, make, options] of cases) {
     it(`${name}: the eyes land where they do for the original, within a few pixels`, async () => {
@@ -103,7 +104,7 @@ describe('alignFace on transforms of astronaut.png', () => {
   }
 
   it('two copies side by side: MULTIPLE_FACES with the count', async () => {
-    const bytes = await sharp(astronaut).extend({ right: 512, background: '#000' }).composite([{ input: astronaut, left: 512, top: 0 }]).png().toBuffer();
+    const bytes = await sideBySide(astronaut);
     const error = await code(alignFace(await decode(bytes), sessions, defaults));
     expect(error.code).toBe('MULTIPLE_FACES');
     expect(error.params).toEqual({ count: 2 });
@@ -127,11 +128,11 @@ describe('alignFace on transforms of astronaut.png', () => {
   });
 
   it('coffee.png has no face: NO_FACE', async () => {
-    expect((await code(alignFace(await decode(coffee), sessions, defaults))).code).toBe('NO_FACE');
+    expect((await code(alignFace(await decode(await loadCoffee()), sessions, defaults))).code).toBe('NO_FACE');
   });
 
   it('a face under FACE_MIN_SIZE_PX: FACE_TOO_SMALL with the size', async () => {
-    const image = await decode(await sharp(astronaut).resize(160).png().toBuffer());
+    const image = await decode(await resizeToWidth(astronaut, 160));
     const error = await code(alignFace(image, sessions, defaults));
     expect(error.code).toBe('FACE_TOO_SMALL');
     expect(error.params['min']).toBe(64);
