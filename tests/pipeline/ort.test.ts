@@ -103,6 +103,15 @@ describe('session manager', () => {
     expect(renamed.message).toContain('input "input" is not in the contract');
   });
 
+  it('a failing warm-up run is MODEL_INVALID naming the EP and feeds, and is not cached', async () => {
+    manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 0 });
+    const error = await caught(manager.load('blazeface-full', detectorFile(), fullContract, { warmupDims: { input: [1, 100, 100, 3] } }));
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toContain('failed its warm-up run on cpu with zeros (input: float32 [1, 100, 100, 3])');
+    const retry = await manager.load('blazeface-full', detectorFile(), fullContract);
+    expect(retry.ep).toBe('cpu');
+  });
+
   it('a missing model file is MODEL_MISSING naming the command that builds it', async () => {
     manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 0 });
     const error = await caught(manager.load('nope', 'models/face/nope.onnx', fullContract));

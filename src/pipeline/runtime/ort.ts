@@ -267,8 +267,17 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
         const data = ARRAY_FOR[spec.dtype](dims.reduce((a, b) => a * b, 1));
         feeds[spec.name] = toTensor({ dtype: spec.dtype, data, dims });
       }
-      const outputs = await native.run(feeds);
-      for (const out of Object.values(outputs)) out.dispose();
+      try {
+        const outputs = await native.run(feeds);
+        for (const out of Object.values(outputs)) out.dispose();
+      } catch (error) {
+        await native.release();
+        const shapes = Object.entries(feeds).map(([k, t]) => `${k}: ${t.type} ${describeShape(t.dims)}`).join(', ');
+        throw new HairError('MODEL_INVALID', { model: name, file }, {
+          cause: error,
+          detail: `${file} (model ${name}) failed its warm-up run on ${ep} with zeros (${shapes}): ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
       warmupMs = performance.now() - warmStart;
     }
     const info: OrtSession = Object.freeze({ name, file, ep, contract, loadMs, warmupMs });
