@@ -4,7 +4,7 @@
  * Also compares the aligner's own bilinear sampler with sharp's `affine`. Run: `npm run bench:frontend`.
  */
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import sharp from 'sharp';
 import { loadConfig } from '../src/shared/config.js';
 import { intake, intakeLimits } from '../src/pipeline/intake.js';
@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     ['12 MP JPEG, intake maxLongSide 0 (full size)', await phonePhoto(astronaut), 0],
   ];
   process.stdout.write(`front-end bench: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), EP ${sessions.detector.ep}, ${RUNS} runs after ${WARMUP} warm-up, medians in ms\n`);
-  process.stdout.write('note: the machine may be shared with other processes; numbers vary run to run\n\n');
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  process.stdout.write(`note: the machine may be shared with other processes; load average before: ${load()}\n\n`);
   const header = ['input', 'working', 'intake', 'detect', 'landmarks', 'align', 'total', 'sharp affine'];
   const rows: string[][] = [];
   for (const [name, bytes, maxLongSide] of inputs) {
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`);
-  process.stdout.write('\ntotal = intake + detect + landmarks + align (own sampler); "sharp affine" = the align step done with sharp instead\n');
+  process.stdout.write(`\nload average after: ${load()}\n`);
+  process.stdout.write('total = intake + detect + landmarks + align (own sampler); "sharp affine" = the align step done with sharp instead\n');
   await manager.dispose();
 }
 
