@@ -61,6 +61,8 @@ export interface AlignFaceOptions {
   outputSize: number;
   /** @defaultValue 'reflect' */
   border?: BorderMode;
+  /** Search overlapping tiles when the whole frame shows no face (small faces). @defaultValue true */
+  tiles?: boolean;
 }
 
 export function alignFaceOptions(config: Pick<PipelineConfig, 'FACE_MIN_SCORE' | 'FACE_MIN_SIZE_PX' | 'FACE_DOMINANCE_RATIO' | 'FACE_MAX_YAW_DEG' | 'ALIGN_OUTPUT_SIZE'>): AlignFaceOptions {

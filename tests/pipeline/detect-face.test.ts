@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blazeFaceAnchors, decodeBlazeFace, letterbox, weightedNms, type FaceDetection } from '../../src/pipeline/detect-face.js';
+import { blazeFaceAnchors, decodeBlazeFace, detectionTiles, letterbox, weightedNms, type FaceDetection } from '../../src/pipeline/detect-face.js';
 import { BLAZEFACE_FULL, BLAZEFACE_SHORT } from '../../src/pipeline/detect-face.contract.js';
 import { apply } from '../../src/pipeline/geometry.js';
 
@@ -71,5 +71,21 @@ describe('BlazeFace decoding', () => {
     const back = apply(fromInput, { x: 96, y: 96 });
     expect(back.x).toBeCloseTo(2000, 9);
     expect(back.y).toBeCloseTo(1500, 9);
+  });
+
+  it('tiles cover the image so that any square of half a tile lies wholly inside one tile', () => {
+    for (const [w, h] of [[2048, 1536], [1536, 2048], [600, 400], [300, 300], [4000, 1000]] as const) {
+      const tiles = detectionTiles(w, h);
+      const size = tiles[0]!.size;
+      expect(size).toBe(Math.ceil(Math.max(w, h) / 2.5));
+      const half = size / 2;
+      for (let y = 0; y + half <= h; y += 7) {
+        for (let x = 0; x + half <= w; x += 7) {
+          const inside = tiles.some((t) => x >= t.x && y >= t.y && x + half <= t.x + t.size && y + half <= t.y + t.size);
+          if (!inside) throw new Error(`${w}×${h}: square at (${x}, ${y}) is in no tile`);
+        }
+      }
+    }
+    expect(detectionTiles(2048, 1536)).toHaveLength(12);
   });
 });

@@ -127,6 +127,23 @@ describe('alignFace on transforms of astronaut.png', () => {
     expect(refused.params).toEqual({ count: 2 });
   });
 
+  it('a small face in a large frame (full-body shot): found by the tiled pass, eyes at the FFHQ positions', async () => {
+    const face = await sharp(astronaut).resize(384).toBuffer();
+    const bytes = await sharp({ create: { width: 2048, height: 1536, channels: 3, background: '#6a7a70' } })
+      .composite([{ input: face, left: 1400, top: 300 }])
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    const image = await decode(bytes);
+    // The whole-frame pass alone sees nothing at this size (the face is ~7 px in the 192² letterbox).
+    expect((await code(alignFace(image, sessions, { ...defaults, tiles: false }))).code).toBe('NO_FACE');
+    const result = await alignFace(image, sessions, defaults);
+    expect(result.facesFound).toBe(1);
+    expect(result.face.box.x).toBeGreaterThan(1400);
+    const [l, r] = eyesOut(result);
+    expect(distance(l!, eyesOut(base)[0]!)).toBeLessThan(5);
+    expect(distance(r!, eyesOut(base)[1]!)).toBeLessThan(5);
+  });
+
   it('coffee.png has no face: NO_FACE', async () => {
     expect((await code(alignFace(await decode(await loadCoffee()), sessions, defaults))).code).toBe('NO_FACE');
   });
