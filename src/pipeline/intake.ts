@@ -69,7 +69,7 @@ function checkArguments(bytes: unknown, limits: IntakeLimits, options: IntakeOpt
 }
 
 /** Turns a libvips/sharp failure into the intake's codes. The message goes to `detail` (logs), never to users. */
-function decodeError(error: unknown, format: AcceptedFormat, limits: IntakeLimits): HairError {
+function decodeError(error: unknown, format: AcceptedFormat, limits: IntakeLimits, compression?: string): HairError {
   const message = error instanceof Error ? error.message : String(error);
   const detail = `intake (${format}): ${message}`;
   if (/exceeds pixel limit/i.test(message)) {
@@ -82,13 +82,42 @@ function decodeError(error: unknown, format: AcceptedFormat, limits: IntakeLimit
     return new HairError('UNSUPPORTED_FORMAT', { format }, { cause: error, detail });
   }
   // libheif without an HEVC decoder (the prebuilt sharp): a HEIC photo is unsupported here, not damaged.
-  if (format === 'heif' && /unsupported (codec|feature)|no decoding plugin|decoder plugin/i.test(message)) {
+  if (format === 'heif' && (compression === 'hevc' || /compression format has not been built in|unsupported codec/i.test(message))) {
     return new HairError('UNSUPPORTED_FORMAT', { format: 'heic' }, { cause: error, detail });
   }
   const reason = /truncat|premature end|unexpected end|end of (file|stream|data)|not enough/i.test(message)
     ? 'truncated'
     : 'corrupt';
   return new HairError('BAD_IMAGE', { format, reason }, { cause: error, detail });
+}
+
+/**
+ * sharp operations that display stored pixels tagged with EXIF orientation 2–8. On raw input sharp mirrors
+ * *before* it rotates (tests/pipeline/intake.test.ts checks all eight against a corner-marked card).
+ */
+const ORIENTATION_OPS: Record<number, { rotate: 0 | 90 | 180 | 270; flop?: true; flip?: true }> = {
+  2: { rotate: 0, flop: true },
+  3: { rotate: 180 },
+  4: { rotate: 0, flip: true },
+  5: { rotate: 90, flip: true },
+  6: { rotate: 90 },
+  7: { rotate: 90, flop: true },
+  8: { rotate: 270 },
+};
+
+async function orient(
+  decoded: { data: Buffer; info: OutputInfo },
+  orientation: number | undefined,
+  timeoutSeconds: number,
+): Promise<{ data: Buffer; info: OutputInfo }> {
+  const ops = orientation === undefined ? undefined : ORIENTATION_OPS[orientation];
+  if (!ops) return decoded;
+  const { width, height } = decoded.info;
+  let image = sharp(decoded.data, { raw: { width, height, channels: 3 } }).timeout({ seconds: timeoutSeconds });
+  if (ops.rotate) image = image.rotate(ops.rotate);
+  if (ops.flop) image = image.flop();
+  if (ops.flip) image = image.flip();
+  return image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
 }
 
 /**
@@ -120,7 +149,7 @@ export async function intake(bytes: Uint8Array, limits: IntakeLimits, options: I
       failOn: 'error',
       limitInputPixels: limits.maxPixels,
       limitInputChannels: 5,
-      autoOrient: true,
+      autoOrient: false,
       pages: 1,
       page: 0,
     });
@@ -152,6 +181,9 @@ export async function intake(bytes: Uint8Array, limits: IntakeLimits, options: I
     });
   }
 
+  // Decode and shrink in the stored orientation, then orient the small copy. With autoOrient sharp would rotate
+  // the full-size image first, and it skips JPEG/WebP shrink-on-load whenever it orients before resizing.
+  // (sharp shrinks a JPEG on load only from a factor of 3 up, e.g. 8000 px → 2048 loads at 1/2 then resamples.)
   let pipeline = open().timeout({ seconds: timeoutSeconds });
   if (maxLongSide > 0 && Math.max(width, height) > maxLongSide) {
     pipeline = pipeline.resize({ width: maxLongSide, height: maxLongSide, fit: 'inside', withoutEnlargement: true });
@@ -164,8 +196,9 @@ export async function intake(bytes: Uint8Array, limits: IntakeLimits, options: I
   let out: { data: Buffer; info: OutputInfo };
   try {
     out = await pipeline.toBuffer({ resolveWithObject: true });
+    out = await orient(out, metadata.orientation, timeoutSeconds);
   } catch (error) {
-    throw decodeError(error, format, limits);
+    throw decodeError(error, format, limits, metadata.compression);
   }
   const { data, info } = out;
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) {

@@ -1,7 +1,7 @@
 import type { RgbImage } from './engine.js';
 import type { FaceDetection } from './detect-face.js';
 import { FACE_MESH } from './landmarks.contract.js';
-import { add, apply, fromBasis, mean, mul, sub, type Mat3, type Point } from './geometry.js';
+import { apply, fromBasis, mean, mul, sub, type Mat3, type Point } from './geometry.js';
 import type { OrtSession, SessionManager } from './runtime/ort.js';
 import { toNhwcFloat, warpAffine } from './warp-affine.js';
 import { HairError } from '../shared/errors.js';
@@ -117,6 +117,3 @@ export async function landmarks(
   }
   return result;
 }
-
-/** Midpoint helper for callers: the mouth centre from the two corners. */
-export const mouthCentre = (l: Pick<FaceLandmarks, 'mouthLeft' | 'mouthRight'>): Point => mul(add(l.mouthLeft, l.mouthRight), 0.5);
