@@ -68,6 +68,13 @@ describe('alignFace on astronaut.png', () => {
     expect(base.face.keypoints).toHaveLength(6);
   });
 
+  it('refuses a malformed RgbImage with a sharp-style message', async () => {
+    await expect(alignFace({ data: new Uint8Array(10), width: 4, height: 4 }, sessions, defaults)).rejects.toThrow(
+      'Expected 48 bytes of packed RGB for a 4×4 image but received 10',
+    );
+    await expect(alignFace({ data: new Uint8Array(0), width: 0, height: 4 }, sessions, defaults)).rejects.toThrow(/positive integer width and height/);
+  });
+
   it('the pixels go where the transform says: aligning the aligned image again is the identity', async () => {
     const again = await alignFace(base.aligned, sessions, defaults);
     const [l, r] = eyesOut(base);
