@@ -91,6 +91,8 @@ describe('alignFace on transforms of astronaut.png', () => {
     // Stored pixels turned so that EXIF orientation 6 ("rotate 90° clockwise to view") shows the upright photo.
     ['EXIF-rotated 90°', () => withExifOrientation(astronaut, 6)],
     ['rotated 25° in plane', () => rotateInPlane(astronaut, 25)],
+    // Needs the second mesh pass (levelled by the first mesh's eye corners): one pass is ~12 px off here.
+    ['rotated 45° in plane', () => rotateInPlane(astronaut, 45)],
     // The face box is ~62 px here, under the default FACE_MIN_SIZE_PX (64): allow it to check the geometry.
     ['300 px wide', () => resizeToWidth(astronaut, 300), { minSizePx: 32 }],
     ['4000 px wide', () => resizeToWidth(astronaut, 4000)],
@@ -105,7 +107,8 @@ describe('alignFace on transforms of astronaut.png', () => {
       const [bl, br] = eyesOut(base);
       expect(distance(l!, bl!)).toBeLessThan(5);
       expect(distance(r!, br!)).toBeLessThan(5);
-      if (name.startsWith('rotated')) expect(angleDeg(result) - angleDeg(base)).toBeCloseTo(-25, 0);
+      const turned = /^rotated (\d+)°/.exec(name);
+      if (turned) expect(angleDeg(result) - angleDeg(base)).toBeCloseTo(-Number(turned[1]), 0);
       else expect(Math.abs(angleDeg(result) - angleDeg(base))).toBeLessThan(1.5);
     });
   }
