@@ -8,6 +8,7 @@ import {
   type IntakeLimits,
   type IntakeOptions,
 } from './intake.contract.js';
+import { isSrgbProfile } from './is-srgb-profile.js';
 import { sniffFormat } from './sniff-format.js';
 
 export type { AcceptedFormat, IntakeImage, IntakeLimits, IntakeOptions } from './intake.contract.js';
@@ -144,8 +145,9 @@ export async function intake(bytes: Uint8Array, limits: IntakeLimits, options: I
   }
   const format = sniffed.format;
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const open = () =>
+  const open = (ignoreIcc = false) =>
     sharp(input, {
+      ignoreIcc,
       failOn: 'error',
       limitInputPixels: limits.maxPixels,
       limitInputChannels: 5,
@@ -184,7 +186,8 @@ export async function intake(bytes: Uint8Array, limits: IntakeLimits, options: I
   // Decode and shrink in the stored orientation, then orient the small copy. With autoOrient sharp would rotate
   // the full-size image first, and it skips JPEG/WebP shrink-on-load whenever it orients before resizing.
   // (sharp shrinks a JPEG on load only from a factor of 3 up, e.g. 8000 px → 2048 loads at 1/2 then resamples.)
-  let pipeline = open().timeout({ seconds: timeoutSeconds });
+  // An embedded sRGB profile is skipped (identity transform, ~50 ms on 12 MP); any other profile is honoured.
+  let pipeline = open(metadata.space === 'srgb' && isSrgbProfile(metadata.icc)).timeout({ seconds: timeoutSeconds });
   if (maxLongSide > 0 && Math.max(width, height) > maxLongSide) {
     pipeline = pipeline.resize({ width: maxLongSide, height: maxLongSide, fit: 'inside', withoutEnlargement: true });
   }

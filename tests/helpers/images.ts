@@ -219,16 +219,22 @@ export async function pngWithTransparentLeftHalf(bytes: Uint8Array): Promise<Buf
   return sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } }).png().toBuffer();
 }
 
-/** An animated GIF whose frames are solid `colors` (first frame first). */
-export function animatedGif(colors: [number, number, number][], width = 160, height = 160): Promise<Buffer> {
+/** An animated GIF (or WebP) whose frames are solid `colors` (first frame first). */
+export function animatedGif(
+  colors: [number, number, number][],
+  width = 160,
+  height = 160,
+  format: 'gif' | 'webp' = 'gif',
+): Promise<Buffer> {
   const frame = width * height * 3;
   const data = Buffer.alloc(frame * colors.length);
   colors.forEach((rgb, f) => {
     for (let i = 0; i < width * height; i += 1) data.set(rgb, f * frame + i * 3);
   });
-  return sharp(data, { raw: { width, height: height * colors.length, channels: 3, pageHeight: height } })
-    .gif({ delay: 100, loop: 0 })
-    .toBuffer();
+  const frames = sharp(data, { raw: { width, height: height * colors.length, channels: 3, pageHeight: height } });
+  return format === 'gif'
+    ? frames.gif({ delay: 100, loop: 0 }).toBuffer()
+    : frames.webp({ delay: 100, loop: 0, lossless: true }).toBuffer();
 }
 
 /** A solid-colour image of any size, encoded. */
@@ -260,26 +266,6 @@ function pngChunk(type: string, body: Uint8Array): Buffer {
   return Buffer.concat([head, body, crc]);
 }
 
-/** A PNG built by hand: signature, IHDR, one IDAT holding `rows` filtered scanlines of `data`, IEND. */
-export function encodePng(image: { width: number; height: number; channels: 3 | 4; data: Uint8Array }, rows = image.height): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(image.width, 0);
-  ihdr.writeUInt32BE(image.height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = image.channels === 3 ? 2 : 6;
-  const stride = image.width * image.channels;
-  const scanlines = Buffer.alloc((stride + 1) * rows);
-  for (let y = 0; y < Math.min(rows, image.height); y += 1) {
-    Buffer.from(image.data.buffer, image.data.byteOffset + y * stride, stride).copy(scanlines, y * (stride + 1) + 1);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(scanlines)),
-    pngChunk('IEND', new Uint8Array(0)),
-  ]);
-}
-
 /**
  * A decompression bomb: a valid PNG header claiming `side`×`side` RGB pixels (50k² = 7.5 GB decoded) with a
  * few hundred bytes of compressed data behind it.
@@ -297,6 +283,50 @@ export function pngBomb(side = 50_000): Buffer {
     pngChunk('IDAT', deflateSync(oneRow, { level: 9 })),
     pngChunk('IEND', new Uint8Array(0)),
   ]);
+}
+
+/** A JPEG whose frame header (SOF0/SOF2) is patched to claim `width`×`height`: a bomb in JPEG form. */
+export function withJpegFrameSize(jpeg: Uint8Array, width: number, height: number): Buffer {
+  const out = Buffer.from(jpeg);
+  for (let at = 2; at + 9 < out.length; ) {
+    if (out[at] !== 0xff) throw new Error(`no marker at ${at}`);
+    const marker = out[at + 1]!;
+    if (marker === 0xc0 || marker === 0xc2) {
+      out.writeUInt16BE(height, at + 5);
+      out.writeUInt16BE(width, at + 7);
+      return out;
+    }
+    at += 2 + out.readUInt16BE(at + 2);
+  }
+  throw new Error('no SOF0/SOF2 frame header found');
+}
+
+/**
+ * A progressive-JPEG "scan bomb": a flat 2000×2000 progressive JPEG with its smallest scan repeated `repeats`
+ * times. Each scan is a pass over every coefficient, so a decoder that accepted them would spin for seconds on a
+ * file of a few hundred KB.
+ */
+export async function jpegScanBomb(repeats = 20_000): Promise<Buffer> {
+  const jpeg = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#808080' } })
+    .jpeg({ progressive: true, quality: 90 })
+    .toBuffer();
+  const segments: Buffer[] = [];
+  let smallestScan: Buffer | undefined;
+  for (let at = 2; at < jpeg.length; ) {
+    const marker = jpeg[at + 1]!;
+    if (jpeg[at] !== 0xff || marker === 0xd9) break;
+    let end = at + 2 + jpeg.readUInt16BE(at + 2);
+    if (marker === 0xda) {
+      // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor a restart marker.
+      while (end + 1 < jpeg.length && !(jpeg[end] === 0xff && jpeg[end + 1] !== 0 && (jpeg[end + 1]! & 0xf8) !== 0xd0)) end += 1;
+      const scan = jpeg.subarray(at, end);
+      if (!smallestScan || scan.length < smallestScan.length) smallestScan = scan;
+    }
+    segments.push(jpeg.subarray(at, end));
+    at = end;
+  }
+  if (!smallestScan) throw new Error('no scan found in the progressive JPEG');
+  return Buffer.concat([jpeg.subarray(0, 2), ...segments, ...Array<Buffer>(repeats).fill(smallestScan), Buffer.from([0xff, 0xd9])]);
 }
 
 /** An SVG that, if rendered, would fetch `href` (an external image reference). */
@@ -319,6 +349,18 @@ export function zipAndHtmlTrailer(): Buffer {
 /** A polyglot: a complete image with a ZIP/HTML trailer appended after its end marker. */
 export function withTrailer(image: Uint8Array, trailer: Uint8Array = zipAndHtmlTrailer()): Buffer {
   return Buffer.concat([image, trailer]);
+}
+
+/**
+ * A GIF/JavaScript polyglot: the logical screen width is patched to the bytes `/*`, so the file reads as
+ * `GIF89a/* …binary… *\/=1;alert(…)` to a JS parser, while the GIF decoder still sees one `gif` frame.
+ */
+export function gifJsPolyglot(gif: Uint8Array): Buffer {
+  if (Buffer.from(gif.subarray(0, 6)).toString('latin1') !== 'GIF89a') throw new Error('expected a GIF89a');
+  const poly = Buffer.concat([gif, Buffer.from('*/=1;alert(document.domain);//')]);
+  poly[6] = 0x2f; // '/'
+  poly[7] = 0x2a; // '*'
+  return poly;
 }
 
 /** The reverse polyglot: an HTML page first, a valid image embedded later (e.g. after a comment). */
