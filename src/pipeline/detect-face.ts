@@ -182,7 +182,9 @@ async function detectIn(
 ): Promise<FaceDetection[]> {
   const size = contract.size;
   const fromInput = invert(toInput);
-  const input = warpAffine(image, { width: size, height: size, inverse: fromInput, border: 'constant', maxTaps: 3 });
+  // 2×2 taps per input pixel: enough antialiasing for the detector, and the first read of a fresh multi-megapixel
+  // image is memory-bound (3×3 taps cost ~10 ms more on a 2048² working copy with no change in the tests' results).
+  const input = warpAffine(image, { width: size, height: size, inverse: fromInput, border: 'constant', maxTaps: 2 });
   const outputs = await manager.run(session, {
     [contract.input.name]: { dtype: 'float32', data: toNhwcFloat(input, contract.range), dims: contract.input.shape },
   });
