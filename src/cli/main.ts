@@ -9,6 +9,7 @@ type Register = (program: Command) => void;
 
 const subcommands: Array<() => Promise<{ register: Register }>> = [
   () => import('./models.js'),
+  () => import('./align.js'),
 ];
 
 export function exitCodeFor(error: unknown): number {

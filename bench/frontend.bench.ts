@@ -1,0 +1,102 @@
+/**
+ * Face front-end speed on CPU: per-stage medians (intake, detect, landmarks, align) for astronaut.png and for a
+ * 12 MP (4000×3000) phone-like JPEG made from it. Goal: the whole front-end ≤ 100 ms for 12 MP on a 2-core box.
+ * Also compares the aligner's own bilinear sampler with sharp's `affine`. Run: `npm run bench:frontend`.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import sharp from 'sharp';
+import { loadConfig } from '../src/shared/config.js';
+import { intake, intakeLimits } from '../src/pipeline/intake.js';
+import { createSessionManager } from '../src/pipeline/runtime/ort.js';
+import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions } from '../src/pipeline/front-end.js';
+import { alignFfhq } from '../src/pipeline/align-ffhq.js';
+import type { RgbImage } from '../src/pipeline/engine.js';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
+const WARMUP = 3;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** 4000×3000 JPEG: the astronaut scaled to 3000² and mirrored out to 4:3, like a phone photo of a person. */
+async function phonePhoto(astronaut: Buffer): Promise<Buffer> {
+  const square = await sharp(astronaut).resize(3000, 3000, { kernel: 'lanczos3' }).toBuffer();
+  return sharp(square).extend({ left: 500, right: 500, extendWith: 'mirror' }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+}
+
+/** sharp's affine renders the whole transformed bounding box; the aligned square is cut from it afterwards. */
+async function sharpAlign(image: RgbImage, t: readonly number[], size: number): Promise<number> {
+  const started = performance.now();
+  const corners = [[0, 0], [image.width, 0], [0, image.height], [image.width, image.height]].map(([x, y]) => ({
+    x: t[0]! * x! + t[1]! * y!,
+    y: t[3]! * x! + t[4]! * y!,
+  }));
+  const minX = Math.min(...corners.map((c) => c.x));
+  const minY = Math.min(...corners.map((c) => c.y));
+  const full = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .affine([t[0]!, t[1]!, t[3]!, t[4]!], { interpolator: sharp.interpolators.bilinear })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const left = Math.max(0, Math.round(t[2]! - minX));
+  const top = Math.max(0, Math.round(t[5]! - minY));
+  await sharp(full.data, { raw: { width: full.info.width, height: full.info.height, channels: 3 } })
+    .extract({ left, top, width: Math.min(size, full.info.width - left), height: Math.min(size, full.info.height - top) })
+    .raw()
+    .toBuffer();
+  return performance.now() - started;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig({ env: { ...process.env, HAIR_EP: process.env['HAIR_EP'] ?? 'cpu' } });
+  const manager = createSessionManager(config);
+  const sessions = await loadFaceSessions(manager, faceModelPaths(config.MODELS_DIR));
+  const options = alignFaceOptions(config);
+  const astronaut = readFileSync('tests/fixtures/astronaut.png');
+  const inputs: Array<[string, Buffer, number | undefined]> = [
+    ['astronaut 512² PNG', astronaut, undefined],
+    ['12 MP JPEG, intake maxLongSide 2048 (default)', await phonePhoto(astronaut), undefined],
+    ['12 MP JPEG, intake maxLongSide 0 (full size)', await phonePhoto(astronaut), 0],
+  ];
+  process.stdout.write(`front-end bench: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), EP ${sessions.detector.ep}, ${RUNS} runs after ${WARMUP} warm-up, medians in ms\n`);
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  process.stdout.write(`note: the machine may be shared with other processes; load average before: ${load()}\n\n`);
+  const header = ['input', 'working', 'intake', 'detect', 'landmarks', 'align', 'total', 'sharp affine'];
+  const rows: string[][] = [];
+  for (const [name, bytes, maxLongSide] of inputs) {
+    const stage: Record<string, number[]> = { intake: [], detect: [], landmarks: [], align: [], total: [], sharpAffine: [] };
+    let working = '';
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      const t0 = performance.now();
+      const { image } = await intake(bytes, intakeLimits(config), maxLongSide === undefined ? {} : { maxLongSide });
+      const t1 = performance.now();
+      const result = await alignFace(image, sessions, options);
+      const t2 = performance.now();
+      working = `${image.width}×${image.height}`;
+      if (i < WARMUP) continue;
+      stage['intake']!.push(t1 - t0);
+      stage['detect']!.push(result.timings.detect);
+      stage['landmarks']!.push(result.timings.landmarks);
+      stage['align']!.push(result.timings.align);
+      stage['total']!.push(t2 - t0);
+      if (i < WARMUP + 5) {
+        // Same geometry through sharp, for the sampler choice (fewer runs: it is slow on big inputs).
+        alignFfhq(image, result.face.landmarks, { size: options.outputSize });
+        stage['sharpAffine']!.push(await sharpAlign(image, result.transform, options.outputSize));
+      }
+    }
+    const fmt = (k: string) => median(stage[k]!).toFixed(1);
+    rows.push([name, working, fmt('intake'), fmt('detect'), fmt('landmarks'), fmt('align'), fmt('total'), fmt('sharpAffine')]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(`\nload average after: ${load()}\n`);
+  process.stdout.write('total = intake + detect + landmarks + align (own sampler); "sharp affine" = the align step done with sharp instead\n');
+  await manager.dispose();
+}
+
+await main();
