@@ -28,7 +28,8 @@ export interface FaceLandmarks {
   mouthLeft: Point;
   /**
    * Yaw in degrees from the cheek points' depth: atan2(z454 − z234, |x454 − x234|) in the eye-levelled crop. 0 is
-   * frontal; positive means the subject's left cheek is farther from the camera (face turned to the image left).
+   * frontal; positive means the subject's left cheek (image right) is farther from the camera, i.e. the face is
+   * turned towards the image's right; negative, towards the image's left.
    */
   yawDeg: number;
   /** Face-presence probability from the mesh's face flag. */

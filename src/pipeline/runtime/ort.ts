@@ -192,6 +192,11 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
   const natives = new WeakMap<OrtSession, ort.InferenceSession>();
   let resolvedEp: ExecutionProvider | undefined;
   let disposing: Promise<void> | undefined;
+  let probing: Promise<void> | undefined;
+  // Provider probing (auto, or a provider that is not installed) is reported in EP_UNAVAILABLE / the log line; keep
+  // onnxruntime's own native error lines about missing provider libraries off stderr. Takes effect before the first
+  // session of the process.
+  ort.env.logLevel = 'fatal';
 
   const candidates = (): readonly ExecutionProvider[] => {
     if (config.HAIR_EP !== 'auto') return [config.HAIR_EP];
@@ -283,11 +288,14 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
       if (disposing) throw new HairError('INTERNAL', { model: name }, { detail: 'load() after dispose()' });
       let pending = sessions.get(name);
       if (!pending) {
-        pending = create(name, file, contract, options).then((s) => {
+        // The first session decides the provider; the others wait for it instead of probing in parallel.
+        const after = probing ?? Promise.resolve();
+        pending = after.then(() => create(name, file, contract, options)).then((s) => {
           natives.set(s.info, s.native);
           return s;
         });
         sessions.set(name, pending);
+        if (!resolvedEp && !probing) probing = pending.then(() => undefined, () => undefined);
         pending.catch(() => sessions.delete(name));
       }
       const { info } = await pending;
