@@ -11,8 +11,8 @@ import { apply, type Mat3 } from './geometry.js';
 export interface PasteBackInput {
   photo: RgbImage;
   result: RgbImage;
-  /** result.width × result.height, one byte per pixel; absent = the whole square. */
-  alpha?: Uint8Array;
+  /** One byte per pixel over the aligned square, any resolution (sampled bilinearly); absent = the whole square. */
+  alpha?: { data: Uint8Array; width: number; height: number };
   /** Photo pixels → aligned pixels, for an aligned image of `alignedSize`². */
   transform: Mat3;
   /** Aligned pixels → photo pixels. */
@@ -61,7 +61,7 @@ export function pasteBack(input: PasteBackInput): RgbImage {
       const qy = ((m[3] * px + m[4] * py + m[5]) / w) * sy;
       if (qx < 0 || qy < 0 || qx >= rw || qy >= rh) continue;
       const edge = Math.min(1, Math.min(qx, qy, rw - qx, rh - qy) / feather);
-      const a = edge * (alpha ? bilinear(alpha, rw, rh, 1, qx, qy, 0) / 255 : 1);
+      const a = edge * (alpha ? bilinear(alpha.data, alpha.width, alpha.height, 1, qx * (alpha.width / rw), qy * (alpha.height / rh), 0) / 255 : 1);
       if (a <= 0) continue;
       const i = (y * photo.width + x) * 3;
       for (let c = 0; c < 3; c++) {
