@@ -7,7 +7,8 @@ import { HairError } from '../shared/errors.js';
 import { createSessionManager } from '../pipeline/runtime/ort.js';
 import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions, type AlignedFace } from '../pipeline/front-end.js';
 import type { RgbImage } from '../pipeline/engine.js';
-import { decodeForAlign } from './decode-image.js';
+import { intake, intakeLimits } from '../pipeline/intake.js';
+import { multiply, scale as scaleBy } from '../pipeline/geometry.js';
 
 interface AlignCliOptions {
   output: string;
@@ -19,24 +20,31 @@ const round = (v: number, digits = 3): number => Number(v.toFixed(digits));
 const roundPoint = (p: { x: number; y: number }) => ({ x: round(p.x), y: round(p.y) });
 
 /** What `--json` prints: everything but pixels. */
-export function alignReport(input: string, output: string, result: AlignedFace, image: RgbImage) {
+export function alignReport(input: string, output: string, result: AlignedFace, image: RgbImage, original: { width: number; height: number }) {
   const { face } = result;
+  // Intake may shrink large photos; the report's coordinates are in the input file's pixels.
+  const k = original.width / image.width;
+  const up = (p: { x: number; y: number }) => roundPoint({ x: p.x * k, y: p.y * k });
+  const transform = multiply(result.transform, scaleBy(1 / k));
+  const inverse = multiply(scaleBy(k), result.inverse);
   return {
     input,
     output,
-    image: { width: image.width, height: image.height },
+    image: { width: original.width, height: original.height },
+    /** The working copy the front-end ran on (intake shrinks to its maxLongSide). */
+    working: { width: image.width, height: image.height },
     size: result.aligned.width,
     facesFound: result.facesFound,
     face: {
-      box: { x: round(face.box.x), y: round(face.box.y), width: round(face.box.width), height: round(face.box.height) },
+      box: { x: round(face.box.x * k), y: round(face.box.y * k), width: round(face.box.width * k), height: round(face.box.height * k) },
       score: round(face.score, 4),
-      keypoints: face.keypoints.map(roundPoint),
-      landmarks: { eyes: face.landmarks.eyes.map(roundPoint), mouth: face.landmarks.mouth.map(roundPoint) },
+      keypoints: face.keypoints.map(up),
+      landmarks: { eyes: face.landmarks.eyes.map(up), mouth: face.landmarks.mouth.map(up) },
       yawDeg: round(face.yawDeg, 2),
     },
-    /** 3×3 row-major: original pixels → aligned pixels, and back. */
-    transform: result.transform.map((v) => round(v, 9)),
-    inverse: result.inverse.map((v) => round(v, 9)),
+    /** 3×3 row-major: input-file pixels → aligned pixels, and back. */
+    transform: transform.map((v) => round(v, 9)),
+    inverse: inverse.map((v) => round(v, 9)),
     timings: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, round(v, 1)])),
   };
 }
@@ -52,12 +60,12 @@ export async function runAlign(input: string, options: AlignCliOptions): Promise
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'align', destination: process.stderr });
   const manager = createSessionManager(config, { logger });
   try {
-    const image = await decodeForAlign(bytes, config);
+    const { image, original } = await intake(bytes, intakeLimits(config));
     const sessions = await loadFaceSessions(manager, faceModelPaths(options.modelsDir ?? config.MODELS_DIR));
     const result = await alignFace(image, sessions, alignFaceOptions(config));
     const { aligned } = result;
     await sharp(aligned.data, { raw: { width: aligned.width, height: aligned.height, channels: 3 } }).png().toFile(options.output);
-    const report = alignReport(input, options.output, result, image);
+    const report = alignReport(input, options.output, result, image, original);
     if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const [l, r] = report.face.landmarks.eyes;

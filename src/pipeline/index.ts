@@ -78,7 +78,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   logger?.info({ ...info, loadMs: Math.round(info.loadMs) }, `try-on engine ready (hairfast ${graphs.kind} on ${graphs.executionProvider})`);
 
   const decodeAndAlign = async (bytes: Uint8Array, singleFace: boolean, signal?: AbortSignal): Promise<{ photo: RgbImage; aligned: AlignedFace }> => {
-    const photo = await intake(bytes, limits);
+    const { image: photo } = await intake(bytes, limits);
     checkAborted(signal, 'detecting');
     const aligned = await alignFace(photo, faceSessions, singleFace ? { ...alignOptions, dominanceRatio: 0 } : alignOptions);
     return { photo, aligned };
@@ -147,7 +147,9 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     if (!request.shape && !request.color) throw new HairError('NEED_SHAPE_OR_COLOR');
     stage('detecting');
     let t = performance.now();
-    const photo = await intake(request.selfie, limits);
+    // Paste-back returns the photo at its own size, so it works on the full-size image; otherwise the intake's
+    // working copy (long side capped) is all the front-end needs.
+    const { image: photo } = await intake(request.selfie, limits, request.pasteBack ? { maxLongSide: 0 } : {});
     t = lap('intake', t);
     checkAborted(signal, 'detecting');
     const aligned = await alignFace(photo, faceSessions, alignOptions);
