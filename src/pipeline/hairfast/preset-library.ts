@@ -76,12 +76,22 @@ export function createPresetLibrary(deps: PresetLibraryDeps): PresetLibrary {
   return {
     async get(ctx, presetId, role, signal) {
       const key = presetCacheKey(presetId, graphs.modelsHash);
-      let pending = inFlight.get(key);
-      if (!pending) {
-        pending = load(ctx, presetId, signal).finally(() => inFlight.delete(key));
-        inFlight.set(key, pending);
+      const shared = (): Promise<BuiltPreset> => {
+        let pending = inFlight.get(key);
+        if (!pending) {
+          pending = load(ctx, presetId, signal).finally(() => inFlight.delete(key));
+          inFlight.set(key, pending);
+        }
+        return pending;
+      };
+      let preset: BuiltPreset;
+      try {
+        preset = await shared();
+      } catch (error) {
+        // Another request's build was cancelled: build it for this one, unless this one is cancelled too.
+        if (!(error instanceof HairError && error.code === 'JOB_CANCELLED') || signal?.aborted) throw error;
+        preset = await shared();
       }
-      const preset = await pending;
       if (role !== 'any' && !presetServes(preset.kind, role)) {
         throw new HairError('PRESET_KIND_MISMATCH', { preset: presetId, kind: preset.kind, role });
       }
