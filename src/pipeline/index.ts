@@ -69,7 +69,8 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   const builtinStore = deps.builtinPresetCache ?? createFilePresetCacheStore(config.PRESET_CACHE_DIR);
   const otherStore = deps.presetCache ?? builtinStore;
   const limits = intakeLimits(config);
-  const alignOptions = alignFaceOptions(config);
+  // HairFastGAN works on 1024² FFHQ crops whatever ALIGN_OUTPUT_SIZE says (that setting is for `align`).
+  const alignOptions = { ...alignFaceOptions(config), outputSize: 1024 };
   const info: EngineInfo = Object.freeze({
     executionProvider: graphs.executionProvider,
     modelKind: graphs.kind,
