@@ -7,7 +7,8 @@
  */
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
+import sharp from 'sharp';
 import { loadConfig } from '../src/shared/config.js';
 import type { PresetCacheStore, TryOnRequest, TryOnResult } from '../src/pipeline/engine.js';
 import { createTryOnEngine } from '../src/pipeline/index.js';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   const cached = await createTryOnEngine(config, {});
   const uncached = await createTryOnEngine(config, { builtinPresetCache: MISSING, presetCache: MISSING });
   const selfie = new Uint8Array(readFileSync('tests/fixtures/astronaut.png'));
-  process.stdout.write(`hairfast bench: ${cached.info.modelKind} graphs on ${cached.info.executionProvider}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${RUNS} runs after ${WARMUP} warm-up, engine load ${cached.info.loadMs.toFixed(0)} ms\n`);
+  process.stdout.write(`hairfast bench: ${cached.info.modelKind} graphs on ${cached.info.executionProvider}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${RUNS} runs after ${WARMUP} warm-up, engine load ${cached.info.loadMs.toFixed(0)} ms, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
   const modes: Array<[string, Omit<TryOnRequest, 'selfie' | 'pasteBack'>]> = [
     ['shape', { shape: { presetId: 'builtin:short-layered-mirrored' } }],
     ['color', { color: { presetId: 'builtin:copper' } }],
@@ -56,6 +57,12 @@ async function main(): Promise<void> {
     process.stdout.write(`  cached vs computed: ${(miss.get('total')! / hit.get('total')!).toFixed(2)}× faster; paste-back adds ${(paste.get('pasteBack') ?? 0).toFixed(1)} ms\n`);
     rows.push([name, hit, miss]);
   }
+  // A 12 MP phone-like JPEG (the astronaut scaled to 3000² and mirrored out to 4:3): paste-back at full size.
+  const square = await sharp('tests/fixtures/astronaut.png').resize(3000, 3000, { kernel: 'lanczos3' }).toBuffer();
+  const phone = new Uint8Array(await sharp(square).extend({ left: 500, right: 500, extendWith: 'mirror' }).jpeg({ quality: 90 }).toBuffer());
+  process.stdout.write('12 MP photo (4000×3000 JPEG), both, cached presets\n');
+  const big = await measure('paste-back at full size', () => cached.tryOn({ selfie: phone, ...modes[2]![1], pasteBack: true }));
+  process.stdout.write(`  intake ${big.get('intake')!.toFixed(1)} ms, front-end ${big.get('frontEnd')!.toFixed(1)} ms, paste-back ${big.get('pasteBack')!.toFixed(1)} ms\n`);
   process.stdout.write('\nper-graph medians, ms (mode "both"; cached preset | computed in the request)\n');
   const [, hit, miss] = rows.find(([n]) => n === 'both')!;
   const graphs = [...new Set([...hit.keys(), ...miss.keys()])].filter((k) => k.startsWith('graph.'));
