@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { PipelineConfig } from '../shared/config.js';
 import { HairError, isHairError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { isPresetId } from '../shared/presets.js';
+import { isPresetId, presetServes } from '../shared/presets.js';
 import type {
   EngineInfo, HairReference, PipelineStage, PresetBuildResult, PresetCacheStore, PresetKind, RgbImage, TryOnEngine, TryOnRequest, TryOnResult,
 } from './engine.js';
@@ -111,25 +111,33 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     }
   };
 
+  /** Per request: the embeddings resolved so far by key ('face', a preset id, 'image:<sha256>'), so one image is one object. */
+  type Seen = Map<string, { embedding: ImageEmbedding; kind?: PresetKind }>;
+
   const resolve = async (
-    ctx: GraphContext, ref: HairReference, role: 'shape' | 'color', seen: Map<string, ImageEmbedding>, selfieHash: string, signal?: AbortSignal,
+    ctx: GraphContext, ref: HairReference, role: 'shape' | 'color', seen: Seen, selfieHash: string, signal?: AbortSignal,
   ): Promise<ImageEmbedding> => {
-    const key = 'presetId' in ref ? ref.presetId : sha256(ref.image) === selfieHash ? 'face' : `image:${sha256(ref.image)}`;
+    let key: string;
+    if ('presetId' in ref) key = ref.presetId;
+    else {
+      const hash = sha256(ref.image);
+      key = hash === selfieHash ? 'face' : `image:${hash}`;
+    }
     const known = seen.get(key);
     if (known) {
       // The same preset for both roles must serve both.
-      if ('presetId' in ref) await library.get(ctx, ref.presetId, role, signal);
-      return known;
+      if (known.kind && !presetServes(known.kind, role)) throw new HairError('PRESET_KIND_MISMATCH', { preset: key, kind: known.kind, role });
+      return known.embedding;
     }
-    let embedding: ImageEmbedding;
     if ('presetId' in ref) {
       if (!isPresetId(ref.presetId)) throw new HairError('PRESET_NOT_FOUND', { preset: ref.presetId });
-      embedding = (await library.get(ctx, ref.presetId, role, signal)).embedding;
-    } else {
-      const { aligned } = await withRole(role, () => decodeAndAlign(ref.image, false, signal));
-      embedding = await embedImage(ctx, key, aligned.aligned);
+      const preset = await library.get(ctx, ref.presetId, role, signal);
+      seen.set(key, { embedding: preset.embedding, kind: preset.kind });
+      return preset.embedding;
     }
-    seen.set(key, embedding);
+    const { aligned } = await withRole(role, () => decodeAndAlign(ref.image, false, signal));
+    const embedding = await embedImage(ctx, key, aligned.aligned);
+    seen.set(key, { embedding });
     return embedding;
   };
 
@@ -159,7 +167,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     const ctx = graphContext(graphs, signal);
     const face = await embedImage(ctx, 'face', aligned.aligned);
     t = lap('embedFace', t);
-    const seen = new Map<string, ImageEmbedding>([['face', face]]);
+    const seen: Seen = new Map([['face', { embedding: face }]]);
     const selfieHash = sha256(request.selfie);
     const shape = request.shape ? await resolve(ctx, request.shape, 'shape', seen, selfieHash, signal) : face;
     const color = request.color ? await resolve(ctx, request.color, 'color', seen, selfieHash, signal) : face;

@@ -70,6 +70,8 @@ describe('createTryOnEngine', () => {
     await expect(engine.tryOn({ selfie, color: { presetId: 'builtin:no-such-style' }, pasteBack: false })).rejects.toMatchObject({ code: 'PRESET_NOT_FOUND' });
     await expect(engine.tryOn({ selfie, color: { presetId: '../../etc/passwd' }, pasteBack: false })).rejects.toMatchObject({ code: 'PRESET_NOT_FOUND' });
     await expect(engine.tryOn({ selfie, shape: { presetId: 'builtin:rose' }, pasteBack: false })).rejects.toMatchObject({ code: 'PRESET_KIND_MISMATCH' });
+    const shapeOnly = { presetId: 'builtin:short-layered-mirrored' };
+    await expect(engine.tryOn({ selfie, shape: shapeOnly, color: shapeOnly, pasteBack: false })).rejects.toMatchObject({ code: 'PRESET_KIND_MISMATCH', params: { role: 'color' } });
     await expect(engine.tryOn({ selfie: fixtureBytes(COFFEE), color: { presetId: 'builtin:rose' }, pasteBack: false })).rejects.toMatchObject({ code: 'NO_FACE' });
     await expect(engine.tryOn({ selfie, shape: { image: fixtureBytes(COFFEE) }, pasteBack: false }))
       .rejects.toMatchObject({ code: 'NO_FACE', params: { role: 'shape' } });
