@@ -1,25 +1,38 @@
 /**
  * Contract of the intake stage: what goes in (raw upload bytes plus limits), what comes out (an upright,
- * sRGB, 8-bit, 3-channel working copy) and the choices made for each kind of input.
+ * sRGB, 8-bit, 3-channel working copy) and the choice made for each kind of input.
  *
- * Formats (sniffed from magic numbers, never from a file name or MIME type):
+ * Formats (sniffed from magic numbers in sniff-format.ts, never from a file name or MIME type):
  * - accepted: JPEG, PNG, WebP, GIF (first frame only), AVIF, and HEIF/HEIC where this sharp build decodes the
- *   coded images. The prebuilt sharp has libheif with the AV1 decoder only, so HEVC-coded HEIC is refused with
- *   UNSUPPORTED_FORMAT (`format: 'heic'`) rather than reported as a damaged file.
- * - refused (UNSUPPORTED_FORMAT): SVG (never handed to a decoder, so no external reference is ever fetched),
- *   TIFF (phones never send it; a large, multi-page, codec-rich attack surface), PDF, BMP, ICO, JPEG 2000/XL,
- *   text, and anything whose first bytes are not one of the accepted signatures.
- * - polyglots: a file that *starts* with an accepted signature and decodes cleanly is accepted. Whatever follows
- *   the image data (a ZIP or HTML appended to a JPEG) never reaches the output, which is raw pixels only.
- *   A file that embeds an image after other content (HTML/JS first) is refused by the signature check.
+ *   coded image. The prebuilt sharp's libheif decodes AV1 only, so an HEVC-coded HEIC (iPhone default) is
+ *   refused with UNSUPPORTED_FORMAT `{format: 'heic'}` rather than called damaged. The decoder libvips picks must
+ *   agree with the signature, or the file is UNSUPPORTED_FORMAT.
+ * - refused (UNSUPPORTED_FORMAT `{format}`): SVG/XML (never handed to a decoder, so no external reference can be
+ *   fetched and no script or font is loaded), TIFF (sharp reads it, but phones and Discord never send it and it is
+ *   a large, multi-page, codec-rich attack surface), PDF, BMP, ICO, JPEG 2000, JPEG XL, gzip (svgz), text,
+ *   and anything whose first bytes are not an accepted signature.
+ * - polyglots: a file that *starts* with an accepted signature and decodes cleanly is accepted: a JPEG with a ZIP
+ *   or HTML appended, a GIF whose header is also JavaScript (`GIF89a/*…*\/=…`). Whatever else the bytes mean never
+ *   reaches the output, which is raw pixels, so nothing of it can be served back. A file with other content first
+ *   (HTML/JS, then an image) fails the signature check.
  *
- * Errors: `HairError` with `UNSUPPORTED_FORMAT {format}`, `BAD_IMAGE {format, reason}` (empty, truncated,
- * corrupt, timeout), `IMAGE_TOO_LARGE {limit}` (bytes before any parsing, pixels from the header before any
- * decoding), `IMAGE_TOO_SMALL {minSide}` (shortest side after EXIF orientation).
+ * Limits (IntakeLimits, from config): bytes are checked before anything is parsed; width × height of one frame is
+ * read from the header and refused before a pixel is decoded (and sharp's `limitInputPixels` repeats the check
+ * inside libvips); the shortest side is checked after EXIF orientation.
  *
- * Colour: EXIF orientation applied (all 8 values); ICC profiles, CMYK, greyscale and 16-bit inputs are
- * converted to sRGB 8-bit; alpha is flattened onto white (a cut-out selfie then looks like a studio shot to
- * the face detector, and a transparent PNG looks as it does in most viewers). No metadata survives.
+ * Decoding: sharp `failOn: 'error'`: truncated or corrupt data is BAD_IMAGE, while libjpeg's mere warnings (e.g.
+ * "extraneous bytes before marker", common in phone and messenger JPEGs) are tolerated. A sharp `timeout` bounds
+ * each pass (BAD_IMAGE `{reason: 'timeout'}`). Decoding is sequential and into memory: nothing is written to disk.
+ *
+ * Colour: EXIF orientation 1–8 is applied (after shrinking, so a portrait phone photo is not rotated at full
+ * size); embedded ICC profiles other than sRGB (Display P3, Adobe RGB, CMYK) are converted to sRGB, an sRGB profile
+ * is skipped as the identity it is; CMYK, greyscale and 16-bit inputs become 8-bit sRGB; alpha is flattened onto
+ * white (a cut-out selfie then looks like a studio shot to the face detector, and a transparent PNG looks as most
+ * viewers show it). No metadata survives: the result is raw pixels.
+ *
+ * Working copy: shrunk to `maxLongSide` (lanczos3, never enlarged). sharp uses JPEG shrink-on-load by itself once
+ * the factor reaches 3 (and WebP's at any factor); for a 12 MP photo → 2048 the decode costs about the same as the
+ * full size, and the gain is the smaller buffer every later stage reads (12 MB instead of 36 MB).
  */
 import type { RgbImage } from './engine.js';
 

@@ -8,6 +8,7 @@ import {
   type IntakeLimits,
   type IntakeOptions,
 } from './intake.contract.js';
+import { isSrgbProfile } from './is-srgb-profile.js';
 import { sniffFormat } from './sniff-format.js';
 
 export type { AcceptedFormat, IntakeImage, IntakeLimits, IntakeOptions } from './intake.contract.js';
@@ -92,20 +93,6 @@ function decodeError(error: unknown, format: AcceptedFormat, limits: IntakeLimit
 }
 
 /**
- * Long side of the working copy, or undefined to keep the decoded size. A JPEG shrinks by 2, 4 or 8 while it is
- * decoded (DCT scaling, sharp's shrink-on-load); when such a size is within the cap and at least 3/4 of it, it is
- * used as is, so no second resampling pass runs (a 4000 px photo → 2000 px rather than 2048).
- */
-export function workingLongSide(format: AcceptedFormat, longSide: number, maxLongSide: number): number | undefined {
-  if (maxLongSide === 0 || longSide <= maxLongSide) return undefined;
-  if (format === 'jpeg') {
-    const onLoad = [2, 4, 8].map((factor) => Math.ceil(longSide / factor)).find((side) => side <= maxLongSide);
-    if (onLoad !== undefined && onLoad >= 0.75 * maxLongSide) return onLoad;
-  }
-  return maxLongSide;
-}
-
-/**
  * sharp operations that display stored pixels tagged with EXIF orientation 2–8. On raw input sharp mirrors
  * *before* it rotates (tests/pipeline/intake.test.ts checks all eight against a corner-marked card).
  */
@@ -158,8 +145,9 @@ export async function intake(bytes: Uint8Array, limits: IntakeLimits, options: I
   }
   const format = sniffed.format;
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const open = () =>
+  const open = (ignoreIcc = false) =>
     sharp(input, {
+      ignoreIcc,
       failOn: 'error',
       limitInputPixels: limits.maxPixels,
       limitInputChannels: 5,
@@ -195,11 +183,14 @@ export async function intake(bytes: Uint8Array, limits: IntakeLimits, options: I
     });
   }
 
-  const side = workingLongSide(format, Math.max(width, height), maxLongSide);
-  // Decode and shrink in the stored orientation, then orient the small copy: libvips rotates before resizing,
-  // which for a portrait phone photo means turning all 12 MP.
-  let pipeline = open().timeout({ seconds: timeoutSeconds });
-  if (side !== undefined) pipeline = pipeline.resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true });
+  // Decode and shrink in the stored orientation, then orient the small copy. With autoOrient sharp would rotate
+  // the full-size image first, and it skips JPEG/WebP shrink-on-load whenever it orients before resizing.
+  // (sharp shrinks a JPEG on load only from a factor of 3 up, e.g. 8000 px → 2048 loads at 1/2 then resamples.)
+  // An embedded sRGB profile is skipped (identity transform, ~50 ms on 12 MP); any other profile is honoured.
+  let pipeline = open(metadata.space === 'srgb' && isSrgbProfile(metadata.icc)).timeout({ seconds: timeoutSeconds });
+  if (maxLongSide > 0 && Math.max(width, height) > maxLongSide) {
+    pipeline = pipeline.resize({ width: maxLongSide, height: maxLongSide, fit: 'inside', withoutEnlargement: true });
+  }
   pipeline = pipeline
     .flatten({ background: INTAKE_DEFAULTS.background })
     .toColourspace('srgb')
