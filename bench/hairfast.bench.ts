@@ -4,6 +4,8 @@
  * from their cache vs computed in the request (a store that always misses). Where a command for the official
  * code is given (HAIRFAST_OFFICIAL_CMD: prints the median ms of `HairFast.swap` on the same inputs, e.g.
  * tools/hairfast-export's parity runner), its median is printed as a ratio. Run: `npm run bench:hairfast`.
+ * Knobs: BENCH_RUNS (9), BENCH_WARMUP (2), BENCH_MODES (shape,color,both,"both, one preset"), BENCH_12MP=0 skips
+ * the 12 MP paste-back case; MODELS_DIR picks the graphs (e.g. a `--random-weights` export).
  */
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,9 +14,12 @@ import sharp from 'sharp';
 import { loadConfig } from '../src/shared/config.js';
 import type { PresetCacheStore, TryOnRequest, TryOnResult } from '../src/pipeline/engine.js';
 import { createTryOnEngine } from '../src/pipeline/index.js';
+import { createSessionManager } from '../src/pipeline/runtime/ort.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 9);
-const WARMUP = 2;
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 2);
+/** Comma-separated subset of the modes below (default: all), e.g. `both` for the heavy real-architecture graphs. */
+const MODES = process.env['BENCH_MODES']?.split(',').map((m) => m.trim());
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -38,8 +43,10 @@ async function measure(label: string, run: () => Promise<TryOnResult>): Promise<
 
 async function main(): Promise<void> {
   const config = loadConfig({ env: { ...process.env, HAIR_EP: process.env['HAIR_EP'] ?? 'cpu', LOG_LEVEL: 'silent', PRESET_CACHE_DIR: process.env['PRESET_CACHE_DIR'] ?? '/tmp/hairstyler-bench-cache' } });
-  const cached = await createTryOnEngine(config, {});
-  const uncached = await createTryOnEngine(config, { builtinPresetCache: MISSING, presetCache: MISSING });
+  // One session manager for both engines: the graphs are loaded once (real-architecture graphs are GBs).
+  const manager = createSessionManager(config);
+  const cached = await createTryOnEngine(config, { manager });
+  const uncached = await createTryOnEngine(config, { manager, builtinPresetCache: MISSING, presetCache: MISSING, warm: false });
   const selfie = new Uint8Array(readFileSync('tests/fixtures/astronaut.png'));
   process.stdout.write(`hairfast bench: ${cached.info.modelKind} graphs on ${cached.info.executionProvider}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${RUNS} runs after ${WARMUP} warm-up, engine load ${cached.info.loadMs.toFixed(0)} ms, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
   const modes: Array<[string, Omit<TryOnRequest, 'selfie' | 'pasteBack'>]> = [
@@ -49,7 +56,7 @@ async function main(): Promise<void> {
     ['both, one preset', { shape: { presetId: 'builtin:short-layered' }, color: { presetId: 'builtin:short-layered' } }],
   ];
   const rows: Array<[string, Map<string, number>, Map<string, number>]> = [];
-  for (const [name, refs] of modes) {
+  for (const [name, refs] of modes.filter(([n]) => !MODES || MODES.includes(n))) {
     process.stdout.write(`${name}\n`);
     const hit = await measure('cached preset', () => cached.tryOn({ selfie, ...refs, pasteBack: false }));
     const miss = await measure('preset computed in the request', () => uncached.tryOn({ selfie, ...refs, pasteBack: false }));
@@ -57,14 +64,16 @@ async function main(): Promise<void> {
     process.stdout.write(`  cached vs computed: ${(miss.get('total')! / hit.get('total')!).toFixed(2)}× faster; paste-back adds ${(paste.get('pasteBack') ?? 0).toFixed(1)} ms\n`);
     rows.push([name, hit, miss]);
   }
-  // A 12 MP phone-like JPEG (the astronaut scaled to 3000² and mirrored out to 4:3): paste-back at full size.
-  const square = await sharp('tests/fixtures/astronaut.png').resize(3000, 3000, { kernel: 'lanczos3' }).toBuffer();
-  const phone = new Uint8Array(await sharp(square).extend({ left: 500, right: 500, extendWith: 'mirror' }).jpeg({ quality: 90 }).toBuffer());
-  process.stdout.write('12 MP photo (4000×3000 JPEG), both, cached presets\n');
-  const big = await measure('paste-back at full size', () => cached.tryOn({ selfie: phone, ...modes[2]![1], pasteBack: true }));
-  process.stdout.write(`  intake ${big.get('intake')!.toFixed(1)} ms, front-end ${big.get('frontEnd')!.toFixed(1)} ms, paste-back ${big.get('pasteBack')!.toFixed(1)} ms\n`);
-  process.stdout.write('\nper-graph medians, ms (mode "both"; cached preset | computed in the request)\n');
-  const [, hit, miss] = rows.find(([n]) => n === 'both')!;
+  if (process.env['BENCH_12MP'] !== '0') {
+    // A 12 MP phone-like JPEG (the astronaut scaled to 3000² and mirrored out to 4:3): paste-back at full size.
+    const square = await sharp('tests/fixtures/astronaut.png').resize(3000, 3000, { kernel: 'lanczos3' }).toBuffer();
+    const phone = new Uint8Array(await sharp(square).extend({ left: 500, right: 500, extendWith: 'mirror' }).jpeg({ quality: 90 }).toBuffer());
+    process.stdout.write('12 MP photo (4000×3000 JPEG), both, cached presets\n');
+    const big = await measure('paste-back at full size', () => cached.tryOn({ selfie: phone, ...modes[2]![1], pasteBack: true }));
+    process.stdout.write(`  intake ${big.get('intake')!.toFixed(1)} ms, front-end ${big.get('frontEnd')!.toFixed(1)} ms, paste-back ${big.get('pasteBack')!.toFixed(1)} ms\n`);
+  }
+  const [shown, hit, miss] = rows.find(([n]) => n === 'both') ?? rows[0]!;
+  process.stdout.write(`\nper-graph medians, ms (mode "${shown}"; cached preset | computed in the request)\n`);
   const graphs = [...new Set([...hit.keys(), ...miss.keys()])].filter((k) => k.startsWith('graph.'));
   for (const g of graphs) {
     process.stdout.write(`  ${g.slice(6).padEnd(14)} ${(hit.get(g) ?? 0).toFixed(2).padStart(9)} | ${(miss.get(g) ?? 0).toFixed(2).padStart(9)}\n`);
@@ -81,6 +90,7 @@ async function main(): Promise<void> {
   }
   await cached.dispose();
   await uncached.dispose();
+  await manager.dispose();
 }
 
 await main();
