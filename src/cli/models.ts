@@ -7,9 +7,10 @@ import { MANIFEST_FILE, manifestSchema, readManifest, type Manifest } from '../p
 import { createModelRegistry } from '../pipeline/runtime/model-registry.js';
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 import { faceModels } from './prepare-face-models.js';
+import { hairfastModels } from './prepare-hairfast-models.js';
 
 /** `models prepare` steps, in order. A HairFastGAN step goes here (with its own `--hairfast <kind>` option). */
-export const PREPARERS: readonly ModelPreparer[] = [faceModels];
+export const PREPARERS: readonly ModelPreparer[] = [faceModels, hairfastModels];
 
 interface CommonOptions {
   modelsDir?: string;
