@@ -1,4 +1,4 @@
-import { DiscordAPIError, HTTPError, REST, type RawFile } from '@discordjs/rest';
+import { DiscordAPIError, HTTPError, REST, type RawFile, type RESTOptions } from '@discordjs/rest';
 import { HairError, type ErrorCode } from '../shared/errors.js';
 import { errorMessage, uiText, type Locale } from '../shared/i18n/index.js';
 import { buildCustomId, INTERACTION_TOKEN_TTL_MS, type TryOnJobData } from '../shared/job.js';
@@ -93,7 +93,7 @@ function resultBody(job: TryOnJobData, image: EncodedResult, summary: ResultSumm
 }
 
 /** A Discord failure → HairError without the URL (it holds the interaction token) or the request body. */
-function toDeliveryError(error: unknown, what: string): HairError {
+function toDeliveryError(error: unknown, what: string, secrets: readonly string[]): HairError {
   if (error instanceof HairError) return error;
   if (error instanceof DiscordAPIError || error instanceof HTTPError) {
     const code = error instanceof DiscordAPIError ? error.code : 'http';
@@ -101,9 +101,23 @@ function toDeliveryError(error: unknown, what: string): HairError {
     const retryable = error.status >= 500 || error.status === 429;
     return new HairError(retryable ? 'DISCORD_UNAVAILABLE' : 'INTERNAL', { status: error.status }, { detail });
   }
-  // Network errors, timeouts (AbortError): transient.
   const name = (error as Error | null)?.name ?? 'Error';
-  return new HairError('DISCORD_UNAVAILABLE', {}, { detail: `${name} during ${what}` });
+  const message = scrub(String((error as Error | null)?.message ?? error), secrets);
+  if (isNetworkError(error)) return new HairError('DISCORD_UNAVAILABLE', {}, { detail: `${name} during ${what}: ${message}` });
+  return new HairError('INTERNAL', {}, { detail: `${name} during ${what}: ${message}`, cause: error });
+}
+
+/** Connection failures and timeouts are transient; anything else thrown here is a bug. */
+function isNetworkError(error: unknown): boolean {
+  const e = error as { name?: string; message?: string; code?: string; cause?: { code?: string } } | null;
+  if (!e) return false;
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return true;
+  const code = e.code ?? e.cause?.code ?? '';
+  return /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|UND_ERR)/.test(code) || e.message === 'fetch failed';
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => (secret ? out.split(secret).join('[redacted]') : out), text);
 }
 
 function isWebhookGone(error: unknown): boolean {
@@ -117,7 +131,15 @@ function isWebhookGone(error: unknown): boolean {
 export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Delivery {
   const rest =
     deps.rest ??
-    new REST({ version: '10', api: config.DISCORD_API_URL, retries: 2, timeout: 15_000 }).setToken(config.DISCORD_TOKEN ?? '');
+    new REST({
+      version: '10',
+      api: config.DISCORD_API_URL,
+      retries: 2,
+      timeout: 15_000,
+      // Node's fetch, not @discordjs/rest's nested undici 6: whichever undici loads first owns the process-wide
+      // dispatcher, and undici 7 (our downloads) cannot send undici 6's multipart bodies ("action is not a function").
+      makeRequest: fetch as unknown as RESTOptions['makeRequest'],
+    }).setToken(config.DISCORD_TOKEN ?? '');
   const now = deps.now ?? Date.now;
 
   const tokenAlive = (job: TryOnJobData) => now() - job.reply.interactionAt < INTERACTION_TOKEN_TTL_MS - TOKEN_MARGIN_MS;
@@ -129,7 +151,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
         const message = (await rest.patch(route, { auth: false, body, files, signal })) as { id?: string };
         return { via: 'interaction', messageId: message?.id };
       } catch (error) {
-        if (!isWebhookGone(error)) throw toDeliveryError(error, 'the interaction reply edit');
+        if (!isWebhookGone(error)) throw toDeliveryError(error, 'the interaction reply edit', [job.reply.interactionToken]);
         deps.logger.info({ discordCode: (error as DiscordAPIError).code }, 'interaction token no longer valid; posting in the channel');
       }
     }
@@ -140,7 +162,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
       const message = (await rest.post(route, { body: channelBody, files, signal })) as { id?: string };
       return { via: 'channel', messageId: message?.id };
     } catch (error) {
-      throw toDeliveryError(error, 'the channel message');
+      throw toDeliveryError(error, 'the channel message', [job.reply.interactionToken, config.DISCORD_TOKEN ?? '']);
     }
   }
 
