@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const ENTRY = fileURLToPath(new URL('../worker/fixtures/worker-entry.ts', import.meta.url));
+/** The real entry point of `npm run worker`, run from source. */
+const ENTRY = fileURLToPath(new URL('../../src/worker/main.ts', import.meta.url));
 
 export interface WorkerChild {
   child: ChildProcess;
@@ -12,7 +13,7 @@ export interface WorkerChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts a worker process (tsx, the same runWorkerProcess as `npm run worker`) with the given environment. */
+/** Starts `src/worker/main.ts` (through tsx) as a child process with the given environment. */
 export function spawnWorker(env: Record<string, string>): WorkerChild {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },

@@ -136,7 +136,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
         locale: options.locale ?? 'en',
         reply: { applicationId: fake.applicationId, interactionToken: interaction.token, interactionAt: interaction.sentAt },
         selfie: { url, size: bytes.length, contentType: options.contentType ?? 'image/png', ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}) },
-        shapePresetId: 'builtin:bob',
+        shapePresetId: 'builtin:short-layered',
         colorPresetId: 'builtin:copper',
         requestedAt: Date.now(),
         ...options.job,

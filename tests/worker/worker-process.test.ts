@@ -57,6 +57,9 @@ describe('worker processes', () => {
   it('SIGTERM mid-job: finishes the active job, takes no new one, exits 0, logs no secret', async () => {
     const w = start();
     await w.ready;
+    const readyLine = JSON.parse(w.output.find((line) => line.includes('"msg":"worker ready'))!);
+    expect(readyLine).toMatchObject({ executionProvider: 'cpu', modelKind: 'contract' });
+    expect(readyLine.loadMs).toBeGreaterThan(0);
     const selfie = holdSelfie('/attachments/term/selfie.png');
     const { job, interaction } = await h.submit({ url: selfie.url });
     await waitUntil(() => h.progressOf(job.id!).some((p) => p.stage === 'downloading'), 15_000, 'the job to start');

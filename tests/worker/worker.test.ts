@@ -3,14 +3,14 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCustomId, parseJobFailure, redisKeys, workerRegistrationSchema, type TryOnResultPayload } from '../../src/shared/job.js';
 import { createWorker, type HairWorker } from '../../src/worker/create-worker.js';
-import { createTestEngine } from '../helpers/test-engine.js';
+import { createTryOnEngine } from '../../src/pipeline/index.js';
 import { BOT_TOKEN, SELFIE, startHarness, waitUntil, type Harness } from '../helpers/worker-harness.js';
 
 let h: Harness;
 let worker: HairWorker | undefined;
 
 async function startWorker(extra: Record<string, string> = {}, now?: () => number): Promise<HairWorker> {
-  worker = await createWorker(h.config(extra), { logger: h.logger, createEngine: createTestEngine, ...(now ? { now } : {}) });
+  worker = await createWorker(h.config(extra), { logger: h.logger, createEngine: createTryOnEngine, ...(now ? { now } : {}) });
   return worker;
 }
 
@@ -53,7 +53,7 @@ describe('worker: enqueue → worker → Discord', () => {
     expect(edit!.files[0]!.bytes.length).toBe(result.bytes);
     const embed = edit!.body.embeds[0];
     expect(embed.image.url).toBe(`attachment://${edit!.files[0]!.filename}`);
-    expect(embed.fields.map((f: { value: string }) => f.value)).toEqual(['bob', 'copper']);
+    expect(embed.fields.map((f: { value: string }) => f.value)).toEqual(['short-layered', 'copper']);
     const buttons = edit!.body.components[0].components.map((c: { custom_id: string }) => parseCustomId(c.custom_id));
     expect(buttons.map((b: { action: string }) => b.action)).toEqual(['recolor', 'reshape', 'retry', 'delete']);
     expect(buttons.every((b: { jobId: string; ownerId: string }) => b.jobId === job.id && b.ownerId === data.userId)).toBe(true);
