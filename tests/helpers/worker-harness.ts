@@ -10,6 +10,8 @@ import {
   parsePresetBuildJob,
   parseTryOnJob,
   QUEUE_NAMES,
+  redisKeys,
+  tryOnJobId,
   type JobProgress,
   type PresetBuildJobInput,
   type TryOnJobInput,
@@ -73,6 +75,9 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
   const presetQueue = new Queue(QUEUE_NAMES.presetBuild, { connection, prefix });
   const events = new QueueEvents(QUEUE_NAMES.tryOn, { connection, prefix });
   await events.waitUntilReady();
+  // Many jobs may wait on one QueueEvents (benchmarks).
+  events.setMaxListeners(0);
+  tryOnQueue.setMaxListeners(0);
   const progress = new Map<string, JobProgress[]>();
   events.on('progress', ({ jobId, data }) => {
     const list = progress.get(jobId) ?? [];
@@ -141,8 +146,9 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
         requestedAt: Date.now(),
         ...options.job,
       });
-      if (options.cancelFirst) await redis.set(`${prefix}:cancel:${interaction.id}`, data.userId, 'EX', 60);
-      const job = await tryOnQueue.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId: interaction.id });
+      const jobId = tryOnJobId(interaction.id);
+      if (options.cancelFirst) await redis.set(redisKeys(prefix).cancel(jobId), data.userId, 'EX', 60);
+      const job = await tryOnQueue.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId });
       return { job, interaction, data };
     },
 
