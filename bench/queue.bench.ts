@@ -101,12 +101,16 @@ async function queueOverhead(): Promise<void> {
 }
 
 async function workerThroughput(processes: number, jobs: number): Promise<{ perSecond: number; results: TryOnResultPayload[] }> {
-  const h = await startHarness({ LOG_LEVEL: 'info' }); // spawnWorker waits for the info-level ready line
+  // spawnWorker waits for the info-level ready line.
+  const h = await startHarness({ LOG_LEVEL: 'info', HAIR_EP: process.env.HAIR_EP ?? 'cpu' });
   const children: WorkerChild[] = [];
   try {
     for (let i = 0; i < processes; i += 1) children.push(spawnWorker(h.env));
     await Promise.all(children.map((c) => c.ready));
-    process.stdout.write(`  ${processes} worker process(es) ready\n`);
+    for (const child of children) {
+      const ready = JSON.parse(child.output.find((line) => line.includes('"msg":"worker ready')) ?? '{}') as Record<string, unknown>;
+      console.log(`  ready: EP ${ready.executionProvider}${ready.gpu ? ` on ${ready.gpu}` : ''}, models ${ready.modelKind}, sessions created + warmed in ${ready.loadMs} ms`);
+    }
     // Warm-up: one job per process (first use of the preset caches, JIT).
     const warm = await Promise.all(Array.from({ length: processes }, () => h.submit()));
     await Promise.all(warm.map(({ job }) => job.waitUntilFinished(h.events, 120_000)));

@@ -13,10 +13,16 @@ export interface WorkerChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** What a child needs from this environment: PATH, HOME and the GPU runtime's library path. */
+function passThrough(): Record<string, string> {
+  const names = ['PATH', 'HOME', 'LD_LIBRARY_PATH', 'CUDA_VISIBLE_DEVICES'];
+  return Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+}
+
 /** Starts `src/worker/main.ts` (through tsx) as a child process with the given environment. */
 export function spawnWorker(env: Record<string, string>): WorkerChild {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { ...passThrough(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
