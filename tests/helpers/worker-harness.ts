@@ -108,7 +108,8 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
     HAIR_EP: 'cpu',
     LOG_LEVEL: 'debug',
     SHUTDOWN_TIMEOUT_MS: '20000',
-    WORKER_LOCK_DURATION_MS: '2000',
+    // Short so a killed worker's job is taken over within seconds, long enough for a loaded CI machine.
+    WORKER_LOCK_DURATION_MS: '5000',
     WORKER_STALLED_INTERVAL_MS: '1000',
     ...extraEnv,
   };
