@@ -165,7 +165,7 @@ describe('worker: enqueue → worker → Discord', () => {
     expect(metrics).toMatch(/hair_job_failures_total\{queue="hair-try-on",code="JOB_CANCELLED"\} 2/);
   });
 
-  it('builds a moderator preset and stores its cache in Redis', async () => {
+  it('builds a moderator preset, stores its cache in Redis, and rebuilds it from the kept photo', async () => {
     await startWorker();
     const job = await h.submitPreset();
     const { QueueEvents } = await import('bullmq');
@@ -174,9 +174,23 @@ describe('worker: enqueue → worker → Discord', () => {
       const result = (await job.waitUntilFinished(events)) as { presetId: string; thumbnailBase64: string; cacheBytes: number };
       expect(result.presetId).toBe(`guild:${h.fake.guildId}:wavy`);
       expect((await sharp(Buffer.from(result.thumbnailBase64, 'base64')).metadata()).format).toBe('jpeg');
-      const [, cacheKeys] = await h.redis.scan('0', 'MATCH', `${h.prefix}:preset-cache:*`, 'COUNT', 1000);
-      expect(cacheKeys.length).toBeGreaterThan(0);
-      expect((await h.redis.getBuffer(cacheKeys[0]!))!.length).toBe(result.cacheBytes);
+      const cacheKeys = async () => (await h.redis.scan('0', 'MATCH', `${h.prefix}:preset-cache:*`, 'COUNT', 1000))[1];
+      const stored = await cacheKeys();
+      expect(stored.length).toBeGreaterThan(0);
+      expect((await h.redis.getBuffer(stored[0]!))!.length).toBe(result.cacheBytes);
+
+      // A try-on uses it; after its cache is gone (as after a model change) it is rebuilt from the kept photo.
+      const shapePresetId = result.presetId;
+      const first = await h.submit({ job: { shapePresetId } });
+      expect(((await first.job.waitUntilFinished(h.events)) as TryOnResultPayload).deliveredVia).toBe('interaction');
+      await h.redis.del(...(await cacheKeys()));
+      const second = await h.submit({ job: { shapePresetId } });
+      expect(((await second.job.waitUntilFinished(h.events)) as TryOnResultPayload).deliveredVia).toBe('interaction');
+      expect((await cacheKeys()).length).toBeGreaterThan(0);
+
+      // A guild preset the worker never built is the user's PRESET_NOT_FOUND, not a crash.
+      const unknown = await h.submit({ job: { shapePresetId: `guild:${h.fake.guildId}:nope` } });
+      expect((await failureOf(unknown.job)).code).toBe('PRESET_NOT_FOUND');
     } finally {
       await events.close();
     }
