@@ -209,8 +209,9 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
         }
       };
       logger.info({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down: no new jobs, finishing active ones');
-      await step('unsubscribe', () => subscriber.unsubscribe());
+      // Cancellation stays subscribed while the active jobs finish: their owners can still stop them.
       await step('workers', () => closeWorkers(workers, config.SHUTDOWN_TIMEOUT_MS, logger));
+      await step('unsubscribe', () => subscriber.unsubscribe());
       for (const [name, run] of cleanups) await step(name, run);
       await step('queues', () => Promise.all([queues.tryOn.close(), queues.presetBuild.close()]));
       await step('http', () => httpServer.close());
