@@ -108,6 +108,16 @@ describe('worker: enqueue → worker → Discord', () => {
     expect(edit!.body.content).toContain('too large (limit: 10 KiB)');
   });
 
+  it('does not retry a selfie the CDN says is gone (404)', async () => {
+    await startWorker();
+    const { job, interaction } = await h.submit({ url: h.cdn.url('/attachments/deleted/selfie.png') });
+    expect((await failureOf(job)).code).toBe('DOWNLOAD_FAILED');
+    expect((await h.tryOnQueue.getJob(job.id!))!.attemptsMade).toBe(1);
+    expect(h.cdn.hits.get('/attachments/deleted/selfie.png')).toBe(1);
+    const edit = h.fake.webhookRequests(interaction.token).find((r) => r.method === 'PATCH');
+    expect(edit!.body.content).toContain('could not download your image');
+  });
+
   it('falls back to a channel message with a mention when Discord says the token is invalid (50027)', async () => {
     await startWorker();
     const { job, interaction, data } = await h.submit({ job: { locale: 'ko' } });
