@@ -38,7 +38,21 @@ export const en = {
     CONFIG_INVALID: 'The bot is not set up correctly. Please tell the server admins.',
     INTERNAL: 'Something went wrong on our side (job {jobId}). Please try again.',
   } satisfies Record<ErrorCode, string>,
-  ui: {} as Record<string, string>,
+  ui: {
+    // worker (src/worker/deliver.ts)
+    'worker.result.title': 'Your new hairstyle',
+    'worker.result.shape': 'Shape',
+    'worker.result.color': 'Color',
+    'worker.result.sameAsFace': 'your own',
+    'worker.result.timing': 'Done in {seconds} s (queue {queueSeconds} s, GPU {gpuSeconds} s)',
+    'worker.result.footer': 'Nothing you uploaded is kept after this job.',
+    'worker.result.mention': '<@{userId}> your try-on is ready.',
+    'worker.button.recolor': 'Another color',
+    'worker.button.reshape': 'Another shape',
+    'worker.button.retry': 'Retry',
+    'worker.button.delete': 'Delete',
+    'worker.error.mention': '<@{userId}> {message}',
+  } as Record<string, string>,
 };
 
 export type Catalog = typeof en;

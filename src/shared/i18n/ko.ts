@@ -38,5 +38,19 @@ export const ko = {
     CONFIG_INVALID: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
     INTERNAL: '문제가 생겼어요 (작업 {jobId}). 다시 시도해 주세요.',
   } satisfies Record<ErrorCode, string>,
-  ui: {} as Record<string, string>,
+  ui: {
+    // worker (src/worker/deliver.ts)
+    'worker.result.title': '새 헤어스타일',
+    'worker.result.shape': '모양',
+    'worker.result.color': '색상',
+    'worker.result.sameAsFace': '원래 그대로',
+    'worker.result.timing': '{seconds}초 만에 완료 (대기 {queueSeconds}초, GPU {gpuSeconds}초)',
+    'worker.result.footer': '올린 사진은 이 작업이 끝나면 남기지 않아요.',
+    'worker.result.mention': '<@{userId}> 헤어스타일 합성이 끝났어요.',
+    'worker.button.recolor': '다른 색상',
+    'worker.button.reshape': '다른 모양',
+    'worker.button.retry': '다시 하기',
+    'worker.button.delete': '삭제',
+    'worker.error.mention': '<@{userId}> {message}',
+  } as Record<string, string>,
 };

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/shared/config.js';
+import {
+  DEFAULT_JOB_OPTIONS,
+  JOB_NAMES,
+  parsePresetBuildJob,
+  parseTryOnJob,
+  QUEUE_NAMES,
+  redisKeys,
+  tryOnJobId,
+  type JobProgress,
+  type PresetBuildJobInput,
+  type TryOnJobInput,
+} from '../../src/shared/job.js';
+import { createLogger, type Logger } from '../../src/shared/log.js';
+import { startFakeDiscord, type FakeDiscord, type InteractionState } from '../fake-discord/index.js';
+import { FakeCdn } from './fake-cdn.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const BOT_TOKEN = 'bot-token-SECRET-never-logged';
+export const SELFIE = readFileSync(new URL('../fixtures/astronaut.png', import.meta.url));
+
+/**
+ * Everything a worker test needs around the worker: a random queue prefix on the real Redis, the fake Discord
+ * (REST + CDN), a fake attachment host for odd downloads, the producer side (Queue, QueueEvents) and a captured log.
+ */
+export interface Harness {
+  prefix: string;
+  fake: FakeDiscord;
+  cdn: FakeCdn;
+  redis: Redis;
+  tryOnQueue: Queue;
+  presetQueue: Queue;
+  events: QueueEvents;
+  logger: Logger;
+  logLines: string[];
+  /** Environment for a worker (in-process via config(), or a child process). */
+  env: Record<string, string>;
+  config(extra?: Record<string, string>): Readonly<Config>;
+  submit(options?: SubmitOptions): Promise<Submitted>;
+  submitPreset(overrides?: Partial<PresetBuildJobInput>): Promise<Job>;
+  progressOf(jobId: string): JobProgress[];
+  close(): Promise<void>;
+}
+
+export interface SubmitOptions {
+  locale?: 'en' | 'ko';
+  /** Selfie bytes on the fake Discord CDN, or a ready URL (fake CDN routes). */
+  bytes?: Buffer;
+  url?: string;
+  contentType?: string;
+  maxBytes?: number;
+  job?: Partial<TryOnJobInput>;
+  /** Set the owner's cancel flag before enqueueing. */
+  cancelFirst?: boolean;
+}
+
+export interface Submitted {
+  job: Job;
+  interaction: InteractionState;
+  data: ReturnType<typeof parseTryOnJob>;
+}
+
+export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+  const prefix = `test-worker-${randomUUID().slice(0, 8)}`;
+  const fake = await startFakeDiscord();
+  const cdn = await new FakeCdn().start();
+  const redis = new Redis(REDIS_URL);
+  const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
+  const tryOnQueue = new Queue(QUEUE_NAMES.tryOn, { connection, prefix });
+  const presetQueue = new Queue(QUEUE_NAMES.presetBuild, { connection, prefix });
+  const events = new QueueEvents(QUEUE_NAMES.tryOn, { connection, prefix });
+  await events.waitUntilReady();
+  // Many jobs may wait on one QueueEvents (benchmarks).
+  events.setMaxListeners(0);
+  tryOnQueue.setMaxListeners(0);
+  const progress = new Map<string, JobProgress[]>();
+  events.on('progress', ({ jobId, data }) => {
+    const list = progress.get(jobId) ?? [];
+    list.push(data as JobProgress);
+    progress.set(jobId, list);
+  });
+  const logLines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    name: 'worker-test',
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    }),
+  });
+  const env: Record<string, string> = {
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    DISCORD_TOKEN: BOT_TOKEN,
+    DISCORD_APPLICATION_ID: fake.applicationId,
+    DISCORD_API_URL: fake.apiUrl,
+    DOWNLOAD_ALLOWED_HOSTS: '127.0.0.1',
+    DOWNLOAD_CONNECT_TIMEOUT_MS: '2000',
+    DOWNLOAD_READ_TIMEOUT_MS: '5000',
+    METRICS_PORT: '0',
+    HAIR_EP: 'cpu',
+    LOG_LEVEL: 'debug',
+    SHUTDOWN_TIMEOUT_MS: '20000',
+    // Short so a killed worker's job is taken over within seconds, long enough for a loaded CI machine.
+    WORKER_LOCK_DURATION_MS: '5000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+    ...extraEnv,
+  };
+
+  async function defer(interaction: InteractionState): Promise<void> {
+    const response = await fetch(`${fake.apiUrl}/v10/interactions/${interaction.id}/${interaction.token}/callback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 5 }),
+    });
+    if (response.status >= 300) throw new Error(`defer failed: ${response.status}`);
+  }
+
+  return {
+    prefix, fake, cdn, redis, tryOnQueue, presetQueue, events, logger, logLines, env,
+    config: (extra = {}) => loadConfig({ env: { ...env, ...extra }, need: ['redis', 'discord'] }),
+    progressOf: (jobId) => progress.get(jobId) ?? [],
+
+    async submit(options = {}) {
+      const interaction = fake.slashCommand({ name: 'hair', subcommand: 'try', locale: options.locale === 'ko' ? 'ko' : 'en-US' });
+      await defer(interaction);
+      const bytes = options.bytes ?? SELFIE;
+      const url =
+        options.url ??
+        fake.addAttachment({ filename: 'selfie.png', bytes, ...(options.contentType ? { contentType: options.contentType } : { contentType: 'image/png' }) }).url;
+      const data = parseTryOnJob({
+        guildId: fake.guildId,
+        channelId: fake.channelId,
+        userId: '300000000000000001',
+        locale: options.locale ?? 'en',
+        reply: { applicationId: fake.applicationId, interactionToken: interaction.token, interactionAt: interaction.sentAt },
+        selfie: { url, size: bytes.length, contentType: options.contentType ?? 'image/png', ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}) },
+        shapePresetId: 'builtin:short-layered',
+        colorPresetId: 'builtin:copper',
+        requestedAt: Date.now(),
+        ...options.job,
+      });
+      const jobId = tryOnJobId(interaction.id);
+      if (options.cancelFirst) await redis.set(redisKeys(prefix).cancel(jobId), data.userId, 'EX', 60);
+      const job = await tryOnQueue.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId });
+      return { job, interaction, data };
+    },
+
+    async submitPreset(overrides = {}) {
+      const attachment = fake.addAttachment({ filename: 'preset.png', bytes: SELFIE, contentType: 'image/png' });
+      const data = parsePresetBuildJob({
+        guildId: fake.guildId,
+        presetId: `guild:${fake.guildId}:wavy`,
+        name: 'Wavy',
+        kind: 'shape',
+        image: { url: attachment.url, size: SELFIE.length, contentType: 'image/png' },
+        moderatorId: '300000000000000002',
+        requestedAt: Date.now(),
+        ...overrides,
+      });
+      return presetQueue.add(JOB_NAMES.presetBuild, data, { ...DEFAULT_JOB_OPTIONS.presetBuild });
+    },
+
+    async close() {
+      await events.close();
+      for (const queue of [tryOnQueue, presetQueue]) {
+        await queue.obliterate({ force: true }).catch(() => undefined);
+        await queue.close();
+      }
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+      await cdn.close();
+      await fake.close();
+    },
+  };
+}
+
+/** Waits for a condition polled every 25 ms. */
+export async function waitUntil<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
