@@ -1,0 +1,2 @@
+export * from './fake-discord.js';
+export * from './payloads.js';
