@@ -2,3 +2,4 @@ export * from './config.js';
 export * from './errors.js';
 export * from './i18n/index.js';
 export * from './log.js';
+export * from './job.js';
