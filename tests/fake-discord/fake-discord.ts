@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  buildOptions, member, message, OPTION_TYPE, PERMISSIONS, snowflake, user,
+  buildOptions, member, message, OPTION_TYPE, PERMISSIONS, roleRecord, snowflake, user,
   type AttachmentRecord, type CommandOption, type FakeMessage, type MemberOptions, type OptionValue,
 } from './payloads.js';
 
@@ -53,6 +53,8 @@ export interface FakeDiscordOptions {
   channelId?: string;
   /** Interval the gateway asks heartbeats at (ms). */
   heartbeatIntervalMs?: number;
+  /** Extra guild roles (besides @everyone); default: one role named "Moderators" (see moderatorRoleId). */
+  roles?: Array<{ id: string; name: string }>;
 }
 
 export interface InteractionCommon {
@@ -106,6 +108,7 @@ export class FakeDiscord {
   readonly guildName: string;
   readonly guildLocale: string;
   readonly channelId: string;
+  readonly roles: Array<{ id: string; name: string }>;
   readonly requests: RecordedRequest[] = [];
   readonly interactions = new Map<string, InteractionState>();
   readonly messages = new Map<string, FakeMessage>();
@@ -133,6 +136,12 @@ export class FakeDiscord {
     this.guildLocale = options.guild?.locale ?? 'en-US';
     this.channelId = options.channelId ?? snowflake();
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
+    this.roles = options.roles ?? [{ id: snowflake(), name: 'Moderators' }];
+  }
+
+  /** Id of the first extra role (the default "Moderators"). */
+  get moderatorRoleId(): string {
+    return this.roles[0]!.id;
   }
 
   get origin(): string {
@@ -321,11 +330,11 @@ export class FakeDiscord {
   }
 
   private commandData(opts: SlashOptions, focused?: string) {
-    const { options, attachments } = buildOptions(opts.options ?? {}, focused);
+    const { options, resolved } = buildOptions(opts.options ?? {}, focused);
     let list: CommandOption[] = options;
     if (opts.subcommand) list = [{ name: opts.subcommand, type: OPTION_TYPE.SUB_COMMAND, options: list }];
     if (opts.subcommandGroup) list = [{ name: opts.subcommandGroup, type: OPTION_TYPE.SUB_COMMAND_GROUP, options: list }];
-    return { options: list, ...(Object.keys(attachments).length ? { resolved: { attachments } } : {}) };
+    return { options: list, ...(Object.keys(resolved).length ? { resolved } : {}) };
   }
 
   private inject(type: number, opts: InteractionCommon, data: unknown, msg?: FakeMessage): InteractionState {
@@ -417,7 +426,7 @@ export class FakeDiscord {
       system_channel_id: this.channelId, system_channel_flags: 0, rules_channel_id: null, vanity_url_code: null,
       description: null, banner: null, premium_tier: 0, preferred_locale: this.guildLocale,
       public_updates_channel_id: null, nsfw_level: 0, premium_progress_bar_enabled: false,
-      roles: [{ id: this.guildId, name: '@everyone', color: 0, hoist: false, position: 0, permissions: PERMISSIONS.member, managed: false, mentionable: false, flags: 0 }],
+      roles: [{ ...roleRecord(this.guildId, '@everyone', PERMISSIONS.member), position: 0 }, ...this.roles.map((r) => roleRecord(r.id, r.name))],
       emojis: [], stickers: [], joined_at: new Date().toISOString(), large: false, unavailable: false,
       member_count: 2, voice_states: [], members: [], presences: [], threads: [], stage_instances: [],
       guild_scheduled_events: [], soundboard_sounds: [],

@@ -116,8 +116,16 @@ export function message(fields: {
 }
 export type FakeMessage = ReturnType<typeof message>;
 
-/** Option values a test passes for a slash command: strings, numbers, booleans or an attachment record. */
-export type OptionValue = string | number | boolean | AttachmentRecord;
+/** A role or user option: the id plus what Discord puts in `resolved`. */
+export interface RoleRef { role: { id: string; name: string } }
+export interface UserRef { user: ReturnType<typeof user> }
+
+/** Option values a test passes for a slash command: strings, numbers, booleans, an attachment, a role or a user. */
+export type OptionValue = string | number | boolean | AttachmentRecord | RoleRef | UserRef;
+
+export function roleRecord(id: string, name: string, permissions = '0') {
+  return { id, name, color: 0, hoist: false, position: 1, permissions, managed: false, mentionable: true, flags: 0 };
+}
 
 export interface CommandOption {
   name: string;
@@ -153,8 +161,16 @@ function isAttachment(value: OptionValue): value is AttachmentRecord {
 export function buildOptions(values: Record<string, OptionValue>, focused?: string) {
   const options: CommandOption[] = [];
   const attachments: Record<string, AttachmentRecord> = {};
+  const roles: Record<string, ReturnType<typeof roleRecord>> = {};
+  const users: Record<string, ReturnType<typeof user>> = {};
   for (const [name, value] of Object.entries(values)) {
-    if (isAttachment(value)) {
+    if (typeof value === 'object' && 'role' in value) {
+      roles[value.role.id] = roleRecord(value.role.id, value.role.name);
+      options.push({ name, type: OPTION_TYPE.ROLE, value: value.role.id });
+    } else if (typeof value === 'object' && 'user' in value) {
+      users[value.user.id] = value.user;
+      options.push({ name, type: OPTION_TYPE.USER, value: value.user.id });
+    } else if (isAttachment(value)) {
       attachments[value.id] = value;
       options.push({ name, type: OPTION_TYPE.ATTACHMENT, value: value.id });
     } else {
@@ -163,5 +179,10 @@ export function buildOptions(values: Record<string, OptionValue>, focused?: stri
       options.push({ name, type, value, ...(name === focused ? { focused: true } : {}) });
     }
   }
-  return { options, attachments };
+  const resolved = {
+    ...(Object.keys(attachments).length ? { attachments } : {}),
+    ...(Object.keys(roles).length ? { roles } : {}),
+    ...(Object.keys(users).length ? { users } : {}),
+  };
+  return { options, resolved };
 }
