@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBot, type Bot } from '../../src/bot/bot.js';
 import type { PresetEntry } from '../../src/bot/preset-catalog.js';
@@ -97,4 +97,29 @@ export async function waitForJob(queue: Queue, jobId: string, timeoutMs = 10_000
     if (Date.now() > until) throw new Error(`job ${jobId} was not enqueued`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Moves a job to completed/failed the way a worker does (take the lock, then finish), without any pipeline. */
+async function takeJob(h: Harness, queueName: string, jobId: string) {
+  const worker = new Worker(queueName, null, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
+  const token = `test-${jobId}`;
+  for (let i = 0; i < 50; i++) {
+    const job = await worker.getNextJob(token);
+    if (job?.id === jobId) return { worker, job, token };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await worker.close();
+  throw new Error(`could not take ${jobId}`);
+}
+
+export async function finishJob(h: Harness, queueName: string, jobId: string, result: unknown): Promise<void> {
+  const { worker, job, token } = await takeJob(h, queueName, jobId);
+  await job.moveToCompleted(result, token, false);
+  await worker.close();
+}
+
+export async function failJob(h: Harness, queueName: string, jobId: string, reason: string): Promise<void> {
+  const { worker, job, token } = await takeJob(h, queueName, jobId);
+  await job.moveToFailed(new UnrecoverableError(reason), token, false);
+  await worker.close();
 }

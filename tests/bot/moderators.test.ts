@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
 import { errorMessage, formatJobFailure, QUEUE_NAMES, uiText } from '../../src/shared/index.js';
 import { PERMISSIONS } from '../fake-discord/index.js';
-import { isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
+import { failJob, finishJob, isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
 
 const MOD = { user: { id: '222222222222222222' }, permissions: PERMISSIONS.manageGuild };
 const MEMBER = { user: { id: '333333333333333333' }, permissions: PERMISSIONS.member };
@@ -96,30 +96,3 @@ describe('/hair-presets (moderators)', () => {
     expect((await h.fake.waitForCallback(auto.id)).data.choices).toEqual([]);
   });
 });
-
-/** Moves a job to completed/failed the way a worker does (take the lock, then finish), without any pipeline. */
-async function takeJob(h: Harness, queueName: string, jobId: string) {
-  const { Worker } = await import('bullmq');
-  const worker = new Worker(queueName, null, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
-  const token = `test-${jobId}`;
-  for (let i = 0; i < 50; i++) {
-    const job = await worker.getNextJob(token);
-    if (job?.id === jobId) return { worker, job, token };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await worker.close();
-  throw new Error(`could not take ${jobId}`);
-}
-
-export async function finishJob(h: Harness, queueName: string, jobId: string, result: unknown): Promise<void> {
-  const { worker, job, token } = await takeJob(h, queueName, jobId);
-  await job.moveToCompleted(result, token, false);
-  await worker.close();
-}
-
-export async function failJob(h: Harness, queueName: string, jobId: string, reason: string): Promise<void> {
-  const { worker, job, token } = await takeJob(h, queueName, jobId);
-  const { UnrecoverableError } = await import('bullmq');
-  await job.moveToFailed(new UnrecoverableError(reason), token, false);
-  await worker.close();
-}
