@@ -1,15 +1,25 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import sharp from 'sharp';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
 import type { Locale } from '../shared/index.js';
 import type { BotContext } from './context.js';
 import { t } from './localize.js';
-import { presetName, type PresetSlot } from './preset-catalog.js';
+import { presetName, type PresetEntry, type PresetSlot } from './preset-catalog.js';
 
 export const GALLERY_PREFIX = 'hairgal';
 export const GALLERY_PAGE_SIZE = 5;
 export type GalleryFilter = PresetSlot | 'all';
+
+const THUMBNAIL_PX = 256;
+
+/** A small JPEG for a gallery: built-ins are shrunk from styles/, guild presets have the worker's thumbnail. */
+export async function presetThumbnail(ctx: BotContext, preset: PresetEntry): Promise<Buffer | undefined> {
+  if (preset.imagePath && existsSync(preset.imagePath)) {
+    return await sharp(await readFile(preset.imagePath)).resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'cover' }).jpeg({ quality: 82 }).toBuffer();
+  }
+  return await ctx.presets.thumbnail(preset.id);
+}
 
 /** One page of presets: an embed per preset with its thumbnail attached, and prev/next buttons (state in customIds). */
 export async function galleryPage(ctx: BotContext, guildId: string, locale: Locale, filter: GalleryFilter, page: number) {
@@ -24,9 +34,9 @@ export async function galleryPage(ctx: BotContext, guildId: string, locale: Loca
       .setTitle(presetName(preset, locale))
       .setDescription(`${t(locale, `kind.${preset.kind}`)} · \`${preset.id}\``)
       .setColor(preset.source === 'builtin' ? 0x5865f2 : 0x57f287);
-    const bytes = preset.imagePath && existsSync(preset.imagePath) ? await readFile(preset.imagePath) : await ctx.presets.thumbnail(preset.id);
+    const bytes = await presetThumbnail(ctx, preset);
     if (bytes) {
-      const name = `preset-${i}${preset.imagePath ? basename(preset.imagePath).replace(/^.*(\.[a-z]+)$/i, '$1') : '.jpg'}`;
+      const name = `preset-${i}.jpg`;
       files.push(new AttachmentBuilder(bytes, { name }));
       embed.setThumbnail(`attachment://${name}`);
     }

@@ -36,7 +36,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+/** `realStyles`: use the built-ins of styles/manifest.json instead of testBuiltins(). */
+export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean } = {}): Promise<Harness> {
   const fake = await startFakeDiscord();
   const prefix = `test-bot-${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
@@ -44,11 +45,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     env: {
       DISCORD_TOKEN: 'fake-bot-token', DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl,
       QUEUE_PREFIX: prefix, DOWNLOAD_ALLOWED_HOSTS: '127.0.0.1', PROGRESS_EDIT_INTERVAL_MS: '0', LOG_LEVEL: 'silent',
-      STYLES_DIR: '/nonexistent', ...env,
+      STYLES_DIR: options.realStyles ? 'styles' : '/nonexistent', ...env,
     },
   });
   const log = createLogger({ level: 'silent' });
-  const make = () => createBot(config, { log, builtins: testBuiltins() });
+  const make = () => createBot(config, { log, ...(options.realStyles ? {} : { builtins: testBuiltins() }) });
   let bot = make();
   await bot.start();
   const redis = new Redis(config.REDIS_URL);

@@ -1,9 +1,8 @@
 import { AttachmentBuilder, EmbedBuilder, InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { HairError } from '../../shared/index.js';
 import { checkAttachment } from '../attachment-check.js';
 import type { SlashCommand } from '../context.js';
+import { presetThumbnail } from '../gallery.js';
 import { relativeTime } from '../limits.js';
 import { both, localeOf, t } from '../localize.js';
 import { assertManageGuild, assertModerator } from '../moderation.js';
@@ -92,7 +91,7 @@ export const hairPresets: SlashCommand = {
       const all = await ctx.presets.list(guildId, undefined, { includeUnready: true });
       const preset = all.find((p) => p.id === name || p.name.toLowerCase() === name.toLowerCase() || p.nameKo === name);
       if (!preset) throw new HairError('PRESET_NOT_FOUND', { name });
-      const bytes = preset.imagePath && existsSync(preset.imagePath) ? await readFile(preset.imagePath) : await ctx.presets.thumbnail(preset.id);
+      const bytes = await presetThumbnail(ctx, preset);
       const embed = new EmbedBuilder().setTitle(presetName(preset, locale)).setDescription(`${t(locale, `kind.${preset.kind}`)} · \`${preset.id}\``);
       const files = bytes ? [new AttachmentBuilder(bytes, { name: 'preset.jpg' })] : [];
       if (bytes) embed.setImage('attachment://preset.jpg');
