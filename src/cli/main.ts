@@ -8,7 +8,7 @@ import { errorMessage, toHairError } from '../shared/index.js';
 type Register = (program: Command) => void;
 
 const subcommands: Array<() => Promise<{ register: Register }>> = [
-  // e.g. () => import('./models.js'),
+  () => import('./models.js'),
 ];
 
 export function exitCodeFor(error: unknown): number {

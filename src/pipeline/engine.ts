@@ -38,6 +38,8 @@ export interface TryOnResult {
   timings: Record<string, number>;
   /** Which HairFastGAN graphs ran: 'contract' | 'random' | 'official'. */
   modelKind: string;
+  /** How many times each HairFastGAN graph ran for this request (shows cache hits and deduplication). */
+  graphRuns?: Record<string, number>;
 }
 
 export interface PresetBuildResult {

@@ -51,6 +51,10 @@ const workerSchema = z.object({
   DOWNLOAD_READ_TIMEOUT_MS: int(100).default(15_000),
   JOB_TIMEOUT_MS: int(1_000).default(120_000),
   SHUTDOWN_TIMEOUT_MS: int(0).default(60_000),
+  /** A job's lock lives this long without renewal; a dead worker's job is taken over after it (+ a stalled check). */
+  WORKER_LOCK_DURATION_MS: int(1_000).default(30_000),
+  /** How often each worker looks for jobs whose lock expired (stalled) and puts them back in the queue. */
+  WORKER_STALLED_INTERVAL_MS: int(500).default(15_000),
   METRICS_PORT: int(0, 65535).default(9464),
   METRICS_HOST: z.string().default('127.0.0.1'),
   /** Bytes the result image may take in a Discord upload. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode, type ErrorParams, isErrorCode } from './errors.js';
+import { PRESET_ID } from './presets.js';
 
 /**
  * The queue contract between the bot (producer) and the worker (consumer). Both sides validate with these schemas:
@@ -27,10 +28,8 @@ export const DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024;
 const snowflake = z.string().regex(/^\d{5,25}$/, 'a Discord snowflake');
 /** Job ids are chosen by the bot (the interaction id is a good one: it deduplicates double submissions). */
 export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, 'a job id: 1–48 of A-Z a-z 0-9 _ -');
-/** `builtin:<slug>` or `guild:<guildId>:<slug>` (see src/pipeline/engine.ts). */
-export const presetIdSchema = z
-  .string()
-  .regex(/^(builtin:[a-z0-9][a-z0-9_-]{0,47}|guild:\d{5,25}:[a-z0-9][a-z0-9_-]{0,47})$/, 'a preset id');
+/** `builtin:<slug>` or `guild:<guildId>:<slug>`; one definition, in presets.ts. */
+export const presetIdSchema = z.string().regex(PRESET_ID, 'a preset id: builtin:<slug> or guild:<id>:<slug>');
 export const presetKindSchema = z.enum(['shape', 'color', 'both']);
 export const localeSchema = z.enum(['en', 'ko']);
 

@@ -39,6 +39,19 @@ export const en = {
     INTERNAL: 'Something went wrong on our side (job {jobId}). Please try again.',
   } satisfies Record<ErrorCode, string>,
   ui: {
+    // worker (src/worker/deliver.ts)
+    'worker.result.title': 'Your new hairstyle',
+    'worker.result.shape': 'Shape',
+    'worker.result.color': 'Color',
+    'worker.result.sameAsFace': 'your own',
+    'worker.result.timing': 'Done in {seconds} s (queue {queueSeconds} s, GPU {gpuSeconds} s)',
+    'worker.result.footer': 'Nothing you uploaded is kept after this job.',
+    'worker.result.mention': '<@{userId}> your try-on is ready.',
+    'worker.button.recolor': 'Another color',
+    'worker.button.reshape': 'Another shape',
+    'worker.button.retry': 'Retry',
+    'worker.button.delete': 'Delete',
+    'worker.error.mention': '<@{userId}> {message}',
     // bot: command descriptions (deploy-commands) — ≤ 100 characters each
     'cmd.hair': 'Try a new hairstyle on your photo',
     'cmd.hair.try': 'Upload a selfie and pick a hair shape and/or color',

@@ -39,6 +39,19 @@ export const ko = {
     INTERNAL: '문제가 생겼어요 (작업 {jobId}). 다시 시도해 주세요.',
   } satisfies Record<ErrorCode, string>,
   ui: {
+    // worker (src/worker/deliver.ts)
+    'worker.result.title': '새 헤어스타일',
+    'worker.result.shape': '모양',
+    'worker.result.color': '색상',
+    'worker.result.sameAsFace': '원래 그대로',
+    'worker.result.timing': '{seconds}초 만에 완료 (대기 {queueSeconds}초, GPU {gpuSeconds}초)',
+    'worker.result.footer': '올린 사진은 이 작업이 끝나면 남기지 않아요.',
+    'worker.result.mention': '<@{userId}> 헤어스타일 합성이 끝났어요.',
+    'worker.button.recolor': '다른 색상',
+    'worker.button.reshape': '다른 모양',
+    'worker.button.retry': '다시 하기',
+    'worker.button.delete': '삭제',
+    'worker.error.mention': '<@{userId}> {message}',
     // bot: command descriptions (deploy-commands) — ≤ 100 characters each
     'cmd.hair': '내 사진에 새 헤어스타일을 입혀 보세요',
     'cmd.hair.try': '셀카를 올리고 헤어 모양이나 색상을 고르세요',

@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { RgbImage } from './engine.js';
+import { detectFace, loadDetector, type FaceBox } from './detect-face.js';
+import { BLAZEFACE_FULL } from './detect-face.contract.js';
+import { landmarks as faceLandmarks, loadLandmarker } from './landmarks.js';
+import { FACE_MESH } from './landmarks.contract.js';
+import { alignFfhq, type FfhqQuad } from './align-ffhq.js';
+import type { Mat3, Point } from './geometry.js';
+import type { BorderMode } from './warp-affine.js';
+import type { OrtSession, SessionManager } from './runtime/ort.js';
+import type { PipelineConfig } from '../shared/config.js';
+import { HairError } from '../shared/errors.js';
+
+/**
+ * The face front-end: detect → landmarks → FFHQ align. `alignFace` is what the worker and the HairFastGAN runtime
+ * call with an upright RGB image from intake.
+ */
+
+export type FaceModelName = typeof BLAZEFACE_FULL.model | typeof FACE_MESH.model;
+
+export interface FaceSessions {
+  manager: SessionManager;
+  detector: OrtSession;
+  mesh: OrtSession;
+}
+
+/** Where a model file is; the model registry's `resolve` fits (it also checks sha256). */
+export type ResolveModel = (name: FaceModelName) => string;
+
+/** A resolver for `<modelsDir>/face/<name>.onnx` that names the command to build a missing file. */
+export function faceModelPaths(modelsDir: string): ResolveModel {
+  return (name) => {
+    const file = join(modelsDir, 'face', `${name}.onnx`);
+    if (!existsSync(file)) {
+      throw new HairError('MODEL_MISSING', { model: name, file }, { detail: `${file} (model ${name}) is missing; run \`hairstyler models prepare\`` });
+    }
+    return file;
+  };
+}
+
+/** Creates (or reuses) and warms the two face sessions. */
+export async function loadFaceSessions(manager: SessionManager, resolve: ResolveModel): Promise<FaceSessions> {
+  const [detector, mesh] = await Promise.all([
+    loadDetector(manager, resolve(BLAZEFACE_FULL.model), BLAZEFACE_FULL),
+    loadLandmarker(manager, resolve(FACE_MESH.model)),
+  ]);
+  return { manager, detector, mesh };
+}
+
+export interface AlignFaceOptions {
+  /** FACE_MIN_SCORE */
+  minScore: number;
+  /** FACE_MIN_SIZE_PX */
+  minSizePx: number;
+  /** FACE_DOMINANCE_RATIO */
+  dominanceRatio: number;
+  /** FACE_MAX_YAW_DEG */
+  maxYawDeg: number;
+  /** ALIGN_OUTPUT_SIZE */
+  outputSize: number;
+  /** @defaultValue 'reflect' */
+  border?: BorderMode;
+}
+
+export function alignFaceOptions(config: Pick<PipelineConfig, 'FACE_MIN_SCORE' | 'FACE_MIN_SIZE_PX' | 'FACE_DOMINANCE_RATIO' | 'FACE_MAX_YAW_DEG' | 'ALIGN_OUTPUT_SIZE'>): AlignFaceOptions {
+  return {
+    minScore: config.FACE_MIN_SCORE,
+    minSizePx: config.FACE_MIN_SIZE_PX,
+    dominanceRatio: config.FACE_DOMINANCE_RATIO,
+    maxYawDeg: config.FACE_MAX_YAW_DEG,
+    outputSize: config.ALIGN_OUTPUT_SIZE,
+  };
+}
+
+export interface AlignedFace {
+  /** outputSize² RGB, FFHQ-aligned. */
+  aligned: RgbImage;
+  /** 3×3 row-major, original photo pixels → aligned pixels. */
+  transform: Mat3;
+  /** Aligned pixels → original photo pixels (paste-back). */
+  inverse: Mat3;
+  quad: FfhqQuad;
+  face: {
+    box: FaceBox;
+    score: number;
+    /** BlazeFace's six key points (see FaceDetection). */
+    keypoints: Point[];
+    /** From the face mesh, in photo pixels. Eyes and mouth corners are image-left first. */
+    landmarks: { eyes: [Point, Point]; mouth: [Point, Point] };
+    yawDeg: number;
+  };
+  /** Faces BlazeFace found (≥ minScore), including the chosen one. */
+  facesFound: number;
+  /** Milliseconds: detect, landmarks, align, total. */
+  timings: { detect: number; landmarks: number; align: number; total: number };
+}
+
+export async function alignFace(image: RgbImage, sessions: FaceSessions, options: AlignFaceOptions): Promise<AlignedFace> {
+  const t0 = performance.now();
+  const { face, faces } = await detectFace(image, sessions.manager, sessions.detector, options);
+  const t1 = performance.now();
+  const marks = await faceLandmarks(image, face, sessions.manager, sessions.mesh, { maxYawDeg: options.maxYawDeg });
+  const t2 = performance.now();
+  const eyes: [Point, Point] = [marks.rightEye, marks.leftEye];
+  const mouth: [Point, Point] = [marks.mouthRight, marks.mouthLeft];
+  const { aligned, transform, inverse, quad } = alignFfhq(image, { eyes, mouth }, { size: options.outputSize, border: options.border ?? 'reflect' });
+  const t3 = performance.now();
+  return {
+    aligned,
+    transform,
+    inverse,
+    quad,
+    face: { box: face.box, score: face.score, keypoints: face.keypoints, landmarks: { eyes, mouth }, yawDeg: marks.yawDeg },
+    facesFound: faces.length,
+    timings: { detect: t1 - t0, landmarks: t2 - t1, align: t3 - t2, total: t3 - t0 },
+  };
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { HairError } from '../../shared/errors.js';
+import { TENSOR_DTYPES } from '../runtime/manifest.js';
+import contractJson from './graphs.contract.json' with { type: 'json' };
+
+/**
+ * The HairFastGAN graph contract: `graphs.contract.json`, the one file the exporter (Python) and this runtime
+ * both read. Names, dtypes and shapes of every graph's inputs and outputs; which work is per image (cached for
+ * presets), per pair or per request; and the flow in words. The group modules (`embed.contract.ts` …) check the
+ * names they use against it, so a drift fails at load, naming the graph and the tensor.
+ */
+const specSchema = z.object({
+  name: z.string().min(1),
+  dtype: z.enum(TENSOR_DTYPES),
+  shape: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])),
+  layout: z.enum(['nchw', 'nhwc']).optional(),
+  range: z.string().optional(),
+});
+export type GraphTensorSpec = z.infer<typeof specSchema>;
+
+const graphSchema = z.object({
+  file: z.string().min(1),
+  group: z.string().min(1),
+  cache: z.enum(['image', 'pair', 'request']),
+  doc: z.string().optional(),
+  inputs: z.array(specSchema).min(1),
+  outputs: z.array(specSchema).min(1),
+});
+export type GraphSpec = z.infer<typeof graphSchema>;
+
+export const graphContractSchema = z.object({
+  version: z.literal(1),
+  opset: z.number().int().positive(),
+  constants: z.record(z.string(), z.number()),
+  graphs: z.record(z.string().regex(/^[a-z0-9_]+$/), graphSchema),
+  flow: z.array(z.string()),
+});
+export type GraphContract = z.infer<typeof graphContractSchema>;
+
+/** Parses a contract (default: the committed one). */
+export function graphContract(json: unknown = contractJson): GraphContract {
+  const parsed = graphContractSchema.safeParse(json);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new HairError('MODEL_INVALID', { file: 'graphs.contract.json' }, { detail: `graphs.contract.json: ${where}` });
+  }
+  return parsed.data;
+}
+
+/** What a group module expects of one graph: its input and output names in contract order. */
+export interface GraphIo {
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+/** Checks that the contract has each graph with exactly these input and output names; returns their specs. */
+export function checkGroup<T extends Record<string, GraphIo>>(contract: GraphContract, io: T): { [K in keyof T]: GraphSpec } {
+  const out: Record<string, GraphSpec> = {};
+  for (const [graph, want] of Object.entries(io)) {
+    const spec = contract.graphs[graph];
+    if (!spec) {
+      throw new HairError('MODEL_INVALID', { file: 'graphs.contract.json' }, { detail: `graphs.contract.json has no graph "${graph}"` });
+    }
+    for (const side of ['inputs', 'outputs'] as const) {
+      const have = spec[side].map((s) => s.name);
+      if (have.join(',') !== want[side].join(',')) {
+        throw new HairError('MODEL_INVALID', { file: 'graphs.contract.json' }, {
+          detail: `graph "${graph}" ${side}: expected [${want[side].join(', ')}] but the contract says [${have.join(', ')}]`,
+        });
+      }
+    }
+    out[graph] = spec;
+  }
+  return out as { [K in keyof T]: GraphSpec };
+}

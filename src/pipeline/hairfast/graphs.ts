@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HairError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
+import { MANIFEST_FILE, readManifest, type Manifest, type ModelKind } from '../runtime/manifest.js';
+import type { OrtSession, OrtTensor, SessionManager, TensorData } from '../runtime/ort.js';
+import { graphContract, type GraphContract, type GraphTensorSpec } from './contract.js';
+import { alignContract } from './align.contract.js';
+import { blendContract } from './blend.contract.js';
+import { embedContract } from './embed.contract.js';
+import { shapeContract } from './shape.contract.js';
+
+/**
+ * The HairFastGAN graphs installed in `<MODELS_DIR>/hairfast/` (manifest.json there says which kind), loaded once,
+ * checked against graphs.contract.json, and run by name. `modelsHash` keys the preset cache: any change of any
+ * graph file changes it, so cached preset tensors never outlive the graphs that made them.
+ */
+export type GraphName = string;
+export type Feeds = Record<string, OrtTensor>;
+
+export interface GraphsConfig {
+  modelsDir: string;
+  /** Run every graph once on zero inputs after loading (the first real run is then not slower). @defaultValue true */
+  warm?: boolean;
+}
+
+export interface GraphsDeps {
+  /** The session manager (shared with the face front-end); its owner disposes it. */
+  manager: SessionManager;
+  logger?: Pick<Logger, 'info'>;
+}
+
+export interface HairfastGraphs {
+  readonly kind: ModelKind;
+  readonly modelsHash: string;
+  readonly executionProvider: string;
+  readonly loadMs: number;
+  readonly contract: GraphContract;
+  run(graph: GraphName, feeds: Feeds): Promise<Feeds>;
+  /** An ORT tensor over a typed array, no copy. */
+  tensor(value: TensorData): OrtTensor;
+}
+
+export const HAIRFAST_DIR = 'hairfast';
+
+export function hairfastManifestPath(modelsDir: string): string {
+  return join(modelsDir, HAIRFAST_DIR, MANIFEST_FILE);
+}
+
+/** sha256 over the graph names and file hashes, in name order. */
+export function modelsHashOf(manifest: Manifest): string {
+  const h = createHash('sha256');
+  for (const name of Object.keys(manifest.models).sort()) h.update(`${name}:${manifest.models[name]!.sha256}\n`);
+  return h.digest('hex');
+}
+
+export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps): Promise<HairfastGraphs> {
+  const started = performance.now();
+  const contract = graphContract();
+  // Every group checks the names it uses, so a contract drift fails here, not mid-request.
+  embedContract(contract); shapeContract(contract); alignContract(contract); blendContract(contract);
+  const manifestPath = hairfastManifestPath(config.modelsDir);
+  if (!existsSync(manifestPath)) {
+    throw new HairError('MODEL_MISSING', { file: manifestPath }, {
+      detail: `${manifestPath} does not exist; run \`hairstyler models prepare --hairfast=contract\` (or the exporter)`,
+    });
+  }
+  const manifest = readManifest(manifestPath);
+  const kinds = new Set(Object.values(manifest.models).map((m) => m.kind));
+  if (kinds.size !== 1) {
+    throw new HairError('MODEL_INVALID', { file: manifestPath }, { detail: `${manifestPath} mixes model kinds: ${[...kinds].join(', ')}` });
+  }
+  const kind = [...kinds][0]!;
+  const sessions = new Map<string, OrtSession>();
+  for (const [name, spec] of Object.entries(contract.graphs)) {
+    const entry = manifest.models[name];
+    if (!entry) {
+      throw new HairError('MODEL_MISSING', { file: spec.file }, {
+        detail: `${manifestPath} has no graph "${name}"; run \`hairstyler models prepare --hairfast=contract\``,
+      });
+    }
+    const file = join(config.modelsDir, HAIRFAST_DIR, entry.file);
+    const strip = (t: GraphTensorSpec) => ({ name: t.name, dtype: t.dtype, shape: t.shape });
+    const io = { inputs: spec.inputs.map(strip), outputs: spec.outputs.map(strip) };
+    sessions.set(name, await deps.manager.load(`hairfast/${name}`, file, io, { skipWarmup: config.warm === false }));
+  }
+  const executionProvider = deps.manager.ep ?? 'cpu';
+  const loadMs = performance.now() - started;
+  const modelsHash = modelsHashOf(manifest);
+  deps.logger?.info({ kind, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, modelsHash: modelsHash.slice(0, 12) },
+    `hairfast graphs loaded (kind ${kind})`);
+  return {
+    kind,
+    modelsHash,
+    executionProvider,
+    loadMs,
+    contract,
+    run(graph, feeds) {
+      const session = sessions.get(graph);
+      if (!session) throw new HairError('INTERNAL', { stage: graph }, { detail: `no hairfast graph "${graph}" is loaded` });
+      return deps.manager.runTensors(session, feeds);
+    },
+    tensor: (value) => deps.manager.tensor(value),
+  };
+}
+
+/** One request's view of the graphs: abort checks between runs, per-graph counts and milliseconds. */
+export interface GraphContext {
+  run(graph: GraphName, feeds: Feeds): Promise<Feeds>;
+  tensor(value: TensorData): OrtTensor;
+  readonly runs: Map<GraphName, number>;
+  readonly ms: Map<GraphName, number>;
+}
+
+export function graphContext(graphs: Pick<HairfastGraphs, 'run' | 'tensor'>, signal?: AbortSignal): GraphContext {
+  const runs = new Map<GraphName, number>();
+  const ms = new Map<GraphName, number>();
+  return {
+    runs,
+    ms,
+    tensor: (value) => graphs.tensor(value),
+    async run(graph, feeds) {
+      if (signal?.aborted) throw new HairError('JOB_CANCELLED', { stage: graph });
+      const t0 = performance.now();
+      const out = await graphs.run(graph, feeds);
+      ms.set(graph, (ms.get(graph) ?? 0) + performance.now() - t0);
+      runs.set(graph, (runs.get(graph) ?? 0) + 1);
+      return out;
+    },
+  };
+}
+
+/** The named output of a run; a graph that did not produce it is a contract breach. */
+export function pick(outputs: Feeds, name: string, graph: GraphName): OrtTensor {
+  const value = outputs[name];
+  if (!value) throw new HairError('MODEL_INVALID', { file: graph }, { detail: `graph ${graph} returned no output "${name}"` });
+  return value;
+}

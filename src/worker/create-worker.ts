@@ -1,0 +1,246 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Agent } from 'undici';
+import type { REST } from '@discordjs/rest';
+import type { PresetCacheStore, TryOnEngine } from '../pipeline/engine.js';
+import type { Config } from '../shared/config.js';
+import { HairError } from '../shared/errors.js';
+import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, redisKeys } from '../shared/job.js';
+import type { Logger } from '../shared/log.js';
+import { createDelivery } from './deliver.js';
+import { download, type DownloadOptions } from './download.js';
+import { gpuName } from './gpu-name.js';
+import { startHealthServer, type HealthServer } from './health-server.js';
+import { createPresetBuildProcessor } from './preset-build-processor.js';
+import { createRedisPresetCache } from './redis-preset-cache.js';
+import { createTryOnProcessor } from './try-on-processor.js';
+import { createWorkerMetrics } from './worker-metrics.js';
+import { createWorkerRegistry } from './worker-registry.js';
+
+export type EngineFactory = (config: Readonly<Config>, deps: { presetCache: PresetCacheStore; logger: Logger }) => Promise<TryOnEngine>;
+
+export interface HairWorkerDeps {
+  logger: Logger;
+  /** Builds the engine (all sessions + warm-up) once Redis is up; the worker owns and disposes it. */
+  createEngine: EngineFactory;
+  /** A prepared @discordjs/rest client (tests); one is made from DISCORD_API_URL + DISCORD_TOKEN otherwise. */
+  rest?: REST;
+  /** Clock for the interaction-token age (tests make a token look old). */
+  now?: () => number;
+}
+
+export interface HairWorker {
+  readonly id: string;
+  readonly executionProvider: string;
+  readonly gpu: string;
+  readonly loadMs: number;
+  /** `http://host:port` of /metrics, /healthz, /readyz. */
+  readonly httpUrl: string;
+  /** True once warm and taking jobs; false again as soon as close() starts. */
+  isReady(): boolean;
+  /**
+   * Stops taking jobs, lets active ones finish within SHUTDOWN_TIMEOUT_MS (after that their locks lapse and another
+   * worker takes them over), then releases Redis, sessions and the HTTP server. Safe to call twice; every step runs.
+   */
+  close(): Promise<void>;
+}
+
+/** BullMQ wants its own connections (one blocks); it gets options, never a shared client. */
+function bullConnection(url: string): ConnectionOptions {
+  return { url, maxRetriesPerRequest: null };
+}
+
+/**
+ * The GPU worker: Redis → engine (every session loaded and warmed) → BullMQ workers on the try-on and preset-build
+ * queues → registry entry and ready line. Nothing is taken from the queue before the engine is warm.
+ */
+export async function createWorker(config: Readonly<Config>, deps: HairWorkerDeps): Promise<HairWorker> {
+  const id = config.WORKER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const logger = deps.logger.child({ workerId: id });
+  const prefix = config.QUEUE_PREFIX;
+  const keys = redisKeys(prefix);
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  const subscriber = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: null });
+  const cleanups: Array<[string, () => Promise<unknown> | unknown]> = [];
+  let ready = false;
+  let health: HealthServer | undefined;
+
+  const queues = {
+    tryOn: new Queue(QUEUE_NAMES.tryOn, { connection: bullConnection(config.REDIS_URL), prefix }),
+    presetBuild: new Queue(QUEUE_NAMES.presetBuild, { connection: bullConnection(config.REDIS_URL), prefix }),
+  };
+  const metrics = createWorkerMetrics({
+    [QUEUE_NAMES.tryOn]: () => queues.tryOn.getJobCounts(),
+    [QUEUE_NAMES.presetBuild]: () => queues.presetBuild.getJobCounts(),
+  });
+
+  const agent = new Agent({
+    connect: { timeout: config.DOWNLOAD_CONNECT_TIMEOUT_MS },
+    headersTimeout: config.DOWNLOAD_READ_TIMEOUT_MS,
+    bodyTimeout: config.DOWNLOAD_READ_TIMEOUT_MS,
+    connections: 8,
+  });
+  const downloadWithAgent = (url: string, options: DownloadOptions) => download(url, { ...options, dispatcher: agent });
+
+  let engine: TryOnEngine | undefined;
+  const workers: Worker[] = [];
+  try {
+    await Promise.all([redis.connect(), subscriber.connect()]);
+    health = await startHealthServer(config.METRICS_HOST, config.METRICS_PORT, metrics.registry, {
+      live: async () => (await redis.ping()) === 'PONG',
+      ready: () => ready,
+    });
+
+    const started = performance.now();
+    engine = await deps.createEngine(config, { presetCache: createRedisPresetCache(redis, prefix), logger });
+    const loadMs = engine.info.loadMs || performance.now() - started;
+    const gpu = await gpuName(engine.info.executionProvider);
+    metrics.setInfo({ workerId: id, executionProvider: engine.info.executionProvider, modelKind: engine.info.modelKind, gpu, loadMs });
+
+    const discord = { DISCORD_API_URL: config.DISCORD_API_URL ?? 'https://discord.com/api', DISCORD_TOKEN: config.DISCORD_TOKEN };
+    const delivery = createDelivery(discord, { logger, ...(deps.rest ? { rest: deps.rest } : {}), ...(deps.now ? { now: deps.now } : {}) });
+    const checkCancelled = async (jobId: string) => {
+      if ((await redis.exists(keys.cancel(jobId))) === 1) throw new HairError('JOB_CANCELLED');
+    };
+    const tryOn = createTryOnProcessor(config, { engine, delivery, download: downloadWithAgent, checkCancelled, metrics, logger, workerId: id });
+    const presetBuild = createPresetBuildProcessor(config, { engine, download: downloadWithAgent, metrics, logger, workerId: id });
+
+    const registry = createWorkerRegistry(
+      redis,
+      prefix,
+      {
+        id,
+        host: hostname(),
+        pid: process.pid,
+        executionProvider: engine.info.executionProvider,
+        gpu,
+        modelKind: engine.info.modelKind,
+        loadMs: Math.round(loadMs),
+        concurrency: config.WORKER_CONCURRENCY,
+        startedAt: Date.now(),
+      },
+      (error) => logger.warn({ err: error }, 'heartbeat failed'),
+    );
+
+    const workerOptions = {
+      connection: bullConnection(config.REDIS_URL),
+      prefix,
+      name: id,
+      // A crashed worker's job is taken over after its lock lapses (lockDuration) and the next stalled check
+      // (stalledInterval) of any live worker; twice at most, then it fails instead of crash-looping workers.
+      lockDuration: config.WORKER_LOCK_DURATION_MS,
+      stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: 2,
+      autorun: false,
+    };
+    workers.push(
+      new Worker(QUEUE_NAMES.tryOn, tryOn, { ...workerOptions, concurrency: config.WORKER_CONCURRENCY, ...retention('tryOn') }),
+      new Worker(QUEUE_NAMES.presetBuild, presetBuild, { ...workerOptions, concurrency: 1, ...retention('presetBuild') }),
+    );
+    for (const worker of workers) {
+      worker.on('completed', () => void registry.jobDone(true).catch(() => undefined));
+      worker.on('failed', (job) => {
+        if (job && job.finishedOn) void registry.jobDone(false).catch(() => undefined);
+      });
+      worker.on('error', (error) => logger.error({ err: error }, 'BullMQ worker error'));
+    }
+
+    // Owner cancellation: the bot sets the flag (a job not yet taken) and publishes (a job running somewhere).
+    await subscriber.subscribe(keys.cancelChannel);
+    subscriber.on('message', (channel: string, jobId: string) => {
+      if (channel !== keys.cancelChannel) return;
+      for (const worker of workers) {
+        if (worker.cancelJob(jobId, 'cancelled by its owner')) logger.info({ jobId }, 'job cancelled by its owner');
+      }
+    });
+
+    await registry.start();
+    cleanups.push(['registry', () => registry.stop()]);
+    for (const worker of workers) void worker.run().catch((error: unknown) => logger.error({ err: error }, 'worker loop stopped'));
+    await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+    ready = true;
+    logger.info(
+      {
+        executionProvider: engine.info.executionProvider,
+        gpu: gpu || undefined,
+        modelKind: engine.info.modelKind,
+        loadMs: Math.round(loadMs),
+        concurrency: config.WORKER_CONCURRENCY,
+        http: health.url,
+      },
+      `worker ready: ${engine.info.executionProvider}${gpu ? ` on ${gpu}` : ''}, sessions warm in ${Math.round(loadMs)} ms`,
+    );
+
+    let closing: Promise<void> | undefined;
+    const ownedEngine = engine;
+    const httpServer = health;
+    return {
+      id,
+      executionProvider: engine.info.executionProvider,
+      gpu,
+      loadMs,
+      httpUrl: health.url,
+      isReady: () => ready,
+      close() {
+        closing ??= shutdown();
+        return closing;
+      },
+    };
+
+    async function shutdown(): Promise<void> {
+      ready = false;
+      const failures: unknown[] = [];
+      const step = async (name: string, run: () => Promise<unknown> | unknown) => {
+        try {
+          await run();
+        } catch (error) {
+          failures.push(error);
+          logger.warn({ err: error, step: name }, 'shutdown step failed');
+        }
+      };
+      logger.info({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down: no new jobs, finishing active ones');
+      await step('unsubscribe', () => subscriber.unsubscribe());
+      await step('workers', () => closeWorkers(workers, config.SHUTDOWN_TIMEOUT_MS, logger));
+      for (const [name, run] of cleanups) await step(name, run);
+      await step('queues', () => Promise.all([queues.tryOn.close(), queues.presetBuild.close()]));
+      await step('http', () => httpServer.close());
+      await step('engine', () => ownedEngine.dispose());
+      await step('download agent', () => agent.close());
+      await step('redis', () => Promise.all([redis.quit(), subscriber.quit()]));
+      logger.info({ failedSteps: failures.length }, 'worker stopped');
+      if (failures.length > 0) throw new AggregateError(failures, `worker shutdown: ${failures.length} step(s) failed`);
+    }
+  } catch (error) {
+    // Startup failed: release what was made, keep the original error.
+    ready = false;
+    for (const worker of workers) await worker.close(true).catch(() => undefined);
+    await Promise.allSettled([queues.tryOn.close(), queues.presetBuild.close(), agent.close()]);
+    await health?.close().catch(() => undefined);
+    await engine?.dispose().catch(() => undefined);
+    redis.disconnect();
+    subscriber.disconnect();
+    throw error;
+  }
+}
+
+function retention(kind: keyof typeof DEFAULT_JOB_OPTIONS) {
+  const { removeOnComplete, removeOnFail } = DEFAULT_JOB_OPTIONS[kind];
+  return { removeOnComplete, removeOnFail };
+}
+
+/** Graceful close; if active jobs outlive the timeout, a forced close leaves them to stall → another worker. */
+async function closeWorkers(workers: Worker[], timeoutMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const graceful = Promise.all(workers.map((worker) => worker.close())).then(() => 'closed' as const);
+  const outcome = await Promise.race([graceful, timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    logger.warn({ timeoutMs }, 'active jobs did not finish in time; leaving them to another worker');
+    await Promise.all(workers.map((worker) => worker.close(true)));
+  }
+}

@@ -1,0 +1,49 @@
+import { loadConfig, type LoadConfigOptions } from '../shared/config.js';
+import { toHairError } from '../shared/errors.js';
+import { createLogger } from '../shared/log.js';
+import { createWorker, type EngineFactory, type HairWorker } from './create-worker.js';
+
+export interface WorkerProcessOptions {
+  createEngine: EngineFactory;
+  config?: LoadConfigOptions;
+}
+
+/**
+ * What `npm run worker` does, for main.ts and for tests that run the worker as a child process: config → worker,
+ * then SIGTERM/SIGINT → close() (finish the active job within SHUTDOWN_TIMEOUT_MS) → exit 0. A second signal
+ * exits at once. Startup errors print their code and exit 1.
+ */
+export async function runWorkerProcess(options: WorkerProcessOptions): Promise<HairWorker | undefined> {
+  let logger = createLogger({ name: 'worker' });
+  try {
+    const config = loadConfig({ ...options.config, need: ['redis', 'discord', ...(options.config?.need ?? [])] });
+    logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+    const worker = await createWorker(config, { logger, createEngine: options.createEngine });
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      logger.info({ signal }, 'signal received');
+      worker.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown incomplete');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    return worker;
+  } catch (error) {
+    const hairError = toHairError(error);
+    logger.fatal({ code: hairError.code, err: error }, `worker failed to start: ${hairError.message}`);
+    process.exitCode = 1;
+    // Give pino a tick to flush, then leave even if a handle is still open.
+    setTimeout(() => process.exit(1), 100).unref();
+    return undefined;
+  }
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { graphContract } from '../../src/pipeline/hairfast/contract.js';
+import { hairfastManifestPath, HAIRFAST_DIR } from '../../src/pipeline/hairfast/graphs.js';
+import { readManifest, type Manifest, type ModelKind } from '../../src/pipeline/runtime/manifest.js';
+import { buildContractModels } from './build-contract-models.js';
+
+export type HairfastPrepareMode = 'none' | 'contract';
+
+export interface HairfastPrepareResult {
+  /** The kind installed now (or found), or 'none'. */
+  kind: ModelKind | 'none';
+  /** Files written this time (unchanged files are left alone). */
+  written: string[];
+  manifestPath: string;
+}
+
+/**
+ * `hairstyler models prepare --hairfast=<none|contract>`: installs the contract models into
+ * `<modelsDir>/hairfast/` with a manifest (kind = contract), unless an export (official or random) is already
+ * there. Idempotent: the same contract gives the same bytes, and files that match are not rewritten.
+ */
+export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMode): HairfastPrepareResult {
+  const manifestPath = hairfastManifestPath(modelsDir);
+  const existing = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
+  const existingKind = existing ? Object.values(existing.models)[0]?.kind : undefined;
+  if (mode === 'none') return { kind: existingKind ?? 'none', written: [], manifestPath };
+  if (existingKind && existingKind !== 'contract') return { kind: existingKind, written: [], manifestPath };
+  const contract = graphContract();
+  const dir = join(modelsDir, HAIRFAST_DIR);
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const manifest: Manifest = { version: 1, models: {} };
+  for (const [name, bytes] of buildContractModels(contract)) {
+    const spec = contract.graphs[name]!;
+    const file = join(dir, spec.file);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const same = existsSync(file) && createHash('sha256').update(readFileSync(file)).digest('hex') === sha256;
+    if (!same) {
+      writeFileSync(file, bytes);
+      written.push(file);
+    }
+    const strip = (s: (typeof spec.inputs)[number]) => ({ name: s.name, dtype: s.dtype, shape: s.shape });
+    manifest.models[name] = {
+      file: spec.file,
+      sha256,
+      bytes: bytes.byteLength,
+      kind: 'contract',
+      source: { package: 'hairstyler', version: '0.1.0', path: 'tools/hairfast-contract', license: 'Apache-2.0' },
+      opset: contract.opset,
+      precision: 'fp32',
+      inputs: spec.inputs.map(strip),
+      outputs: spec.outputs.map(strip),
+      notes: 'contract model: production names and shapes, cheap input-dependent math, not a trained network',
+    };
+  }
+  const json = `${JSON.stringify(manifest, null, 2)}\n`;
+  if (!existsSync(manifestPath) || readFileSync(manifestPath, 'utf8') !== json) {
+    writeFileSync(manifestPath, json);
+    written.push(manifestPath);
+  }
+  return { kind: 'contract', written, manifestPath };
+}
