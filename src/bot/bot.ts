@@ -6,6 +6,7 @@ import { builtinPresets } from './builtin-presets.js';
 import { commands as defaultCommands } from './commands/index.js';
 import { components as defaultComponents } from './components/index.js';
 import type { BotContext } from './context.js';
+import { startBullBoard } from './bull-board.js';
 import { createEnqueuer } from './enqueue.js';
 import { createInteractionRouter } from './interactions.js';
 import { createLimits } from './limits.js';
@@ -40,10 +41,15 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   let closing: Promise<void> | undefined;
+  let board: Awaited<ReturnType<typeof startBullBoard>>;
 
   return {
     client,
     ctx,
+    /** The Bull Board URL when BULL_BOARD_TOKEN is set and the bot started. */
+    get boardUrl(): string | undefined {
+      return board?.url;
+    },
     /** Connects Redis, the queue watchers and the gateway; resolves when the client is ready. */
     async start(): Promise<void> {
       await redis.connect();
@@ -51,12 +57,13 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(config.DISCORD_TOKEN);
       await ready;
+      board = await startBullBoard(config, { enqueuer, log });
       log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'bot ready');
     },
     /** Safe to call twice; every step runs even if one fails. */
     async close(): Promise<void> {
       closing ??= (async () => {
-        const results = await Promise.allSettled([client.destroy(), progress.close(), enqueuer.close()]);
+        const results = await Promise.allSettled([client.destroy(), progress.close(), board?.close(), enqueuer.close()]);
         await redis.quit().catch(() => redis.disconnect());
         for (const r of results) if (r.status === 'rejected') log.warn({ err: r.reason }, 'bot close step failed');
       })();

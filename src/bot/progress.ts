@@ -54,7 +54,10 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
     if (now - (lastEdit.get(jobId) ?? 0) < config.PROGRESS_EDIT_INTERVAL_MS) return;
     lastEdit.set(jobId, now);
     const job = await Job.fromId<TryOnJobData>(ctx.enqueuer.tryOnQueue, jobId);
-    if (!job || !(await job.isActive())) return;
+    // Skip stale events: once the worker moved on (to 'uploading', where it posts the result), an edit here could
+    // land after the result and hide it.
+    const current = jobProgressSchema.safeParse(job?.progress);
+    if (!job || !current.success || current.data.stage !== progress.data.stage || !(await job.isActive())) return;
     const { locale, reply, userId } = job.data;
     await editOriginal(reply.applicationId, reply.interactionToken, {
       content: t(locale, 'try.stage', { stage: t(locale, `stage.${progress.data.stage}`) }),
