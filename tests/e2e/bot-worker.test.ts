@@ -55,6 +55,19 @@ describe('bot → queue → worker → Discord (contract models)', () => {
     const click = h.fake.component({ customId: del.custom_id, message: result, member: MEMBER });
     await h.fake.waitForRequest((r) => r.method === 'DELETE' && r.path.includes(click.token), 10_000);
     expect(h.fake.messages.has(result.id)).toBe(false);
+
+    // The admin embed reads the finished job and the real worker's registry entry.
+    const admin = { user: { id: '939393939393939393' }, permissions: PERMISSIONS.administrator };
+    let fields: Record<string, string> = {};
+    for (let i = 0; i < 40 && !fields[uiText('en', 'stats.lastHour')]?.startsWith('1 '); i++) {
+      const stats = h.fake.slashCommand({ name: 'hair-admin', subcommand: 'stats', member: admin });
+      const embed = (await h.fake.waitForCallback(stats.id)).data.embeds[0];
+      fields = Object.fromEntries(embed.fields.map((f: { name: string; value: string }) => [f.name, f.value]));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(fields[uiText('en', 'stats.lastHour')]).toMatch(/^1 completed/);
+    expect(fields[uiText('en', 'stats.workers', { count: 1 })]).toContain(`\`${worker.id}\``);
+    expect(fields[uiText('en', 'stats.workers', { count: 1 })]).toContain('cpu');
   }, 120_000);
 
   it('a photo without a face: the worker answers in the member\'s language, nothing retried', async () => {
