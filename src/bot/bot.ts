@@ -54,6 +54,8 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
     async start(): Promise<void> {
       await redis.connect();
       await progress.ready();
+      const reconciled = await progress.reconcile();
+      if (reconciled) log.info({ presets: reconciled }, 'applied preset builds that finished while the bot was away');
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(config.DISCORD_TOKEN);
       await ready;

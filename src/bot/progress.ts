@@ -99,6 +99,25 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
   }));
 
   return {
+    /**
+     * Preset builds that ended while no bot was listening: apply their outcome now (jobs are kept for a day on
+     * success and a week on failure), so a restart never leaves a preset "building" forever.
+     */
+    async reconcile(): Promise<number> {
+      let applied = 0;
+      const jobs = await ctx.enqueuer.presetBuildQueue.getJobs(['completed', 'failed'], 0, 500);
+      for (const job of jobs) {
+        const data = job.data as PresetBuildJobData;
+        const entry = (await ctx.presets.list(data.guildId, undefined, { includeUnready: true })).find((p) => p.id === data.presetId);
+        if (entry?.status !== 'building') continue;
+        const result = presetBuildResultSchema.safeParse(parseReturn(job.returnvalue));
+        if (job.finishedOn && result.success && !job.failedReason) await ctx.presets.markBuilt(data.presetId, result.data.thumbnailBase64 || undefined);
+        else if (job.failedReason) await ctx.presets.markFailed(data.presetId, parseJobFailure(job.failedReason).code);
+        else continue;
+        applied += 1;
+      }
+      return applied;
+    },
     async ready(): Promise<void> {
       await Promise.all([tryOnEvents.waitUntilReady(), presetEvents.waitUntilReady()]);
     },

@@ -54,6 +54,17 @@ describe('/hair-presets (moderators)', () => {
     expect((await h.fake.waitForCallback(ready.id)).data.choices).toEqual([{ name: 'Wolf cut', value: `guild:${h.fake.guildId}:wolf-cut` }]);
   });
 
+  it('applies builds that finished while the bot was down when it starts again', async () => {
+    h = await startHarness();
+    const sent = presets({ sub: 'add', options: { name: 'Offline', kind: 'color', image: image() } });
+    const job = await waitForJob(h.presetQueue, `preset-${sent.id}`);
+    await h.bot.close();
+    await finishJob(h, QUEUE_NAMES.presetBuild, job.id!, { presetId: job.data.presetId, kind: 'color', thumbnailBase64: '', cacheBytes: 1, modelKind: 'contract', workerId: 'w1', finishedAt: Date.now() });
+    await h.restartBot();
+    const record = JSON.parse((await h.redis.hget(botKeys(h.config.QUEUE_PREFIX).presets(h.fake.guildId), 'offline'))!);
+    expect(record.status).toBe('ready');
+  });
+
   it('marks a failed build and tells the moderator why', async () => {
     h = await startHarness();
     const sent = presets({ sub: 'add', options: { name: 'Two faces', kind: 'both', image: image() }, locale: 'ko' });
