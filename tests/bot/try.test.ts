@@ -92,6 +92,28 @@ describe('/hair try through the fake Discord', () => {
     expect(replyText(h.fake, two.id)).toBe(errorMessage('en', 'TOO_MANY_JOBS', { limit: 1 }));
   });
 
+  it('/hair queue shows the member their place; /hair cancel removes their waiting job', async () => {
+    h = await startHarness();
+    const first = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' }, member: { user: { id: '101010101010101010' } } });
+    await waitForJob(h.tryOnQueue, first.id);
+    const mine = { user: { id: '202020202020202020' } };
+    const second = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' }, member: mine });
+    await waitForJob(h.tryOnQueue, second.id);
+    const queue = h.fake.slashCommand({ name: 'hair', subcommand: 'queue', member: mine });
+    await h.fake.waitForCallback(queue.id);
+    const [summary, place] = replyText(h.fake, queue.id).split('\n');
+    expect(summary).toBe(uiText('en', 'queue.summary', { waiting: 2, active: 0, workers: 0 }));
+    expect(place).toMatch(/^Yours: position 2, ready <t:\d+:R>\.$/);
+    const cancel = h.fake.slashCommand({ name: 'hair', subcommand: 'cancel', member: mine, locale: 'ko' });
+    await h.fake.waitForCallback(cancel.id);
+    expect(replyText(h.fake, cancel.id)).toBe(uiText('ko', 'cancel.done', { count: 1 }));
+    expect(await h.tryOnQueue.getJob(second.id)).toBeUndefined();
+    expect(await h.tryOnQueue.getJob(first.id)).toBeDefined();
+    const again = h.fake.slashCommand({ name: 'hair', subcommand: 'cancel', member: mine });
+    await h.fake.waitForCallback(again.id);
+    expect(replyText(h.fake, again.id)).toBe(errorMessage('en', 'JOB_NOT_FOUND'));
+  });
+
   it('edits the reply as the worker reports stages', async () => {
     h = await startHarness();
     // A BullMQ consumer that only reports stages: it exercises the bot's QueueEvents path, not the pipeline.
