@@ -52,10 +52,14 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
     return Date.now() + Math.ceil(position / Math.max(1, workers)) * avg;
   }
 
+  /**
+   * 1 = next. BullMQ LPUSHes new jobs onto the wait list and workers RPOPLPUSH from its other end, so a job's place
+   * is the list length minus its index: two O(n)-in-Redis calls, no job data read (the queue may be long).
+   */
   async function position(jobId: string): Promise<number | undefined> {
-    const waiting = await tryOn.getJobs(['waiting', 'prioritized'], 0, -1, true);
-    const index = waiting.findIndex((j) => j.id === jobId);
-    return index < 0 ? undefined : index + 1;
+    const waitKey = (tryOn.keys as Record<string, string>).wait!;
+    const [index, length] = await Promise.all([deps.redis.lpos(waitKey, jobId), deps.redis.llen(waitKey)]);
+    return index === null ? undefined : length - index;
   }
 
   return {
