@@ -67,7 +67,7 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
       if (await redis.sismember(keys.blocked(guildId), userId)) throw new HairError('USER_BLOCKED');
     },
 
-    /** Throws USER_BLOCKED, TOO_MANY_JOBS or QUOTA_EXCEEDED; otherwise counts the request against every limit. */
+    /** Throws USER_BLOCKED, TOO_MANY_JOBS, QUOTA_EXCEEDED or GUILD_QUOTA_EXCEEDED; otherwise counts the request against every limit. */
     async reserve({ guildId, userId, jobId }: Reservation): Promise<void> {
       const at = now();
       await this.assertNotBlocked(guildId, userId);
@@ -77,9 +77,9 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
       }
       const limit = await quotas(guildId);
       const userRetry = await windowCheck(keys.userHour(userId), limit.user, at);
-      if (userRetry !== undefined) throw new HairError('QUOTA_EXCEEDED', { limit: limit.user, retryAt: relativeTime(userRetry), scope: 'user' });
+      if (userRetry !== undefined) throw new HairError('QUOTA_EXCEEDED', { limit: limit.user, retryAt: relativeTime(userRetry) });
       const guildRetry = await windowCheck(keys.guildHour(guildId), limit.guild, at);
-      if (guildRetry !== undefined) throw new HairError('QUOTA_EXCEEDED', { limit: limit.guild, retryAt: relativeTime(guildRetry), scope: 'guild' });
+      if (guildRetry !== undefined) throw new HairError('GUILD_QUOTA_EXCEEDED', { limit: limit.guild, retryAt: relativeTime(guildRetry) });
       await redis
         .multi()
         .zadd(keys.userActive(userId), at, jobId)

@@ -66,7 +66,8 @@ describe('/hair-admin', () => {
     await h.fake.waitForCallback(admin('quota', { scope: 'guild', per_hour: 0 }).id);
     const over = tryOn(member);
     await h.fake.waitForCallback(over.id);
-    expect(replyText(h.fake, over.id)).toMatch(/^You have reached the limit of 0 try-ons per hour/);
+    const text = replyText(h.fake, over.id);
+    expect(text).toBe(errorMessage('en', 'GUILD_QUOTA_EXCEEDED', { limit: 0, retryAt: /<t:\d+:R>/.exec(text)?.[0] }));
     expect((await h.tryOnQueue.getJobCounts('waiting')).waiting).toBe(0);
   });
 });

@@ -22,6 +22,7 @@ export const en = {
     PRESET_KIND_MISMATCH: '"{name}" is not a {kind} preset.',
     NEED_SHAPE_OR_COLOR: 'Pick a hair shape, a hair color, or both.',
     QUOTA_EXCEEDED: 'You have reached the limit of {limit} try-ons per hour. You can try again {retryAt}.',
+    GUILD_QUOTA_EXCEEDED: 'This server has reached its limit of {limit} try-ons per hour. You can try again {retryAt}.',
     TOO_MANY_JOBS: 'You already have a try-on in progress. Please wait for it to finish.',
     USER_BLOCKED: 'You cannot use this bot on this server.',
     QUEUE_PAUSED: 'Try-ons are paused for now. Please try again later.',

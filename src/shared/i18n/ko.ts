@@ -22,6 +22,7 @@ export const ko = {
     PRESET_KIND_MISMATCH: '"{name}"은(는) {kind} 프리셋이 아니에요.',
     NEED_SHAPE_OR_COLOR: '헤어 모양이나 색상 중 하나 이상을 골라 주세요.',
     QUOTA_EXCEEDED: '시간당 {limit}회 한도에 도달했어요. {retryAt} 다시 시도할 수 있어요.',
+    GUILD_QUOTA_EXCEEDED: '이 서버의 시간당 한도({limit}회)에 도달했어요. {retryAt} 다시 시도할 수 있어요.',
     TOO_MANY_JOBS: '이미 진행 중인 작업이 있어요. 끝날 때까지 기다려 주세요.',
     USER_BLOCKED: '이 서버에서는 이 봇을 사용할 수 없어요.',
     QUEUE_PAUSED: '지금은 헤어 합성이 잠시 멈춰 있어요. 나중에 다시 시도해 주세요.',
