@@ -132,4 +132,26 @@ describe('/hair try through the fake Discord', () => {
       await stages.close();
     }
   });
+
+  it('throttles progress edits to one per PROGRESS_EDIT_INTERVAL_MS', async () => {
+    h = await startHarness({ PROGRESS_EDIT_INTERVAL_MS: '60000' });
+    const stages = new Worker(QUEUE_NAMES.tryOn, async (job) => {
+      for (const stage of ['downloading', 'detecting', 'aligning', 'transferring'] as const) {
+        await job.updateProgress({ stage, at: Date.now() });
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      return { done: true };
+    }, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
+    try {
+      const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' } });
+      await waitForJob(h.tryOnQueue, sent.id);
+      for (let i = 0; i < 100 && (await h.tryOnQueue.getJobState(sent.id)) !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await h.tryOnQueue.getJobState(sent.id)).toBe('completed');
+      await new Promise((r) => setTimeout(r, 300)); // room for any late (wrong) edit to arrive
+      const stageEdits = h.fake.webhookRequests(sent.token).filter((r) => r.method === 'PATCH' && String(r.body?.content).startsWith('Working on your try-on'));
+      expect(stageEdits.map((r) => r.body.content)).toEqual([uiText('en', 'try.stage', { stage: uiText('en', 'stage.downloading') })]);
+    } finally {
+      await stages.close();
+    }
+  });
 });
