@@ -4,7 +4,7 @@ import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBot, type Bot } from '../../src/bot/bot.js';
 import type { PresetEntry } from '../../src/bot/preset-catalog.js';
-import { createLogger, loadConfig, QUEUE_NAMES, type Config } from '../../src/shared/index.js';
+import { createLogger, loadConfig, QUEUE_NAMES, type Config, type Logger } from '../../src/shared/index.js';
 import { startFakeDiscord, type FakeDiscord } from '../fake-discord/index.js';
 
 export const SELFIE = readFileSync(new URL('../fixtures/astronaut.png', import.meta.url));
@@ -37,7 +37,7 @@ export interface Harness {
 }
 
 /** `realStyles`: use the built-ins of styles/manifest.json instead of testBuiltins(). */
-export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean } = {}): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean; log?: Logger } = {}): Promise<Harness> {
   const fake = await startFakeDiscord();
   const prefix = `test-bot-${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
@@ -48,7 +48,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       STYLES_DIR: options.realStyles ? 'styles' : '/nonexistent', ...env,
     },
   });
-  const log = createLogger({ level: 'silent' });
+  const log = options.log ?? createLogger({ level: 'silent' });
   const make = () => createBot(config, { log, ...(options.realStyles ? {} : { builtins: testBuiltins() }) });
   let bot = make();
   await bot.start();

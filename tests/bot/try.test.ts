@@ -1,6 +1,7 @@
+import { Writable } from 'node:stream';
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorMessage, parseCustomId, QUEUE_NAMES, uiText } from '../../src/shared/index.js';
+import { createLogger, errorMessage, parseCustomId, QUEUE_NAMES, uiText } from '../../src/shared/index.js';
 import { isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
 
 describe('/hair try through the fake Discord', () => {
@@ -31,6 +32,21 @@ describe('/hair try through the fake Discord', () => {
     expect(edit.body.content).toMatch(/position 1, ready <t:\d+:R>/);
     const cancel = parseCustomId(edit.body.components[0].components[0].custom_id);
     expect(cancel).toEqual({ action: 'cancel', jobId: sent.id, ownerId: job.data.userId });
+  });
+
+  it('logs neither the interaction token, the attachment URL nor the bot token', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    h = await startHarness({}, { log: createLogger({ level: 'trace', destination }) });
+    const image = selfie();
+    const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, shape: 'Bob' } });
+    await waitForJob(h.tryOnQueue, sent.id);
+    const bad = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: h.fake.addAttachment({ filename: 'x.png', bytes: Buffer.from('nope'), contentType: 'image/png' }), shape: 'Bob' } });
+    await h.fake.waitForCallback(bad.id);
+    await h.fake.waitForRequest((r) => r.method === 'PATCH' && r.path.includes(sent.token));
+    const log = lines.join('');
+    expect(log).toContain('try-on enqueued');
+    for (const secret of [sent.token, bad.token, image.url, new URL(image.url).pathname, 'fake-bot-token']) expect(log).not.toContain(secret);
   });
 
   it('refuses without shape or color, privately, in English and in Korean', async () => {
