@@ -124,6 +124,7 @@ describe('/hair try through the fake Discord', () => {
     await h.fake.waitForCallback(cancel.id);
     expect(replyText(h.fake, cancel.id)).toBe(uiText('ko', 'cancel.done', { count: 1 }));
     expect(await h.tryOnQueue.getJob(second.id)).toBeUndefined();
+    expect(h.fake.original(second.id)).toMatchObject({ content: uiText('en', 'cancel.done', { count: 1 }), components: [] });
     expect(await h.tryOnQueue.getJob(first.id)).toBeDefined();
     const again = h.fake.slashCommand({ name: 'hair', subcommand: 'cancel', member: mine });
     await h.fake.waitForCallback(again.id);

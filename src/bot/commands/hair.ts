@@ -1,4 +1,4 @@
-import { InteractionContextType, MessageFlags, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, MessageFlags, Routes, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { HairError } from '../../shared/index.js';
 import { checkAttachment } from '../attachment-check.js';
 import type { BotContext, SlashCommand } from '../context.js';
@@ -75,7 +75,17 @@ async function cancelCommand(interaction: ChatInputCommandInteraction, ctx: BotC
   const locale = localeOf(interaction);
   const mine = await ctx.limits.activeJobs(interaction.user.id);
   if (mine.length === 0) throw new HairError('JOB_NOT_FOUND');
-  for (const jobId of mine) await ctx.enqueuer.cancel(jobId, interaction.user.id);
+  for (const jobId of mine) {
+    const job = await ctx.enqueuer.getTryOn(jobId);
+    const outcome = await ctx.enqueuer.cancel(jobId, interaction.user.id);
+    // A removed job never reaches a worker: take the cancel button off its queued message ourselves.
+    if (outcome === 'removed' && job) {
+      const { reply, locale: jobLocale } = job.data;
+      await interaction.client.rest.patch(Routes.webhookMessage(reply.applicationId, reply.interactionToken, '@original'), {
+        body: { content: t(jobLocale, 'cancel.done', { count: 1 }), components: [] }, auth: false,
+      }).catch((err: unknown) => ctx.log.debug({ err, jobId }, 'could not update the cancelled job message'));
+    }
+  }
   await interaction.reply({ content: t(locale, 'cancel.done', { count: mine.length }), flags: MessageFlags.Ephemeral });
 }
 
