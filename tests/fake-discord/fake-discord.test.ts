@@ -71,6 +71,15 @@ describe('fake Discord', () => {
     expect((await fake.waitForCallback(menu.id)).data.content).toBe('1');
   });
 
+  it('answers heartbeats with ACKs (discord.js measures a ping)', async () => {
+    await fake.close();
+    fake = await startFakeDiscord({ heartbeatIntervalMs: 150 });
+    const c = await login();
+    await fake.waitFor(() => fake.gatewayEvents.filter((e) => e.op === 1).length >= 2 || undefined, 5_000, 'two heartbeats');
+    await fake.waitFor(() => (c.ws.ping >= 0 ? true : undefined), 5_000, 'a ping');
+    expect(c.ws.ping).toBeGreaterThanOrEqual(0);
+  });
+
   it('registers commands globally and per guild and expires tokens', async () => {
     const rest = new REST({ api: fake.apiUrl }).setToken('fake-token');
     await rest.put(Routes.applicationCommands(fake.applicationId), { body: [{ name: 'hair', description: 'd' }] });
