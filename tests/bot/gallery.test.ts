@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { builtinPresets } from '../../src/bot/builtin-presets.js';
 import { uiText } from '../../src/shared/index.js';
+import { PERMISSIONS } from '../fake-discord/index.js';
 import { replyText, startHarness, type Harness } from './harness.js';
 
 describe('/hair presets, /hair queue, /hair privacy', () => {
@@ -49,6 +50,15 @@ describe('/hair presets, /hair queue, /hair privacy', () => {
     expect(req.body.data.embeds[0].thumbnail.url).toBe(`attachment://${req.files[0]!.filename}`);
     expect([...req.files[0]!.bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
     expect(req.files[0]!.bytes.length).toBeLessThan(60_000);
+  });
+
+  it('/hair-presets preview shows a built-in image to moderators', async () => {
+    h = await startHarness({}, { realStyles: true });
+    const sent = h.fake.slashCommand({ name: 'hair-presets', subcommand: 'preview', options: { name: 'builtin:copper' }, member: { permissions: PERMISSIONS.manageGuild }, locale: 'ko' });
+    const req = await h.fake.waitForRequest((r) => r.path === `/interactions/${sent.id}/${sent.token}/callback`);
+    expect(req.body.data.flags & 64).toBe(64);
+    expect(req.body.data.embeds[0]).toMatchObject({ title: '코퍼', image: { url: 'attachment://preset.jpg' } });
+    expect(req.files.map((f) => f.filename)).toEqual(['preset.jpg']);
   });
 
   it('queue shows the member their position; privacy says nothing is kept', async () => {
