@@ -75,3 +75,15 @@ async function readHead(url: string, fetchImpl: typeof globalThis.fetch): Promis
     return undefined;
   }
 }
+
+/** checkAttachment with the limits of an interaction: min(its attachment limit, ATTACHMENT_MAX_BYTES). */
+export async function checkInteractionAttachment(
+  attachment: { url: string; size: number; contentType: string | null; name: string },
+  interaction: { attachmentSizeLimit: number },
+  ctx: { config: { ATTACHMENT_MAX_BYTES: number; DOWNLOAD_ALLOWED_HOSTS: readonly string[] }; fetch: typeof globalThis.fetch },
+): Promise<AttachmentRefInput> {
+  return await checkAttachment(
+    { url: attachment.url, size: attachment.size, contentType: attachment.contentType, name: attachment.name },
+    { maxBytes: Math.min(interaction.attachmentSizeLimit || Infinity, ctx.config.ATTACHMENT_MAX_BYTES), allowedHosts: ctx.config.DOWNLOAD_ALLOWED_HOSTS, fetch: ctx.fetch },
+  );
+}

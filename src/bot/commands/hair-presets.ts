@@ -1,6 +1,6 @@
 import { AttachmentBuilder, EmbedBuilder, InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { HairError } from '../../shared/index.js';
-import { checkAttachment } from '../attachment-check.js';
+import { checkInteractionAttachment } from '../attachment-check.js';
 import type { SlashCommand } from '../context.js';
 import { presetThumbnail } from '../gallery.js';
 import { relativeTime } from '../limits.js';
@@ -51,10 +51,7 @@ export const hairPresets: SlashCommand = {
 
     if (sub === 'add') {
       const image = interaction.options.getAttachment('image', true);
-      const ref = await checkAttachment(
-        { url: image.url, size: image.size, contentType: image.contentType, name: image.name },
-        { maxBytes: Math.min(interaction.attachmentSizeLimit || Infinity, ctx.config.ATTACHMENT_MAX_BYTES), allowedHosts: ctx.config.DOWNLOAD_ALLOWED_HOSTS, fetch: ctx.fetch },
-      );
+      const ref = await checkInteractionAttachment(image, interaction, ctx);
       const kind = interaction.options.getString('kind', true) as PresetKind;
       const entry = await ctx.presets.add(guildId, { name: interaction.options.getString('name', true), kind, addedBy: interaction.user.id });
       const jobId = `preset-${interaction.id}`;

@@ -1,6 +1,6 @@
 import { InteractionContextType, MessageFlags, Routes, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { HairError } from '../../shared/index.js';
-import { checkAttachment } from '../attachment-check.js';
+import { checkInteractionAttachment } from '../attachment-check.js';
 import type { BotContext, SlashCommand } from '../context.js';
 import { galleryPage, type GalleryFilter } from '../gallery.js';
 import { relativeTime } from '../limits.js';
@@ -44,16 +44,14 @@ async function tryCommand(interaction: ChatInputCommandInteraction, ctx: BotCont
   const shape = interaction.options.getString('shape');
   const color = interaction.options.getString('color');
   if (!shape && !color) throw new HairError('NEED_SHAPE_OR_COLOR');
-  await ctx.limits.assertNotBlocked(guildId, interaction.user.id);
-  const [shapePreset, colorPreset] = await Promise.all([
+  const image = interaction.options.getAttachment('image', true);
+  // Independent checks run together: the 3-second window to answer is shared by all of them.
+  const [, shapePreset, colorPreset, selfie] = await Promise.all([
+    ctx.limits.assertNotBlocked(guildId, interaction.user.id),
     shape ? ctx.presets.resolve(guildId, 'shape', shape) : undefined,
     color ? ctx.presets.resolve(guildId, 'color', color) : undefined,
+    checkInteractionAttachment(image, interaction, ctx),
   ]);
-  const image = interaction.options.getAttachment('image', true);
-  const selfie = await checkAttachment(
-    { url: image.url, size: image.size, contentType: image.contentType, name: image.name },
-    { maxBytes: Math.min(interaction.attachmentSizeLimit || Infinity, ctx.config.ATTACHMENT_MAX_BYTES), allowedHosts: ctx.config.DOWNLOAD_ALLOWED_HOSTS, fetch: ctx.fetch },
-  );
   await startTryOn(interaction, ctx, { selfie, shapePresetId: shapePreset?.id, colorPresetId: colorPreset?.id, origin: 'command' });
 }
 

@@ -1,6 +1,6 @@
 import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextType, MessageFlags } from 'discord.js';
 import { HairError } from '../../shared/index.js';
-import { checkAttachment } from '../attachment-check.js';
+import { checkInteractionAttachment } from '../attachment-check.js';
 import type { MessageMenuCommand } from '../context.js';
 import { draftView, saveDraft } from '../draft.js';
 import { localeOf } from '../localize.js';
@@ -21,10 +21,7 @@ export const tryContext: MessageMenuCommand = {
     const image = interaction.targetMessage.attachments.find((a) => a.contentType?.startsWith('image/') ?? /\.(jpe?g|png|webp|gif|avif|heic)$/i.test(a.name))
       ?? interaction.targetMessage.attachments.first();
     if (!image) throw new HairError('UNSUPPORTED_FORMAT', { contentType: 'none' });
-    const selfie = await checkAttachment(
-      { url: image.url, size: image.size, contentType: image.contentType, name: image.name },
-      { maxBytes: Math.min(interaction.attachmentSizeLimit || Infinity, ctx.config.ATTACHMENT_MAX_BYTES), allowedHosts: ctx.config.DOWNLOAD_ALLOWED_HOSTS, fetch: ctx.fetch },
-    );
+    const selfie = await checkInteractionAttachment(image, interaction, ctx);
     await saveDraft(ctx, interaction.id, { userId: interaction.user.id, selfie: JSON.stringify(selfie) });
     await interaction.reply({ ...(await draftView(ctx, interaction.guildId!, locale, interaction.id)), flags: MessageFlags.Ephemeral });
   },
