@@ -1,5 +1,5 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageComponentInteraction, type RepliableInteraction } from 'discord.js';
-import { buildCustomId, HairError, type AttachmentRefInput, type Locale, type TryOnMode } from '../shared/index.js';
+import { buildCustomId, HairError, tryOnJobId, type AttachmentRefInput, type Locale, type TryOnMode } from '../shared/index.js';
 import type { BotContext } from './context.js';
 import { relativeTime } from './limits.js';
 import { localeOf, t } from './localize.js';
@@ -27,8 +27,8 @@ export function cancelRow(locale: Locale, jobId: string, ownerId: string) {
 }
 
 /**
- * Limits, then defer (public: the result is posted here), then enqueue, then the queued message. The interaction
- * id is the job id, so a double submission cannot queue twice. The token travels in the job for the worker's reply.
+ * Limits, then defer (public: the result is posted here), then enqueue, then the queued message. The job id comes
+ * from the interaction id (tryOnJobId), so a double submission cannot queue twice. The token travels in the job for the worker's reply.
  */
 export async function startTryOn(interaction: RepliableInteraction | MessageComponentInteraction, ctx: BotContext, request: TryOnRequest): Promise<void> {
   const locale = localeOf(interaction);
@@ -37,12 +37,13 @@ export async function startTryOn(interaction: RepliableInteraction | MessageComp
   if (!guildId || !channelId) throw new HairError('INTERNAL', {}, { detail: 'try-on outside a guild' });
   if (!request.shapePresetId && !request.colorPresetId) throw new HairError('NEED_SHAPE_OR_COLOR');
   if (await ctx.enqueuer.isPaused()) throw new HairError('QUEUE_PAUSED');
-  const reservation = { guildId, userId: interaction.user.id, jobId: interaction.id };
+  const jobId = tryOnJobId(interaction.id);
+  const reservation = { guildId, userId: interaction.user.id, jobId };
   await ctx.limits.reserve(reservation);
   let enqueued;
   try {
     if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
-    enqueued = await ctx.enqueuer.enqueueTryOn(interaction.id, {
+    enqueued = await ctx.enqueuer.enqueueTryOn(jobId, {
       guildId,
       channelId,
       userId: interaction.user.id,
@@ -59,5 +60,5 @@ export async function startTryOn(interaction: RepliableInteraction | MessageComp
     await ctx.limits.release(reservation);
     throw error;
   }
-  await interaction.editReply(queuedView(locale, interaction.id, interaction.user.id, enqueued.position, enqueued.etaAt));
+  await interaction.editReply(queuedView(locale, jobId, interaction.user.id, enqueued.position, enqueued.etaAt));
 }

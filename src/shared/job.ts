@@ -26,8 +26,18 @@ export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 export const DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024;
 
 const snowflake = z.string().regex(/^\d{5,25}$/, 'a Discord snowflake');
-/** Job ids are chosen by the bot (the interaction id is a good one: it deduplicates double submissions). */
-export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, 'a job id: 1–48 of A-Z a-z 0-9 _ -');
+/**
+ * Job ids are chosen by the bot: `tryOnJobId(interaction.id)` deduplicates double submissions. BullMQ refuses
+ * custom ids that read as integers, so a bare snowflake is not a valid id (some of them happen to pass).
+ */
+export const jobIdSchema = z
+  .string()
+  .regex(/^(?!\d+$)[A-Za-z0-9_-]{1,48}$/, 'a job id: 1–48 of A-Z a-z 0-9 _ -, not all digits');
+
+/** The job id of the try-on an interaction asked for. */
+export function tryOnJobId(interactionId: string): string {
+  return `i${snowflake.parse(interactionId)}`;
+}
 /** `builtin:<slug>` or `guild:<guildId>:<slug>`; one definition, in presets.ts. */
 export const presetIdSchema = z.string().regex(PRESET_ID, 'a preset id: builtin:<slug> or guild:<id>:<slug>');
 export const presetKindSchema = z.enum(['shape', 'color', 'both']);

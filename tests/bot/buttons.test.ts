@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
-import { buildCustomId, errorMessage, QUEUE_NAMES, uiText } from '../../src/shared/index.js';
+import { buildCustomId, errorMessage, QUEUE_NAMES, tryOnJobId, uiText } from '../../src/shared/index.js';
 import { message, user } from '../fake-discord/index.js';
 import { finishJob, isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
 
@@ -17,7 +17,7 @@ describe('result buttons and the context menu (state in customIds and Redis only
   async function finishedTryOn() {
     const image = h.fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png' });
     const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, shape: 'Bob', color: 'Blonde' }, member: OWNER });
-    const job = await waitForJob(h.tryOnQueue, sent.id);
+    const job = await waitForJob(h.tryOnQueue, tryOnJobId(sent.id));
     await finishJob(h, QUEUE_NAMES.tryOn, job.id!, { jobId: job.id, deliveredVia: 'interaction', format: 'jpeg', bytes: 1000, width: 512, height: 512, timings: { total: 1500, pipeline: 900 }, modelKind: 'contract', executionProvider: 'cpu', workerId: 'w1', finishedAt: Date.now() });
     const row = (action: 'retry' | 'recolor' | 'delete') => ({ type: 2, style: 2, label: action, custom_id: buildCustomId({ action, jobId: job.id!, ownerId: OWNER.user.id }) });
     const result = message({ channelId: h.fake.channelId, guildId: h.fake.guildId, author: h.fake.botUser, content: 'result', components: [{ type: 1, components: [row('recolor'), row('retry'), row('delete')] }], applicationId: h.fake.applicationId });
@@ -29,7 +29,7 @@ describe('result buttons and the context menu (state in customIds and Redis only
     const { job, result } = await finishedTryOn();
     await h.restartBot();
     const click = h.fake.component({ customId: buildCustomId({ action: 'retry', jobId: job.id!, ownerId: OWNER.user.id }), message: result, member: OWNER });
-    const again = await waitForJob(h.tryOnQueue, click.id);
+    const again = await waitForJob(h.tryOnQueue, tryOnJobId(click.id));
     expect(again.data).toMatchObject({ origin: 'retry', selfie: job.data.selfie, shapePresetId: 'builtin:bob', colorPresetId: 'builtin:blonde', reply: { interactionToken: click.token } });
     expect((await h.fake.waitForCallback(click.id)).type).toBe(5);
   });
@@ -45,7 +45,7 @@ describe('result buttons and the context menu (state in customIds and Redis only
     const select = menu.data.components[0].components[0];
     expect(select.options.map((o: { value: string }) => o.value)).toEqual(['builtin:blonde', 'builtin:copper', 'builtin:pink-bob']);
     const pick = h.fake.selectMenu({ customId: select.custom_id, values: ['builtin:copper'], member: OWNER });
-    const recolored = await waitForJob(h.tryOnQueue, pick.id);
+    const recolored = await waitForJob(h.tryOnQueue, tryOnJobId(pick.id));
     expect(recolored.data).toMatchObject({ origin: 'recolor', shapePresetId: 'builtin:bob', colorPresetId: 'builtin:copper', selfie: job.data.selfie });
   });
 
@@ -67,11 +67,11 @@ describe('result buttons and the context menu (state in customIds and Redis only
     h = await startHarness();
     const image = h.fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png' });
     const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, color: 'Copper' }, member: OWNER });
-    await waitForJob(h.tryOnQueue, sent.id);
+    await waitForJob(h.tryOnQueue, tryOnJobId(sent.id));
     const queued = await h.fake.waitFor(() => (h.fake.original(sent.id)?.components.length ? h.fake.original(sent.id) : undefined));
-    const click = h.fake.component({ customId: buildCustomId({ action: 'cancel', jobId: sent.id, ownerId: OWNER.user.id }), message: queued, member: OWNER });
+    const click = h.fake.component({ customId: buildCustomId({ action: 'cancel', jobId: tryOnJobId(sent.id), ownerId: OWNER.user.id }), message: queued, member: OWNER });
     expect((await h.fake.waitForCallback(click.id)).data.content).toBe(uiText('en', 'cancel.done', { count: 1 }));
-    expect(await h.tryOnQueue.getJob(sent.id)).toBeUndefined();
+    expect(await h.tryOnQueue.getJob(tryOnJobId(sent.id))).toBeUndefined();
   });
 
   it('context menu: private pickers, picks kept in Redis across a restart, then a job from the message image', async () => {
@@ -93,7 +93,7 @@ describe('result buttons and the context menu (state in customIds and Redis only
     const stranger = h.fake.component({ customId: goRow.components[0].custom_id, member: OTHER });
     expect((await h.fake.waitForCallback(stranger.id)).data.content).toBe(errorMessage('en', 'NOT_OWNER'));
     const go = h.fake.component({ customId: goRow.components[0].custom_id, member: OWNER, locale: 'ko' });
-    const job = await waitForJob(h.tryOnQueue, go.id);
+    const job = await waitForJob(h.tryOnQueue, tryOnJobId(go.id));
     expect(job.data).toMatchObject({ origin: 'context-menu', shapePresetId: 'builtin:bob', colorPresetId: 'builtin:blonde', locale: 'ko', selfie: { url: image.url } });
     expect(await h.redis.exists(botKeys(h.config.QUEUE_PREFIX).draft(menu.id))).toBe(0);
   });

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, errorMessage, parseCustomId, QUEUE_NAMES, uiText } from '../../src/shared/index.js';
+import { createLogger, errorMessage, parseCustomId, QUEUE_NAMES, tryOnJobId, uiText } from '../../src/shared/index.js';
 import { isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
 
 describe('/hair try through the fake Discord', () => {
@@ -20,7 +20,7 @@ describe('/hair try through the fake Discord', () => {
     const callback = await h.fake.waitForCallback(sent.id);
     expect(callback.type).toBe(5);
     expect(isEphemeral(h.fake, sent.id)).toBe(false);
-    const job = await waitForJob(h.tryOnQueue, sent.id);
+    const job = await waitForJob(h.tryOnQueue, tryOnJobId(sent.id));
     expect(job.data).toMatchObject({
       guildId: h.fake.guildId, channelId: h.fake.channelId, locale: 'en', shapePresetId: 'builtin:bob', colorPresetId: 'builtin:blonde',
       origin: 'command', selfie: { size: SELFIE.length, contentType: 'image/png', maxBytes: 10 * 1024 * 1024 },
@@ -31,7 +31,7 @@ describe('/hair try through the fake Discord', () => {
     const edit = await h.fake.waitForRequest((r) => r.method === 'PATCH' && r.path.endsWith(`${sent.token}/messages/@original`));
     expect(edit.body.content).toMatch(/position 1, ready <t:\d+:R>/);
     const cancel = parseCustomId(edit.body.components[0].components[0].custom_id);
-    expect(cancel).toEqual({ action: 'cancel', jobId: sent.id, ownerId: job.data.userId });
+    expect(cancel).toEqual({ action: 'cancel', jobId: tryOnJobId(sent.id), ownerId: job.data.userId });
   });
 
   it('logs neither the interaction token, the attachment URL nor the bot token', async () => {
@@ -40,7 +40,7 @@ describe('/hair try through the fake Discord', () => {
     h = await startHarness({}, { log: createLogger({ level: 'trace', destination }) });
     const image = selfie();
     const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, shape: 'Bob' } });
-    await waitForJob(h.tryOnQueue, sent.id);
+    await waitForJob(h.tryOnQueue, tryOnJobId(sent.id));
     const bad = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: h.fake.addAttachment({ filename: 'x.png', bytes: Buffer.from('nope'), contentType: 'image/png' }), shape: 'Bob' } });
     await h.fake.waitForCallback(bad.id);
     await h.fake.waitForRequest((r) => r.method === 'PATCH' && r.path.includes(sent.token));
@@ -90,7 +90,7 @@ describe('/hair try through the fake Discord', () => {
     h = await startHarness({ USER_HOURLY_QUOTA: '1', USER_MAX_ACTIVE_JOBS: '5' });
     const member = { user: { id: '111111111111111111' } };
     const first = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' }, member });
-    await waitForJob(h.tryOnQueue, first.id);
+    await waitForJob(h.tryOnQueue, tryOnJobId(first.id));
     const second = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' }, member, locale: 'ko' });
     await h.fake.waitForCallback(second.id);
     expect(isEphemeral(h.fake, second.id)).toBe(true);
@@ -102,7 +102,7 @@ describe('/hair try through the fake Discord', () => {
 
     h = await startHarness({ USER_MAX_ACTIVE_JOBS: '1' });
     const one = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), color: 'Copper' }, member });
-    await waitForJob(h.tryOnQueue, one.id);
+    await waitForJob(h.tryOnQueue, tryOnJobId(one.id));
     const two = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), color: 'Copper' }, member });
     await h.fake.waitForCallback(two.id);
     expect(replyText(h.fake, two.id)).toBe(errorMessage('en', 'TOO_MANY_JOBS', { limit: 1 }));
@@ -111,10 +111,10 @@ describe('/hair try through the fake Discord', () => {
   it('/hair queue shows the member their place; /hair cancel removes their waiting job', async () => {
     h = await startHarness();
     const first = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' }, member: { user: { id: '101010101010101010' } } });
-    await waitForJob(h.tryOnQueue, first.id);
+    await waitForJob(h.tryOnQueue, tryOnJobId(first.id));
     const mine = { user: { id: '202020202020202020' } };
     const second = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' }, member: mine });
-    await waitForJob(h.tryOnQueue, second.id);
+    await waitForJob(h.tryOnQueue, tryOnJobId(second.id));
     const queue = h.fake.slashCommand({ name: 'hair', subcommand: 'queue', member: mine });
     await h.fake.waitForCallback(queue.id);
     const [summary, place] = replyText(h.fake, queue.id).split('\n');
@@ -123,9 +123,9 @@ describe('/hair try through the fake Discord', () => {
     const cancel = h.fake.slashCommand({ name: 'hair', subcommand: 'cancel', member: mine, locale: 'ko' });
     await h.fake.waitForCallback(cancel.id);
     expect(replyText(h.fake, cancel.id)).toBe(uiText('ko', 'cancel.done', { count: 1 }));
-    expect(await h.tryOnQueue.getJob(second.id)).toBeUndefined();
+    expect(await h.tryOnQueue.getJob(tryOnJobId(second.id))).toBeUndefined();
     expect(h.fake.original(second.id)).toMatchObject({ content: uiText('en', 'cancel.done', { count: 1 }), components: [] });
-    expect(await h.tryOnQueue.getJob(first.id)).toBeDefined();
+    expect(await h.tryOnQueue.getJob(tryOnJobId(first.id))).toBeDefined();
     const again = h.fake.slashCommand({ name: 'hair', subcommand: 'cancel', member: mine });
     await h.fake.waitForCallback(again.id);
     expect(replyText(h.fake, again.id)).toBe(errorMessage('en', 'JOB_NOT_FOUND'));
@@ -137,7 +137,7 @@ describe('/hair try through the fake Discord', () => {
     const stages = new Worker(QUEUE_NAMES.tryOn, async (job) => {
       for (const stage of ['downloading', 'detecting', 'transferring'] as const) {
         await job.updateProgress({ stage, at: Date.now() });
-        await h.fake.waitFor(() => h.fake.original(job.id!)?.content.includes(uiText('ko', `stage.${stage}`)) || undefined, 5_000, stage);
+        await h.fake.waitFor(() => h.fake.original(job.id!.slice(1))?.content.includes(uiText('ko', `stage.${stage}`)) || undefined, 5_000, stage);
       }
       return { done: true };
     }, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
@@ -161,9 +161,9 @@ describe('/hair try through the fake Discord', () => {
     }, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
     try {
       const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' } });
-      await waitForJob(h.tryOnQueue, sent.id);
-      for (let i = 0; i < 100 && (await h.tryOnQueue.getJobState(sent.id)) !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(await h.tryOnQueue.getJobState(sent.id)).toBe('completed');
+      await waitForJob(h.tryOnQueue, tryOnJobId(sent.id));
+      for (let i = 0; i < 100 && (await h.tryOnQueue.getJobState(tryOnJobId(sent.id))) !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await h.tryOnQueue.getJobState(tryOnJobId(sent.id))).toBe('completed');
       await new Promise((r) => setTimeout(r, 300)); // room for any late (wrong) edit to arrive
       const stageEdits = h.fake.webhookRequests(sent.token).filter((r) => r.method === 'PATCH' && String(r.body?.content).startsWith('Working on your try-on'));
       expect(stageEdits.map((r) => r.body.content)).toEqual([uiText('en', 'try.stage', { stage: uiText('en', 'stage.downloading') })]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTryOnEngine } from '../../src/pipeline/index.js';
-import { createLogger, errorMessage, parseCustomId, uiText } from '../../src/shared/index.js';
+import { createLogger, errorMessage, parseCustomId, tryOnJobId, uiText } from '../../src/shared/index.js';
 import { createWorker, type HairWorker } from '../../src/worker/create-worker.js';
 import { PERMISSIONS } from '../fake-discord/index.js';
 import { SELFIE, startHarness, type Harness } from '../bot/harness.js';
@@ -46,7 +46,7 @@ describe('bot → queue → worker → Discord (contract models)', () => {
     expect([[0xff, 0xd8], [0x89, 0x50], [0x52, 0x49]]).toContainEqual([bytes[0], bytes[1]]);
     const ids = result.components.flatMap((row: any) => row.components.map((c: any) => parseCustomId(c.custom_id))).filter(Boolean);
     expect(ids.map((x: any) => x.action)).toEqual(expect.arrayContaining(['recolor', 'retry', 'delete']));
-    expect(ids.every((x: any) => x.ownerId === MEMBER.user.id && x.jobId === sent.id)).toBe(true);
+    expect(ids.every((x: any) => x.ownerId === MEMBER.user.id && x.jobId === tryOnJobId(sent.id))).toBe(true);
     const edits = h.fake.webhookRequests(sent.token).filter((r) => r.method === 'PATCH').map((r) => r.body?.content ?? '');
     expect(edits[0]).toMatch(/<t:\d+:R>/);
     expect(edits.some((c) => c.startsWith(uiText('ko', 'try.stage', { stage: '' }).slice(0, 5)))).toBe(true);
@@ -76,11 +76,11 @@ describe('bot → queue → worker → Discord (contract models)', () => {
     await h.fake.waitFor(() => h.fake.original(sent.id)?.content.includes(errorMessage('ko', 'NO_FACE')) || undefined, 60_000, 'NO_FACE');
     let state = '';
     for (let i = 0; i < 100 && state !== 'failed'; i++) {
-      state = await h.tryOnQueue.getJobState(sent.id);
+      state = await h.tryOnQueue.getJobState(tryOnJobId(sent.id));
       if (state !== 'failed') await new Promise((r) => setTimeout(r, 50));
     }
     expect(state).toBe('failed');
-    expect((await h.tryOnQueue.getJob(sent.id))?.attemptsMade).toBe(1);
+    expect((await h.tryOnQueue.getJob(tryOnJobId(sent.id)))?.attemptsMade).toBe(1);
   }, 90_000);
 
   it('a moderator adds a preset; the worker builds it and members can pick it', async () => {

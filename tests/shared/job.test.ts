@@ -8,6 +8,7 @@ import {
   parsePresetBuildJob,
   parseTryOnJob,
   redisKeys,
+  tryOnJobId,
   type TryOnJobInput,
 } from '../../src/shared/job.js';
 
@@ -55,15 +56,18 @@ describe('queue contract', () => {
   });
 
   it('builds and parses button custom ids within 100 chars', () => {
-    const id = buildCustomId({ action: 'retry', jobId: '1234567890123456789', ownerId: '9876543210987654321' });
-    expect(id).toBe('hair:retry:1234567890123456789:9876543210987654321');
-    expect(parseCustomId(id)).toEqual({ action: 'retry', jobId: '1234567890123456789', ownerId: '9876543210987654321' });
+    const jobId = tryOnJobId('1234567890123456789');
+    expect(jobId).toBe('i1234567890123456789');
+    const id = buildCustomId({ action: 'retry', jobId, ownerId: '9876543210987654321' });
+    expect(id).toBe('hair:retry:i1234567890123456789:9876543210987654321');
+    expect(parseCustomId(id)).toEqual({ action: 'retry', jobId, ownerId: '9876543210987654321' });
     const longest = buildCustomId({ action: 'recolor', jobId: 'j'.repeat(48), ownerId: '1'.repeat(25) });
     expect(longest.length).toBeLessThanOrEqual(CUSTOM_ID_MAX_LENGTH);
     expect(parseCustomId('hair:explode:1:12345')).toBeNull();
     expect(parseCustomId('other:retry:1:12345')).toBeNull();
     expect(parseCustomId('hair:retry:1:12345:extra')).toBeNull();
     expect(() => buildCustomId({ action: 'retry', jobId: 'a:b', ownerId: '12345' })).toThrow();
+    expect(() => buildCustomId({ action: 'retry', jobId: '1234567890123456789', ownerId: '12345' })).toThrow(/not all digits/);
   });
 
   it('round-trips failures and reads foreign reasons as INTERNAL', () => {
