@@ -13,6 +13,9 @@ import { createLimits } from './limits.js';
 import { createPresetCatalog, type PresetEntry } from './preset-catalog.js';
 import { createProgressWatcher } from './progress.js';
 
+/** Local pacing of REST calls (see the Client below). */
+const INTERACTION_REQUESTS_PER_SECOND = 500;
+
 export interface BotDeps {
   log: Logger;
   /** Built-in presets; read from STYLES_DIR when not given. */
@@ -35,7 +38,13 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
   const limits = createLimits(config, { redis, keys, isUnfinished: (id) => enqueuer.isUnfinished(id) });
   const presets = createPresetCatalog(config, { redis, keys, builtins: deps.builtins ?? builtinPresets(config.STYLES_DIR) });
   const ctx: BotContext = { config, log, redis, keys, enqueuer, limits, presets, fetch: deps.fetch ?? globalThis.fetch };
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: config.DISCORD_API_URL ?? 'https://discord.com/api' } });
+  // Nearly all of the bot's REST calls are interaction callbacks and interaction-token webhook edits, which Discord
+  // exempts from the 50 req/s global limit; @discordjs/rest would otherwise queue them behind its own global
+  // counter under load. A real global 429 is still honoured (retry-after).
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: { api: config.DISCORD_API_URL ?? 'https://discord.com/api', globalRequestsPerSecond: INTERACTION_REQUESTS_PER_SECOND },
+  });
   const progress = createProgressWatcher(config, { ctx, rest: client.rest });
   const route = createInteractionRouter(ctx, defaultCommands, defaultComponents);
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));
