@@ -70,6 +70,18 @@ describe('bot → queue → worker → Discord (contract models)', () => {
     expect(fields[uiText('en', 'stats.workers', { count: 1 })]).toContain('cpu');
   }, 120_000);
 
+  it('context menu on a posted photo → pickers → the worker posts the result in reply to the button', async () => {
+    const image = h.fake.addAttachment({ filename: 'photo.png', bytes: SELFIE, contentType: 'image/png' });
+    const target = h.fake.addMessage({ attachments: [image] });
+    const menu = h.fake.messageContextMenu({ name: 'Try a hairstyle', target, member: MEMBER });
+    const [shapeRow, colorRow, goRow] = (await h.fake.waitForCallback(menu.id)).data.components;
+    await h.fake.waitForCallback(h.fake.selectMenu({ customId: shapeRow.components[0].custom_id, values: ['builtin:short-layered'], member: MEMBER }).id);
+    await h.fake.waitForCallback(h.fake.selectMenu({ customId: colorRow.components[0].custom_id, values: ['builtin:platinum'], member: MEMBER }).id);
+    const go = h.fake.component({ customId: goRow.components[0].custom_id, member: MEMBER });
+    const result = await h.fake.waitFor(() => (h.fake.original(go.id)?.attachments.length ? h.fake.original(go.id) : undefined), 90_000, 'the result image');
+    expect(h.fake.cdnBytes(result.attachments[0]!.url)!.length).toBeGreaterThan(1000);
+  }, 120_000);
+
   it('a photo without a face: the worker answers in the member\'s language, nothing retried', async () => {
     const image = h.fake.addAttachment({ filename: 'coffee.png', bytes: NO_FACE, contentType: 'image/png' });
     const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, color: 'Copper' }, member: MEMBER, locale: 'ko' });
