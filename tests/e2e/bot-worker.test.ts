@@ -102,4 +102,12 @@ describe('bot → queue → worker → Discord (contract models)', () => {
     const auto = h.fake.autocomplete({ name: 'hair', subcommand: 'try', options: { shape: 'astro' }, focused: 'shape' });
     expect((await h.fake.waitForCallback(auto.id)).data.choices).toEqual([{ name: 'Astro', value: `guild:${h.fake.guildId}:astro` }]);
   }, 120_000);
+
+  it('a preset photo without a face: the moderator is told in their language and the preset is marked failed', async () => {
+    const image = h.fake.addAttachment({ filename: 'coffee.png', bytes: NO_FACE, contentType: 'image/png' });
+    const sent = h.fake.slashCommand({ name: 'hair-presets', subcommand: 'add', options: { name: 'Coffee', kind: 'color', image }, member: { user: { id: '949494949494949494' }, permissions: PERMISSIONS.manageGuild }, locale: 'ko' });
+    await h.fake.waitFor(() => (h.fake.original(sent.id)?.content === errorMessage('ko', 'NO_FACE') || undefined), 90_000, 'NO_FACE for the preset');
+    const list = h.fake.slashCommand({ name: 'hair-presets', subcommand: 'list', member: { permissions: PERMISSIONS.manageGuild } });
+    expect((await h.fake.waitForCallback(list.id)).data.embeds[0].description).toMatch(/Coffee · color · failed/);
+  }, 120_000);
 });
