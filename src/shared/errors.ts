@@ -27,6 +27,7 @@ export const ERROR_TABLE = {
   // requests and limits
   NEED_SHAPE_OR_COLOR: { retryable: false, userFacing: true },
   QUOTA_EXCEEDED: { retryable: false, userFacing: true },
+  GUILD_QUOTA_EXCEEDED: { retryable: false, userFacing: true },
   TOO_MANY_JOBS: { retryable: false, userFacing: true },
   USER_BLOCKED: { retryable: false, userFacing: true },
   QUEUE_PAUSED: { retryable: false, userFacing: true },

@@ -1,0 +1,85 @@
+import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Redis } from 'ioredis';
+import { HairError, type Config, type Logger } from '../shared/index.js';
+import { botKeys } from './bot-keys.js';
+import { builtinPresets } from './builtin-presets.js';
+import { commands as defaultCommands } from './commands/index.js';
+import { components as defaultComponents } from './components/index.js';
+import type { BotContext } from './context.js';
+import { startBullBoard } from './bull-board.js';
+import { createEnqueuer } from './enqueue.js';
+import { createInteractionRouter } from './interactions.js';
+import { createLimits } from './limits.js';
+import { createPresetCatalog, type PresetEntry } from './preset-catalog.js';
+import { createProgressWatcher } from './progress.js';
+
+/** Local pacing of REST calls (see the Client below). */
+const INTERACTION_REQUESTS_PER_SECOND = 500;
+
+export interface BotDeps {
+  log: Logger;
+  /** Built-in presets; read from STYLES_DIR when not given. */
+  builtins?: PresetEntry[];
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * Builds the bot: one Redis connection for its own keys, the Queue holder, the QueueEvents watcher and a
+ * discord.js Client (Guilds intent only; REST base from DISCORD_API_URL). Nothing connects until start().
+ */
+export function createBot(config: Readonly<Config>, deps: BotDeps) {
+  if (!config.DISCORD_TOKEN || !config.DISCORD_APPLICATION_ID) {
+    throw new HairError('CONFIG_INVALID', { problems: 'DISCORD_TOKEN, DISCORD_APPLICATION_ID' });
+  }
+  const log = deps.log;
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  const keys = botKeys(config.QUEUE_PREFIX);
+  const enqueuer = createEnqueuer(config, { redis, keys, log });
+  const limits = createLimits(config, { redis, keys, isUnfinished: (id) => enqueuer.isUnfinished(id) });
+  const presets = createPresetCatalog(config, { redis, keys, builtins: deps.builtins ?? builtinPresets(config.STYLES_DIR) });
+  const ctx: BotContext = { config, log, redis, keys, enqueuer, limits, presets, fetch: deps.fetch ?? globalThis.fetch };
+  // Nearly all of the bot's REST calls are interaction callbacks and interaction-token webhook edits, which Discord
+  // exempts from the 50 req/s global limit; @discordjs/rest would otherwise queue them behind its own global
+  // counter under load. A real global 429 is still honoured (retry-after).
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: { api: config.DISCORD_API_URL ?? 'https://discord.com/api', globalRequestsPerSecond: INTERACTION_REQUESTS_PER_SECOND },
+  });
+  const progress = createProgressWatcher(config, { ctx, rest: client.rest });
+  const route = createInteractionRouter(ctx, defaultCommands, defaultComponents);
+  client.on(Events.InteractionCreate, (interaction) => void route(interaction));
+  client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
+  let closing: Promise<void> | undefined;
+  let board: Awaited<ReturnType<typeof startBullBoard>>;
+
+  return {
+    client,
+    ctx,
+    /** The Bull Board URL when BULL_BOARD_TOKEN is set and the bot started. */
+    get boardUrl(): string | undefined {
+      return board?.url;
+    },
+    /** Connects Redis, the queue watchers and the gateway; resolves when the client is ready. */
+    async start(): Promise<void> {
+      await redis.connect();
+      await progress.ready();
+      const reconciled = await progress.reconcile();
+      if (reconciled) log.info({ presets: reconciled }, 'applied preset builds that finished while the bot was away');
+      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      await client.login(config.DISCORD_TOKEN);
+      await ready;
+      board = await startBullBoard(config, { enqueuer, log });
+      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'bot ready');
+    },
+    /** Safe to call twice; every step runs even if one fails. */
+    async close(): Promise<void> {
+      closing ??= (async () => {
+        const results = await Promise.allSettled([client.destroy(), progress.close(), board?.close(), enqueuer.close()]);
+        await redis.quit().catch(() => redis.disconnect());
+        for (const r of results) if (r.status === 'rejected') log.warn({ err: r.reason }, 'bot close step failed');
+      })();
+      await closing;
+    },
+  };
+}
+export type Bot = ReturnType<typeof createBot>;

@@ -1,0 +1,75 @@
+import { EmbedBuilder, InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
+import type { SlashCommand } from '../context.js';
+import { both, localeOf, t } from '../localize.js';
+import { assertAdministrator } from '../moderation.js';
+import { queueStats } from '../stats.js';
+
+const d = (key: string) => both(key);
+const data = new SlashCommandBuilder()
+  .setName('hair-admin')
+  .setNameLocalizations({ ko: '헤어-관리' })
+  .setDescription(d('cmd.admin')[0]).setDescriptionLocalizations(d('cmd.admin')[1])
+  .setDefaultMemberPermissions(PermissionFlagsBits.Administrator)
+  .setContexts(InteractionContextType.Guild)
+  .addSubcommand((s) => s.setName('stats').setDescription(d('cmd.admin.stats')[0]).setDescriptionLocalizations(d('cmd.admin.stats')[1]))
+  .addSubcommand((s) => s.setName('pause').setDescription(d('cmd.admin.pause')[0]).setDescriptionLocalizations(d('cmd.admin.pause')[1]))
+  .addSubcommand((s) => s.setName('resume').setDescription(d('cmd.admin.resume')[0]).setDescriptionLocalizations(d('cmd.admin.resume')[1]))
+  .addSubcommand((s) => s.setName('quota').setDescription(d('cmd.admin.quota')[0]).setDescriptionLocalizations(d('cmd.admin.quota')[1])
+    .addStringOption((o) => o.setName('scope').setDescription(d('cmd.opt.scope')[0]).setDescriptionLocalizations(d('cmd.opt.scope')[1]).setRequired(true)
+      .addChoices({ name: 'user', name_localizations: { ko: '사용자' }, value: 'user' }, { name: 'guild', name_localizations: { ko: '서버' }, value: 'guild' }))
+    .addIntegerOption((o) => o.setName('per_hour').setDescription(d('cmd.opt.perHour')[0]).setDescriptionLocalizations(d('cmd.opt.perHour')[1]).setRequired(true).setMinValue(0).setMaxValue(100_000)))
+  .addSubcommand((s) => s.setName('block').setDescription(d('cmd.admin.block')[0]).setDescriptionLocalizations(d('cmd.admin.block')[1])
+    .addUserOption((o) => o.setName('user').setDescription(d('cmd.opt.user')[0]).setDescriptionLocalizations(d('cmd.opt.user')[1]).setRequired(true)))
+  .addSubcommand((s) => s.setName('unblock').setDescription(d('cmd.admin.unblock')[0]).setDescriptionLocalizations(d('cmd.admin.unblock')[1])
+    .addUserOption((o) => o.setName('user').setDescription(d('cmd.opt.user')[0]).setDescriptionLocalizations(d('cmd.opt.user')[1]).setRequired(true)));
+
+const ms = (v: number | undefined) => (v === undefined ? '—' : `${(v / 1000).toFixed(2)} s`);
+
+export const hairAdmin: SlashCommand = {
+  kind: 'slash',
+  data,
+  async execute(interaction, ctx) {
+    assertAdministrator(interaction);
+    const locale = localeOf(interaction);
+    const guildId = interaction.guildId!;
+    const sub = interaction.options.getSubcommand();
+    const say = async (content: string, extra: Record<string, unknown> = {}) =>
+      void (await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] }, ...extra }));
+    if (sub === 'stats') {
+      const s = await queueStats(ctx);
+      const c = s.counts;
+      const failures = Object.entries(s.failuresByCode).map(([code, n]) => `${code}: ${n}`).join('\n') || '—';
+      const workers = s.workers.map((w) => `\`${w.id}\` ${w.host} · ${w.executionProvider}${w.gpu ? ` · ${w.gpu}` : ''} · ${t(locale, 'stats.jobsDone', { count: w.jobsDone })}`).join('\n') || '—';
+      const embed = new EmbedBuilder()
+        .setTitle(t(locale, s.paused ? 'stats.titlePaused' : 'stats.title'))
+        .addFields(
+          { name: t(locale, 'stats.queue'), value: t(locale, 'stats.counts', { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 }) },
+          { name: t(locale, 'stats.lastHour'), value: t(locale, 'stats.throughput', { completed: s.completedLastHour, perMinute: s.perMinute }) },
+          { name: t(locale, 'stats.latency'), value: `p50 ${ms(s.totalMs.p50)} · p95 ${ms(s.totalMs.p95)}`, inline: true },
+          { name: t(locale, 'stats.gpu'), value: `p50 ${ms(s.gpuMs.p50)} · p95 ${ms(s.gpuMs.p95)}`, inline: true },
+          { name: t(locale, 'stats.failures'), value: failures.slice(0, 1024) },
+          { name: t(locale, 'stats.workers', { count: s.workers.length }), value: workers.slice(0, 1024) },
+        );
+      return await say('', { embeds: [embed] });
+    }
+    if (sub === 'pause') {
+      await ctx.enqueuer.pause();
+      return await say(t(locale, 'admin.paused'));
+    }
+    if (sub === 'resume') {
+      await ctx.enqueuer.resume();
+      return await say(t(locale, 'admin.resumed'));
+    }
+    if (sub === 'quota') {
+      const scope = interaction.options.getString('scope', true) as 'user' | 'guild';
+      const perHour = interaction.options.getInteger('per_hour', true);
+      await ctx.limits.setQuota(guildId, scope, perHour);
+      return await say(t(locale, `admin.quota.${scope}`, { perHour }));
+    }
+    if (sub === 'block' || sub === 'unblock') {
+      const user = interaction.options.getUser('user', true);
+      await ctx.limits.setBlocked(guildId, user.id, sub === 'block');
+      return await say(t(locale, sub === 'block' ? 'admin.blocked' : 'admin.unblocked', { user: `<@${user.id}>` }));
+    }
+  },
+};

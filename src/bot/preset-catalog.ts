@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { HairError, type Locale } from '../shared/index.js';
+import type { BotKeys } from './bot-keys.js';
+
+export type PresetKind = 'shape' | 'color' | 'both';
+/** Which option a preset is offered for: a `both` preset fits either. */
+export type PresetSlot = 'shape' | 'color';
+
+export interface PresetEntry {
+  id: string;
+  name: string;
+  nameKo?: string;
+  kind: PresetKind;
+  source: 'builtin' | 'guild';
+  status: 'building' | 'ready' | 'failed';
+  /** Built-ins: the image file under styles/ (used as the gallery thumbnail). */
+  imagePath?: string;
+  addedBy?: string;
+  addedAt?: number;
+  failure?: string;
+}
+
+const guildPresetSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['shape', 'color', 'both']),
+  status: z.enum(['building', 'ready', 'failed']),
+  addedBy: z.string(),
+  addedAt: z.number(),
+  failure: z.string().optional(),
+});
+type GuildPreset = z.infer<typeof guildPresetSchema>;
+
+/** 1–32 letters (any script), digits, spaces, '-' or '_'. */
+const NAME_RULE = /^[\p{L}\p{N}][\p{L}\p{N} _-]{0,31}$/u;
+export const AUTOCOMPLETE_MAX = 25;
+
+export function presetName(entry: PresetEntry, locale: Locale): string {
+  return locale === 'ko' && entry.nameKo ? entry.nameKo : entry.name;
+}
+
+export function fitsSlot(kind: PresetKind, slot: PresetSlot): boolean {
+  return kind === 'both' || kind === slot;
+}
+
+/** A stable ASCII slug for a preset id (shared PRESET_SLUG: ≤ 40 of a-z 0-9 -); other scripts get a short hash. */
+export function slugFor(name: string): string {
+  const ascii = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return ascii.length >= 2 ? ascii : `p-${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
+}
+
+export interface PresetCatalogDeps {
+  redis: Redis;
+  keys: BotKeys;
+  builtins: PresetEntry[];
+}
+
+/** Built-in presets (from styles/) plus each guild's own (in Redis, with who added them and when). */
+export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps: PresetCatalogDeps) {
+  const { redis, keys } = deps;
+
+  async function guildPresets(guildId: string): Promise<PresetEntry[]> {
+    const raw = await redis.hgetall(keys.presets(guildId));
+    return Object.entries(raw).flatMap(([slug, json]) => {
+      const parsed = guildPresetSchema.safeParse(JSON.parse(json));
+      if (!parsed.success) return [];
+      const p = parsed.data;
+      return [{ id: `guild:${guildId}:${slug}`, name: p.name, kind: p.kind, source: 'guild' as const, status: p.status, addedBy: p.addedBy, addedAt: p.addedAt, ...(p.failure ? { failure: p.failure } : {}) }];
+    }).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async function builtinsEnabled(guildId: string): Promise<boolean> {
+    return (await redis.get(keys.builtinsOff(guildId))) !== '1';
+  }
+
+  /** Every preset of a guild, built-ins first (unless turned off), optionally only those fitting a slot. */
+  async function list(guildId: string, slot?: PresetSlot, options: { includeUnready?: boolean } = {}): Promise<PresetEntry[]> {
+    const builtins = (await builtinsEnabled(guildId)) ? deps.builtins : [];
+    const all = [...builtins, ...(await guildPresets(guildId))];
+    return all.filter((p) => (!slot || fitsSlot(p.kind, slot)) && (options.includeUnready || p.status === 'ready'));
+  }
+
+  async function readGuild(guildId: string, slug: string): Promise<GuildPreset | undefined> {
+    const json = await redis.hget(keys.presets(guildId), slug);
+    return json ? guildPresetSchema.parse(JSON.parse(json)) : undefined;
+  }
+
+  async function findByName(guildId: string, name: string): Promise<PresetEntry | undefined> {
+    const wanted = name.trim().toLowerCase();
+    return (await guildPresets(guildId)).find((p) => p.name.toLowerCase() === wanted || p.id.endsWith(`:${wanted}`));
+  }
+
+  function checkName(name: string): string {
+    const trimmed = name.trim();
+    if (!NAME_RULE.test(trimmed)) throw new HairError('PRESET_NAME_INVALID', { name: trimmed });
+    return trimmed;
+  }
+
+  return {
+    list,
+    builtinsEnabled,
+
+    /** Autocomplete: presets for a slot whose name (either language) or id contains the typed text, ≤ 25. */
+    async search(guildId: string, slot: PresetSlot, typed: string, locale: Locale): Promise<Array<{ name: string; value: string }>> {
+      const q = typed.trim().toLowerCase();
+      return (await list(guildId, slot))
+        .filter((p) => !q || [p.name, p.nameKo ?? '', p.id].some((s) => s.toLowerCase().includes(q)))
+        .slice(0, AUTOCOMPLETE_MAX)
+        .map((p) => ({ name: presetName(p, locale).slice(0, 100), value: p.id }));
+    },
+
+    /**
+     * A preset a member picked (an id from autocomplete, or a name typed by hand). Throws PRESET_NOT_FOUND, or
+     * PRESET_KIND_MISMATCH when it does not fit the slot.
+     */
+    async resolve(guildId: string, slot: PresetSlot, value: string): Promise<PresetEntry> {
+      const all = await list(guildId);
+      const wanted = value.trim().toLowerCase();
+      const found = all.find((p) => p.id === value) ?? all.find((p) => p.name.toLowerCase() === wanted || p.nameKo?.toLowerCase() === wanted);
+      if (!found) throw new HairError('PRESET_NOT_FOUND', { name: value.slice(0, 60) });
+      if (!fitsSlot(found.kind, slot)) throw new HairError('PRESET_KIND_MISMATCH', { name: found.name, kind: slot });
+      return found;
+    },
+
+    findByName,
+
+    /** Records a new guild preset as `building`; throws on a bad name, a duplicate, or the guild's cap. */
+    async add(guildId: string, input: { name: string; kind: PresetKind; addedBy: string }): Promise<PresetEntry> {
+      const name = checkName(input.name);
+      const existing = await guildPresets(guildId);
+      if (existing.some((p) => p.name.toLowerCase() === name.toLowerCase())) throw new HairError('PRESET_EXISTS', { name });
+      if (existing.length >= config.GUILD_PRESET_LIMIT) throw new HairError('PRESET_LIMIT_REACHED', { limit: config.GUILD_PRESET_LIMIT });
+      let slug = slugFor(name);
+      if (existing.some((p) => p.id.endsWith(`:${slug}`))) slug = `${slug.slice(0, 33).replace(/-+$/, '')}-${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
+      const record: GuildPreset = { name, kind: input.kind, status: 'building', addedBy: input.addedBy, addedAt: Date.now() };
+      const created = await redis.hsetnx(keys.presets(guildId), slug, JSON.stringify(record));
+      if (!created) throw new HairError('PRESET_EXISTS', { name });
+      return { id: `guild:${guildId}:${slug}`, name, kind: input.kind, source: 'guild', status: 'building', addedBy: input.addedBy, addedAt: record.addedAt };
+    },
+
+    async remove(guildId: string, name: string): Promise<PresetEntry> {
+      const found = await findByName(guildId, name);
+      if (!found) throw new HairError('PRESET_NOT_FOUND', { name });
+      const slug = found.id.split(':')[2]!;
+      await redis.multi().hdel(keys.presets(guildId), slug).hdel(keys.presetThumbs(guildId), slug).exec();
+      return found;
+    },
+
+    /** Renames the display name; the id (and the worker's cache) stays. */
+    async rename(guildId: string, name: string, newName: string): Promise<PresetEntry> {
+      const found = await findByName(guildId, name);
+      if (!found) throw new HairError('PRESET_NOT_FOUND', { name });
+      const next = checkName(newName);
+      const clash = await findByName(guildId, next);
+      if (clash && clash.id !== found.id) throw new HairError('PRESET_EXISTS', { name: next });
+      const slug = found.id.split(':')[2]!;
+      const record = (await readGuild(guildId, slug))!;
+      await redis.hset(keys.presets(guildId), slug, JSON.stringify({ ...record, name: next }));
+      return { ...found, name: next };
+    },
+
+    async setBuiltins(guildId: string, on: boolean): Promise<void> {
+      if (on) await redis.del(keys.builtinsOff(guildId));
+      else await redis.set(keys.builtinsOff(guildId), '1');
+    },
+
+    /** The worker finished a build: mark it usable and keep its thumbnail for galleries. */
+    async markBuilt(presetId: string, thumbnailBase64: string | undefined): Promise<void> {
+      const [, guildId, slug] = presetId.split(':') as [string, string, string];
+      const record = await readGuild(guildId, slug);
+      if (!record) return;
+      const multi = redis.multi().hset(keys.presets(guildId), slug, JSON.stringify({ ...record, status: 'ready' }));
+      if (thumbnailBase64) multi.hset(keys.presetThumbs(guildId), slug, thumbnailBase64);
+      await multi.exec();
+    },
+
+    async markFailed(presetId: string, code: string): Promise<void> {
+      const [, guildId, slug] = presetId.split(':') as [string, string, string];
+      const record = await readGuild(guildId, slug);
+      if (record) await redis.hset(keys.presets(guildId), slug, JSON.stringify({ ...record, status: 'failed', failure: code }));
+    },
+
+    async thumbnail(presetId: string): Promise<Buffer | undefined> {
+      const [source, guildId, slug] = presetId.split(':');
+      if (source !== 'guild' || !guildId || !slug) return undefined;
+      const b64 = await redis.hget(keys.presetThumbs(guildId), slug);
+      return b64 ? Buffer.from(b64, 'base64') : undefined;
+    },
+  };
+}
+export type PresetCatalog = ReturnType<typeof createPresetCatalog>;

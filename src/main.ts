@@ -1,0 +1,31 @@
+// `npm start`: the bot and one worker in one process, for small servers. Large setups run `npm run bot` and any
+// number of `npm run worker` on other hosts against the same Redis (docs/discord-setup.md).
+import { createBot } from './bot/bot.js';
+import { createTryOnEngine } from './pipeline/index.js';
+import { createLogger, loadConfig, toHairError } from './shared/index.js';
+import { createWorker, type HairWorker } from './worker/create-worker.js';
+
+const log = createLogger({ name: 'hairstyler' });
+let worker: HairWorker | undefined;
+let bot: ReturnType<typeof createBot> | undefined;
+
+async function stop(signal: string): Promise<void> {
+  log.info({ signal }, 'shutting down');
+  const results = await Promise.allSettled([bot?.close(), worker?.close()]);
+  process.exit(results.some((r) => r.status === 'rejected') ? 1 : 0);
+}
+
+try {
+  const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
+  const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
+  worker = await createWorker(config, { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
+  bot = createBot(config, { log: logger.child({ role: 'bot' }) });
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  await bot.start();
+} catch (error) {
+  const e = toHairError(error);
+  log.fatal({ code: e.code, err: error }, `failed to start: ${e.message}`);
+  await Promise.allSettled([bot?.close(), worker?.close()]);
+  setTimeout(() => process.exit(1), 100).unref();
+}
