@@ -116,7 +116,7 @@ describe('hairstyler models', () => {
     const kept = copyModel('face-mesh');
     const file = copyModel('blazeface-short');
     writeFileSync(file, 'corrupt');
-    const first = await cli('models', 'prepare', '--models-dir', dir);
+    const first = await cli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('built blazeface-short');
     expect(first.stdout).toContain('built blazeface-full');
@@ -124,7 +124,7 @@ describe('hairstyler models', () => {
     expect(first.stdout).toContain('2 built, 1 up to date');
     expect(readFileSync(kept).length).toBe(manifest.models['face-mesh']!.bytes);
 
-    const again = await cli('models', 'prepare', '--models-dir', dir);
+    const again = await cli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
     expect(again.stdout).toContain('0 built, 3 up to date');
     expect((await cli('models', 'verify', '--models-dir', dir)).code).toBe(0);
   });
@@ -133,7 +133,7 @@ describe('hairstyler models', () => {
     const changed = structuredClone(manifest);
     changed.models['blazeface-short']!.sha256 = '0'.repeat(64);
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(changed));
-    const { code, stderr } = await cli('models', 'prepare', '--models-dir', dir);
+    const { code, stderr } = await cli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
     expect(code).toBe(1);
     expect(stderr).toContain('error[MODEL_INVALID]');
     expect(stderr).toContain('does not reproduce the manifest');
