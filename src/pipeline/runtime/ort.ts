@@ -42,6 +42,11 @@ export interface LoadOptions {
   skipWarmup?: boolean;
   /** Where outputs stay: 'cpu' (default) or a GPU location for chains of graphs on the GPU. */
   preferredOutputLocation?: OutputLocation;
+  /**
+   * CPU threads for this session, overriding ORT_INTRA_OP_THREADS (0 = onnxruntime decides). Tiny graphs run
+   * faster on 1: their thread-pool hand-offs cost more than the parallel work saves.
+   */
+  intraOpThreads?: number;
 }
 
 export interface OrtSession {
@@ -224,6 +229,7 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
     if (!existsSync(file)) {
       throw new HairError('MODEL_MISSING', { model: name, file }, { detail: `${file} (model ${name}) is missing; run \`hairstyler models prepare\`` });
     }
+    const threads = options.intraOpThreads ?? config.ORT_INTRA_OP_THREADS;
     const started = performance.now();
     const attempts: Array<{ ep: ExecutionProvider; error: string }> = [];
     let native: ort.InferenceSession | undefined;
@@ -233,7 +239,7 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
         native = await ort.InferenceSession.create(file, {
           executionProviders: [candidate],
           graphOptimizationLevel: 'all',
-          ...(config.ORT_INTRA_OP_THREADS > 0 ? { intraOpNumThreads: config.ORT_INTRA_OP_THREADS } : {}),
+          ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
           ...(options.preferredOutputLocation ? { preferredOutputLocation: options.preferredOutputLocation } : {}),
           logSeverityLevel: 3,
         });
