@@ -15,11 +15,15 @@ export const hairfastModels: ModelPreparer = {
     command.addOption(new Option('--hairfast <mode>', 'HairFastGAN graphs: contract models when no export is installed, or none')
       .choices(['none', 'contract']).default('contract'));
   },
-  enabled: (options) => options['hairfast'] !== 'none',
+  enabled: () => true,
   async prepare({ modelsDir, options, log }) {
     const started = performance.now();
     const mode = (options['hairfast'] ?? 'contract') as HairfastPrepareMode;
     const result = prepareHairfastModels(modelsDir, mode);
+    if (mode === 'none') {
+      log(`hairfast: skipped (--hairfast=none); installed: ${result.kind}`);
+      return [];
+    }
     const manifest = readManifest(hairfastManifestPath(modelsDir));
     const ms = performance.now() - started;
     log(`hairfast: kind ${result.kind} in ${result.manifestPath} (${Object.keys(manifest.models).length} graphs, ${result.written.length} files written, ${ms.toFixed(0)} ms)`);

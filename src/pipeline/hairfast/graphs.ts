@@ -85,7 +85,9 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     const file = existsSync(direct) ? direct : join(config.modelsDir, HAIRFAST_DIR, entry.file);
     const strip = (t: GraphTensorSpec) => ({ name: t.name, dtype: t.dtype, shape: t.shape });
     const io = { inputs: spec.inputs.map(strip), outputs: spec.outputs.map(strip) };
-    sessions.set(name, await deps.manager.load(`hairfast/${name}`, file, io, { skipWarmup: config.warm === false }));
+    // Contract graphs are tiny: one thread beats the pool's hand-offs (as for the face models).
+    const threads = kind === 'contract' ? { intraOpThreads: 1 } : {};
+    sessions.set(name, await deps.manager.load(`hairfast/${name}`, file, io, { skipWarmup: config.warm === false, ...threads }));
   }
   const executionProvider = deps.manager.ep ?? 'cpu';
   const loadMs = performance.now() - started;
