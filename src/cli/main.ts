@@ -9,6 +9,9 @@ type Register = (program: Command) => void;
 
 const subcommands: Array<() => Promise<{ register: Register }>> = [
   () => import('./models.js'),
+  () => import('./align.js'),
+  () => import('./transfer.js'),
+  () => import('./presets.js'),
 ];
 
 export function exitCodeFor(error: unknown): number {

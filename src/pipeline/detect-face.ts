@@ -32,6 +32,8 @@ export interface DetectFaceOptions {
   dominanceRatio: number;
   /** IoU above which detections merge (MediaPipe: 0.3). @defaultValue 0.3 */
   nmsIou?: number;
+  /** When the whole frame shows no face, look again in overlapping tiles (small faces, full-body shots). @defaultValue true */
+  tiles?: boolean;
 }
 
 export interface DetectFaceResult {
@@ -156,27 +158,83 @@ export function loadDetector(manager: SessionManager, file: string, contract: Bl
   });
 }
 
-/** Every face BlazeFace finds in the whole image (letterboxed, so any aspect ratio works), largest first. */
-export async function findFaces(
+/** A square region of the image the detector looks at: `size`×`size` pixels from (x, y). */
+interface Window {
+  x: number;
+  y: number;
+  size: number;
+}
+
+/** One detector run on a region: image → input matrix given; detections come back in image pixels. */
+async function detectIn(
   image: RgbImage,
   manager: SessionManager,
   session: OrtSession,
-  options: Pick<DetectFaceOptions, 'minScore' | 'nmsIou'>,
-  contract: BlazeFaceContract = BLAZEFACE_FULL,
+  toInput: Mat3,
+  minScore: number,
+  contract: BlazeFaceContract,
 ): Promise<FaceDetection[]> {
   const size = contract.size;
-  const { fromInput } = letterbox(image.width, image.height, size);
+  const fromInput = invert(toInput);
   const input = warpAffine(image, { width: size, height: size, inverse: fromInput, border: 'constant', maxTaps: 4 });
   const outputs = await manager.run(session, {
     [contract.input.name]: { dtype: 'float32', data: toNhwcFloat(input, contract.range), dims: contract.input.shape },
   });
   const regressors = outputs[contract.outputs.regressors.name]!.data as Float32Array;
   const logits = outputs[contract.outputs.classificators.name]!.data as Float32Array;
-  const raw = decodeBlazeFace(contract, regressors, logits, options.minScore);
   const toImage = multiply(fromInput, scale(size));
-  return weightedNms(raw, options.nmsIou ?? 0.3)
-    .map((d) => mapDetection(d, toImage))
-    .sort((p, q) => q.box.width * q.box.height - p.box.width * p.box.height);
+  return decodeBlazeFace(contract, regressors, logits, minScore).map((d) => mapDetection(d, toImage));
+}
+
+/**
+ * Overlapping square tiles of side longSide / 2.5, half a tile apart, covering the image: a face the whole-frame
+ * pass is too small to see (full-body shots) is 2.5× larger in its tile, and any face under half a tile lies
+ * wholly inside one.
+ */
+export function detectionTiles(width: number, height: number): Window[] {
+  const size = Math.ceil(Math.max(width, height) / 2.5);
+  const starts = (length: number): number[] => {
+    if (length <= size) return [Math.floor((length - size) / 2)];
+    const count = Math.ceil((length - size) / (size / 2)) + 1;
+    return Array.from({ length: count }, (_, i) => Math.round(((length - size) * i) / (count - 1)));
+  };
+  return starts(height).flatMap((y) => starts(width).map((x) => ({ x, y, size })));
+}
+
+/** A tile's detection is kept unless it touches a tile edge that is inside the image (the face is cut there). */
+function wholeInTile(d: FaceDetection, tile: Window, width: number, height: number): boolean {
+  const margin = tile.size * 0.02;
+  const { x, y, width: w, height: h } = d.box;
+  const cutLeft = tile.x > 0 && x < tile.x + margin;
+  const cutTop = tile.y > 0 && y < tile.y + margin;
+  const cutRight = tile.x + tile.size < width && x + w > tile.x + tile.size - margin;
+  const cutBottom = tile.y + tile.size < height && y + h > tile.y + tile.size - margin;
+  return !(cutLeft || cutTop || cutRight || cutBottom);
+}
+
+/**
+ * Every face BlazeFace finds, largest first. First the whole image, letterboxed (any aspect ratio works); when
+ * that finds nothing and `tiles` is on, overlapping tiles (see detectionTiles) for small faces.
+ */
+export async function findFaces(
+  image: RgbImage,
+  manager: SessionManager,
+  session: OrtSession,
+  options: Pick<DetectFaceOptions, 'minScore' | 'nmsIou' | 'tiles'>,
+  contract: BlazeFaceContract = BLAZEFACE_FULL,
+): Promise<FaceDetection[]> {
+  const iouThreshold = options.nmsIou ?? 0.3;
+  const bySize = (faces: FaceDetection[]) => faces.sort((p, q) => q.box.width * q.box.height - p.box.width * p.box.height);
+  const { toInput } = letterbox(image.width, image.height, contract.size);
+  const whole = weightedNms(await detectIn(image, manager, session, toInput, options.minScore, contract), iouThreshold);
+  if (whole.length > 0 || options.tiles === false) return bySize(whole);
+  const found: FaceDetection[] = [];
+  for (const tile of detectionTiles(image.width, image.height)) {
+    const tileToInput = multiply(scale(contract.size / tile.size), translate(-tile.x, -tile.y));
+    const inTile = await detectIn(image, manager, session, tileToInput, options.minScore, contract);
+    found.push(...inTile.filter((d) => wholeInTile(d, tile, image.width, image.height)));
+  }
+  return bySize(weightedNms(found, iouThreshold));
 }
 
 /**

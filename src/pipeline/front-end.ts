@@ -61,6 +61,8 @@ export interface AlignFaceOptions {
   outputSize: number;
   /** @defaultValue 'reflect' */
   border?: BorderMode;
+  /** Search overlapping tiles when the whole frame shows no face (small faces). @defaultValue true */
+  tiles?: boolean;
 }
 
 export function alignFaceOptions(config: Pick<PipelineConfig, 'FACE_MIN_SCORE' | 'FACE_MIN_SIZE_PX' | 'FACE_DOMINANCE_RATIO' | 'FACE_MAX_YAW_DEG' | 'ALIGN_OUTPUT_SIZE'>): AlignFaceOptions {
@@ -96,7 +98,18 @@ export interface AlignedFace {
   timings: { detect: number; landmarks: number; align: number; total: number };
 }
 
+function checkImage(image: RgbImage): void {
+  const { width, height, data } = image;
+  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1) {
+    throw new TypeError(`Expected positive integer width and height for image but received ${width}×${height}`);
+  }
+  if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
+    throw new TypeError(`Expected ${width * height * 3} bytes of packed RGB for a ${width}×${height} image but received ${data?.length}`);
+  }
+}
+
 export async function alignFace(image: RgbImage, sessions: FaceSessions, options: AlignFaceOptions): Promise<AlignedFace> {
+  checkImage(image);
   const t0 = performance.now();
   const { face, faces } = await detectFace(image, sessions.manager, sessions.detector, options);
   const t1 = performance.now();

@@ -27,6 +27,10 @@ export function invert(m: Mat3): Mat3 {
   const det = a * A + b * B + c * C;
   if (!Number.isFinite(det) || Math.abs(det) < 1e-12) throw new RangeError(`matrix is singular (det ${det})`);
   const s = 1 / det;
+  if (g === 0 && h === 0 && i === 1) {
+    // Affine: keep the last row exact so affine-only consumers can check it.
+    return [A * s, -(b * i - c * h) * s, (b * f - c * e) * s, B * s, (a * i - c * g) * s, -(a * f - c * d) * s, 0, 0, 1];
+  }
   return [
     A * s, -(b * i - c * h) * s, (b * f - c * e) * s,
     B * s, (a * i - c * g) * s, -(a * f - c * d) * s,

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { PipelineConfig } from '../shared/config.js';
 import { HairError, isHairError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { isPresetId } from '../shared/presets.js';
+import { isPresetId, presetServes } from '../shared/presets.js';
 import type {
   EngineInfo, HairReference, PipelineStage, PresetBuildResult, PresetCacheStore, PresetKind, RgbImage, TryOnEngine, TryOnRequest, TryOnResult,
 } from './engine.js';
@@ -69,7 +69,8 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   const builtinStore = deps.builtinPresetCache ?? createFilePresetCacheStore(config.PRESET_CACHE_DIR);
   const otherStore = deps.presetCache ?? builtinStore;
   const limits = intakeLimits(config);
-  const alignOptions = alignFaceOptions(config);
+  // HairFastGAN works on 1024² FFHQ crops whatever ALIGN_OUTPUT_SIZE says (that setting is for `align`).
+  const alignOptions = { ...alignFaceOptions(config), outputSize: 1024 };
   const info: EngineInfo = Object.freeze({
     executionProvider: graphs.executionProvider,
     modelKind: graphs.kind,
@@ -78,7 +79,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   logger?.info({ ...info, loadMs: Math.round(info.loadMs) }, `try-on engine ready (hairfast ${graphs.kind} on ${graphs.executionProvider})`);
 
   const decodeAndAlign = async (bytes: Uint8Array, singleFace: boolean, signal?: AbortSignal): Promise<{ photo: RgbImage; aligned: AlignedFace }> => {
-    const photo = await intake(bytes, limits);
+    const { image: photo } = await intake(bytes, limits);
     checkAborted(signal, 'detecting');
     const aligned = await alignFace(photo, faceSessions, singleFace ? { ...alignOptions, dominanceRatio: 0 } : alignOptions);
     return { photo, aligned };
@@ -110,25 +111,33 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     }
   };
 
+  /** Per request: the embeddings resolved so far by key ('face', a preset id, 'image:<sha256>'), so one image is one object. */
+  type Seen = Map<string, { embedding: ImageEmbedding; kind?: PresetKind }>;
+
   const resolve = async (
-    ctx: GraphContext, ref: HairReference, role: 'shape' | 'color', seen: Map<string, ImageEmbedding>, selfieHash: string, signal?: AbortSignal,
+    ctx: GraphContext, ref: HairReference, role: 'shape' | 'color', seen: Seen, selfieHash: string, signal?: AbortSignal,
   ): Promise<ImageEmbedding> => {
-    const key = 'presetId' in ref ? ref.presetId : sha256(ref.image) === selfieHash ? 'face' : `image:${sha256(ref.image)}`;
+    let key: string;
+    if ('presetId' in ref) key = ref.presetId;
+    else {
+      const hash = sha256(ref.image);
+      key = hash === selfieHash ? 'face' : `image:${hash}`;
+    }
     const known = seen.get(key);
     if (known) {
       // The same preset for both roles must serve both.
-      if ('presetId' in ref) await library.get(ctx, ref.presetId, role, signal);
-      return known;
+      if (known.kind && !presetServes(known.kind, role)) throw new HairError('PRESET_KIND_MISMATCH', { preset: key, kind: known.kind, role });
+      return known.embedding;
     }
-    let embedding: ImageEmbedding;
     if ('presetId' in ref) {
       if (!isPresetId(ref.presetId)) throw new HairError('PRESET_NOT_FOUND', { preset: ref.presetId });
-      embedding = (await library.get(ctx, ref.presetId, role, signal)).embedding;
-    } else {
-      const { aligned } = await withRole(role, () => decodeAndAlign(ref.image, false, signal));
-      embedding = await embedImage(ctx, key, aligned.aligned);
+      const preset = await library.get(ctx, ref.presetId, role, signal);
+      seen.set(key, { embedding: preset.embedding, kind: preset.kind });
+      return preset.embedding;
     }
-    seen.set(key, embedding);
+    const { aligned } = await withRole(role, () => decodeAndAlign(ref.image, false, signal));
+    const embedding = await embedImage(ctx, key, aligned.aligned);
+    seen.set(key, { embedding });
     return embedding;
   };
 
@@ -147,7 +156,9 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     if (!request.shape && !request.color) throw new HairError('NEED_SHAPE_OR_COLOR');
     stage('detecting');
     let t = performance.now();
-    const photo = await intake(request.selfie, limits);
+    // Paste-back returns the photo at its own size, so it works on the full-size image; otherwise the intake's
+    // working copy (long side capped) is all the front-end needs.
+    const { image: photo } = await intake(request.selfie, limits, request.pasteBack ? { maxLongSide: 0 } : {});
     t = lap('intake', t);
     checkAborted(signal, 'detecting');
     const aligned = await alignFace(photo, faceSessions, alignOptions);
@@ -156,7 +167,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     const ctx = graphContext(graphs, signal);
     const face = await embedImage(ctx, 'face', aligned.aligned);
     t = lap('embedFace', t);
-    const seen = new Map<string, ImageEmbedding>([['face', face]]);
+    const seen: Seen = new Map([['face', { embedding: face }]]);
     const selfieHash = sha256(request.selfie);
     const shape = request.shape ? await resolve(ctx, request.shape, 'shape', seen, selfieHash, signal) : face;
     const color = request.color ? await resolve(ctx, request.color, 'color', seen, selfieHash, signal) : face;

@@ -1,7 +1,7 @@
 import type { RgbImage } from './engine.js';
 import type { FaceDetection } from './detect-face.js';
 import { FACE_MESH } from './landmarks.contract.js';
-import { add, apply, fromBasis, mean, mul, sub, type Mat3, type Point } from './geometry.js';
+import { apply, fromBasis, mean, mul, sub, type Mat3, type Point } from './geometry.js';
 import type { OrtSession, SessionManager } from './runtime/ort.js';
 import { toNhwcFloat, warpAffine } from './warp-affine.js';
 import { HairError } from '../shared/errors.js';
@@ -28,12 +28,13 @@ export interface FaceLandmarks {
   mouthLeft: Point;
   /**
    * Yaw in degrees from the cheek points' depth: atan2(z454 − z234, |x454 − x234|) in the eye-levelled crop. 0 is
-   * frontal; positive means the subject's left cheek is farther from the camera (face turned to the image left).
+   * frontal; positive means the subject's left cheek (image right) is farther from the camera, i.e. the face is
+   * turned towards the image's right; negative, towards the image's left.
    */
   yawDeg: number;
   /** Face-presence probability from the mesh's face flag. */
   presence: number;
-  /** The crop the mesh saw: crop pixels (0..192) → source pixels. */
+  /** The crop the (last) mesh pass saw: crop pixels (0..192) → source pixels. */
   cropToImage: Mat3;
 }
 
@@ -42,6 +43,8 @@ export interface LandmarksOptions {
   maxYawDeg: number;
   /** Below this face-flag probability the crop holds no face: NO_FACE. @defaultValue 0.5 */
   minPresence?: number;
+  /** Run the mesh a second time on the ROI its first landmarks give. @defaultValue true */
+  refine?: boolean;
 }
 
 export function loadLandmarker(manager: SessionManager, file: string): Promise<OrtSession> {
@@ -49,6 +52,15 @@ export function loadLandmarker(manager: SessionManager, file: string): Promise<O
     inputs: [{ ...FACE_MESH.input, shape: [...FACE_MESH.input.shape] }],
     outputs: Object.values(FACE_MESH.outputs).map((o) => ({ ...o, shape: [...o.shape] })),
   });
+}
+
+/** Crop pixels (0..size) → source pixels for a square of `side` source pixels around `centre`, turned by `angle`. */
+function squareCrop(centre: Point, side: number, angle: number, size: number): Mat3 {
+  const k = side / size;
+  const u = { x: Math.cos(angle) * k, y: Math.sin(angle) * k };
+  const v = { x: -u.y, y: u.x };
+  const origin = sub(sub(centre, mul(u, size / 2)), mul(v, size / 2));
+  return fromBasis(origin, u, v);
 }
 
 /**
@@ -61,23 +73,56 @@ export function faceCrop(detection: FaceDetection, size = FACE_MESH.size, cropSc
   const angle = Math.atan2(leftEye.y - rightEye.y, leftEye.x - rightEye.x);
   const side = Math.max(detection.box.width, detection.box.height) * cropScale;
   const centre = { x: detection.box.x + detection.box.width / 2, y: detection.box.y + detection.box.height / 2 };
-  const k = side / size;
-  const u = { x: Math.cos(angle) * k, y: Math.sin(angle) * k };
-  const v = { x: -u.y, y: u.x };
-  const origin = sub(sub(centre, mul(u, size / 2)), mul(v, size / 2));
-  return fromBasis(origin, u, v);
+  return squareCrop(centre, side, angle, size);
 }
 
-/** Runs the face mesh on the rotation-normalised crop and maps the 468 points back to the source image. */
-export async function landmarks(
+/** Eye corners MediaPipe levels its landmark ROI by: 33 (subject's right, outer) and 263 (left, outer). */
+export const ROI_EYE_CORNERS = [33, 263] as const;
+
+/**
+ * MediaPipe's face ROI from a previous mesh (its tracking ROI): the landmarks' bounding box in the frame levelled
+ * by the outer eye corners, made square on its longer side × cropScale.
+ */
+export function meshCrop(points: readonly Point[], size = FACE_MESH.size, cropScale: number = FACE_MESH.cropScale): Mat3 {
+  const a = points[ROI_EYE_CORNERS[0]]!;
+  const b = points[ROI_EYE_CORNERS[1]]!;
+  const angle = Math.atan2(b.y - a.y, b.x - a.x);
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  let minU = Infinity;
+  let maxU = -Infinity;
+  let minV = Infinity;
+  let maxV = -Infinity;
+  for (const p of points) {
+    const u = p.x * cos + p.y * sin;
+    const v = -p.x * sin + p.y * cos;
+    minU = Math.min(minU, u);
+    maxU = Math.max(maxU, u);
+    minV = Math.min(minV, v);
+    maxV = Math.max(maxV, v);
+  }
+  const cu = (minU + maxU) / 2;
+  const cv = (minV + maxV) / 2;
+  const centre = { x: cu * cos - cv * sin, y: cu * sin + cv * cos };
+  return squareCrop(centre, Math.max(maxU - minU, maxV - minV) * cropScale, angle, size);
+}
+
+interface MeshPass {
+  points: Array<Point & { z: number }>;
+  /** The mesh output in crop pixels (x, y, z per point). */
+  raw: Float32Array;
+  presence: number;
+  cropToImage: Mat3;
+}
+
+async function runMesh(
   image: RgbImage,
-  detection: FaceDetection,
+  cropToImage: Mat3,
   manager: SessionManager,
   session: OrtSession,
   options: LandmarksOptions,
-): Promise<FaceLandmarks> {
+): Promise<MeshPass> {
   const size = FACE_MESH.size;
-  const cropToImage = faceCrop(detection);
   const crop = warpAffine(image, { width: size, height: size, inverse: cropToImage, border: 'replicate', maxTaps: 4 });
   const outputs = await manager.run(session, {
     [FACE_MESH.input.name]: { dtype: 'float32', data: toNhwcFloat(crop, FACE_MESH.range), dims: FACE_MESH.input.shape },
@@ -94,6 +139,22 @@ export async function landmarks(
     const p = apply(cropToImage, { x: raw[i * 3]!, y: raw[i * 3 + 1]! });
     points.push({ x: p.x, y: p.y, z: raw[i * 3 + 2]! * pixelScale });
   }
+  return { points, raw, presence, cropToImage };
+}
+
+/** Runs the face mesh on the rotation-normalised crop and maps the 468 points back to the source image. */
+export async function landmarks(
+  image: RgbImage,
+  detection: FaceDetection,
+  manager: SessionManager,
+  session: OrtSession,
+  options: LandmarksOptions,
+): Promise<FaceLandmarks> {
+  let mesh = await runMesh(image, faceCrop(detection), manager, session, options);
+  // Second pass on the ROI the first mesh gives (what MediaPipe tracks with): levelled by the eye corners rather
+  // than the detector's coarse eye key points, so rotated faces come out as accurately as upright ones.
+  if (options.refine !== false) mesh = await runMesh(image, meshCrop(mesh.points), manager, session, options);
+  const { points, raw, presence, cropToImage } = mesh;
   const at = (i: number) => points[i]!;
   const [r, l] = YAW_POINTS;
   const dx = Math.abs(raw[l * 3]! - raw[r * 3]!);
@@ -116,6 +177,3 @@ export async function landmarks(
   }
   return result;
 }
-
-/** Midpoint helper for callers: the mouth centre from the two corners. */
-export const mouthCentre = (l: Pick<FaceLandmarks, 'mouthLeft' | 'mouthRight'>): Point => mul(add(l.mouthLeft, l.mouthRight), 0.5);

@@ -11,8 +11,8 @@ import { apply, type Mat3 } from './geometry.js';
 export interface PasteBackInput {
   photo: RgbImage;
   result: RgbImage;
-  /** result.width × result.height, one byte per pixel; absent = the whole square. */
-  alpha?: Uint8Array;
+  /** One byte per pixel over the aligned square, any resolution (sampled bilinearly); absent = the whole square. */
+  alpha?: { data: Uint8Array; width: number; height: number };
   /** Photo pixels → aligned pixels, for an aligned image of `alignedSize`². */
   transform: Mat3;
   /** Aligned pixels → photo pixels. */
@@ -23,27 +23,12 @@ export interface PasteBackInput {
   edgeFeather?: number;
 }
 
-function bilinear(data: Uint8Array, width: number, height: number, channels: number, x: number, y: number, c: number): number {
-  // Continuous coordinates: pixel i's centre is i + 0.5.
-  const fx = Math.min(Math.max(x - 0.5, 0), width - 1);
-  const fy = Math.min(Math.max(y - 0.5, 0), height - 1);
-  const x0 = Math.floor(fx);
-  const y0 = Math.floor(fy);
-  const x1 = Math.min(x0 + 1, width - 1);
-  const y1 = Math.min(y0 + 1, height - 1);
-  const ax = fx - x0;
-  const ay = fy - y0;
-  const p = (xx: number, yy: number) => data[(yy * width + xx) * channels + c]!;
-  return (p(x0, y0) * (1 - ax) + p(x1, y0) * ax) * (1 - ay) + (p(x0, y1) * (1 - ax) + p(x1, y1) * ax) * ay;
-}
-
 export function pasteBack(input: PasteBackInput): RgbImage {
   const { photo, result, alpha } = input;
   const out = new Uint8Array(photo.data);
   const rw = result.width;
   const rh = result.height;
-  const sx = rw / input.alignedSize;
-  const sy = rh / input.alignedSize;
+  const rd = result.data;
   const feather = Math.max(1, (input.edgeFeather ?? 0.04) * rw);
   const corners = [[0, 0], [input.alignedSize, 0], [0, input.alignedSize], [input.alignedSize, input.alignedSize]]
     .map(([x, y]) => apply(input.inverse, { x: x!, y: y! }));
@@ -51,21 +36,45 @@ export function pasteBack(input: PasteBackInput): RgbImage {
   const x1 = Math.min(photo.width, Math.ceil(Math.max(...corners.map((p) => p.x))));
   const y0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p.y))));
   const y1 = Math.min(photo.height, Math.ceil(Math.max(...corners.map((p) => p.y))));
+  // Photo pixel centre → result pixel coordinates (continuous; centre of result pixel i is i + 0.5).
   const m = input.transform;
+  if (m[6] !== 0 || m[7] !== 0) throw new RangeError('Expected an affine transform (last row 0 0 1) for paste-back');
+  const k = rw / input.alignedSize;
+  const ax = (m[0] / m[8]) * k, bx = (m[1] / m[8]) * k, cx = (m[2] / m[8]) * k;
+  const ay = (m[3] / m[8]) * k, by = (m[4] / m[8]) * k, cy = (m[5] / m[8]) * k;
+  const aw = alpha?.width ?? 1;
+  const ah = alpha?.height ?? 1;
+  const ad = alpha?.data;
+  const sa = aw / rw;
   for (let y = y0; y < y1; y++) {
+    const py = y + 0.5;
     for (let x = x0; x < x1; x++) {
       const px = x + 0.5;
-      const py = y + 0.5;
-      const w = m[6] * px + m[7] * py + m[8];
-      const qx = ((m[0] * px + m[1] * py + m[2]) / w) * sx;
-      const qy = ((m[3] * px + m[4] * py + m[5]) / w) * sy;
+      const qx = ax * px + bx * py + cx;
+      const qy = ay * px + by * py + cy;
       if (qx < 0 || qy < 0 || qx >= rw || qy >= rh) continue;
-      const edge = Math.min(1, Math.min(qx, qy, rw - qx, rh - qy) / feather);
-      const a = edge * (alpha ? bilinear(alpha, rw, rh, 1, qx, qy, 0) / 255 : 1);
+      let a = Math.min(1, Math.min(qx, qy, rw - qx, rh - qy) / feather);
+      if (ad) {
+        const fx = Math.min(Math.max(qx * sa - 0.5, 0), aw - 1);
+        const fy = Math.min(Math.max(qy * sa - 0.5, 0), ah - 1);
+        const ix = fx | 0, iy = fy | 0;
+        const jx = ix + 1 < aw ? ix + 1 : ix, jy = iy + 1 < ah ? iy + 1 : iy;
+        const tx = fx - ix, ty = fy - iy;
+        const top = ad[iy * aw + ix]! * (1 - tx) + ad[iy * aw + jx]! * tx;
+        const bottom = ad[jy * aw + ix]! * (1 - tx) + ad[jy * aw + jx]! * tx;
+        a *= (top * (1 - ty) + bottom * ty) / 255;
+      }
       if (a <= 0) continue;
+      const fx = Math.min(Math.max(qx - 0.5, 0), rw - 1);
+      const fy = Math.min(Math.max(qy - 0.5, 0), rh - 1);
+      const ix = fx | 0, iy = fy | 0;
+      const jx = ix + 1 < rw ? ix + 1 : ix, jy = iy + 1 < rh ? iy + 1 : iy;
+      const tx = fx - ix, ty = fy - iy;
+      const w00 = (1 - tx) * (1 - ty), w01 = tx * (1 - ty), w10 = (1 - tx) * ty, w11 = tx * ty;
+      const p00 = (iy * rw + ix) * 3, p01 = (iy * rw + jx) * 3, p10 = (jy * rw + ix) * 3, p11 = (jy * rw + jx) * 3;
       const i = (y * photo.width + x) * 3;
       for (let c = 0; c < 3; c++) {
-        const r = bilinear(result.data, rw, rh, 3, qx, qy, c);
+        const r = rd[p00 + c]! * w00 + rd[p01 + c]! * w01 + rd[p10 + c]! * w10 + rd[p11 + c]! * w11;
         out[i + c] = Math.round(out[i + c]! * (1 - a) + r * a);
       }
     }

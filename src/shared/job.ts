@@ -264,8 +264,13 @@ export function redisKeys(prefix: string) {
     /** `SET <key> <userId> EX CANCEL_TTL_S` then `PUBLISH cancelChannel <jobId>`: the worker aborts that job. */
     cancel: (jobId: string) => `${prefix}:cancel:${jobId}`,
     cancelChannel: `${prefix}:cancel`,
-    /** Binary preset cache entries for moderators' presets (shared by every worker host). */
+    /** Binary preset cache entries for moderators' presets (shared by every worker host); the engine names them. */
     presetCache: (cacheKey: string) => `${prefix}:preset-cache:${cacheKey}`,
+    /**
+     * Hash {kind, image}: a moderator's preset photo, kept so its cache can be rebuilt when the models change (the
+     * Discord attachment URL expires). Removing a preset deletes this key and `presetCache('*:<presetId>')` keys.
+     */
+    presetSource: (presetId: string) => `${prefix}:preset-source:${presetId}`,
   });
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

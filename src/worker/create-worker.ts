@@ -15,11 +15,18 @@ import { gpuName } from './gpu-name.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { createPresetBuildProcessor } from './preset-build-processor.js';
 import { createRedisPresetCache } from './redis-preset-cache.js';
+import { createRedisPresetSources, type PresetSource } from './redis-preset-sources.js';
 import { createTryOnProcessor } from './try-on-processor.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 import { createWorkerRegistry } from './worker-registry.js';
 
-export type EngineFactory = (config: Readonly<Config>, deps: { presetCache: PresetCacheStore; logger: Logger }) => Promise<TryOnEngine>;
+export interface EngineDeps {
+  presetCache: PresetCacheStore;
+  /** A moderator's preset photo, to rebuild its cache after a model change. */
+  presetSource: (presetId: string) => Promise<PresetSource | null>;
+  logger: Logger;
+}
+export type EngineFactory = (config: Readonly<Config>, deps: EngineDeps) => Promise<TryOnEngine>;
 
 export interface HairWorkerDeps {
   logger: Logger;
@@ -94,7 +101,8 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     });
 
     const started = performance.now();
-    engine = await deps.createEngine(config, { presetCache: createRedisPresetCache(redis, prefix), logger });
+    const presetSources = createRedisPresetSources(redis, prefix);
+    engine = await deps.createEngine(config, { presetCache: createRedisPresetCache(redis, prefix), presetSource: presetSources.get, logger });
     const loadMs = engine.info.loadMs || performance.now() - started;
     const gpu = await gpuName(engine.info.executionProvider);
     metrics.setInfo({ workerId: id, executionProvider: engine.info.executionProvider, modelKind: engine.info.modelKind, gpu, loadMs });
@@ -105,7 +113,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
       if ((await redis.exists(keys.cancel(jobId))) === 1) throw new HairError('JOB_CANCELLED');
     };
     const tryOn = createTryOnProcessor(config, { engine, delivery, download: downloadWithAgent, checkCancelled, metrics, logger, workerId: id });
-    const presetBuild = createPresetBuildProcessor(config, { engine, download: downloadWithAgent, metrics, logger, workerId: id });
+    const presetBuild = createPresetBuildProcessor(config, { engine, presetSources, download: downloadWithAgent, metrics, logger, workerId: id });
 
     const registry = createWorkerRegistry(
       redis,
@@ -201,8 +209,9 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
         }
       };
       logger.info({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down: no new jobs, finishing active ones');
-      await step('unsubscribe', () => subscriber.unsubscribe());
+      // Cancellation stays subscribed while the active jobs finish: their owners can still stop them.
       await step('workers', () => closeWorkers(workers, config.SHUTDOWN_TIMEOUT_MS, logger));
+      await step('unsubscribe', () => subscriber.unsubscribe());
       for (const [name, run] of cleanups) await step(name, run);
       await step('queues', () => Promise.all([queues.tryOn.close(), queues.presetBuild.close()]));
       await step('http', () => httpServer.close());

@@ -16,7 +16,8 @@ const MIN_SIDE = 256;
 function encodeOnce(image: RgbImage, format: ResultFormat, quality: number, scale: number): Promise<{ data: Buffer; info: OutputInfo }> {
   let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
   if (scale < 1) pipeline = pipeline.resize(Math.round(image.width * scale), Math.round(image.height * scale), { kernel: 'lanczos3' });
-  if (format === 'jpeg') pipeline = pipeline.jpeg({ quality, mozjpeg: true, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' });
+  // libjpeg-turbo, not mozjpeg: 13 ms instead of 250 ms for a 1024² result, for about 7 % more bytes.
+  if (format === 'jpeg') pipeline = pipeline.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' });
   else if (format === 'webp') pipeline = pipeline.webp({ quality });
   else pipeline = pipeline.png({ compressionLevel: 9 });
   return pipeline.toBuffer({ resolveWithObject: true });

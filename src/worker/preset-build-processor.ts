@@ -4,12 +4,14 @@ import { HairError } from '../shared/errors.js';
 import { presetBuildJobSchema, QUEUE_NAMES, type PresetBuildResultPayload } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
 import type { DownloadOptions } from './download.js';
+import type { PresetSources } from './redis-preset-sources.js';
 import { ABORT_REASONS, classifyFailure, toBullmqError } from './job-failure.js';
 import type { TryOnProcessorConfig } from './try-on-processor.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface PresetBuildProcessorDeps {
   engine: TryOnEngine;
+  presetSources: PresetSources;
   download: (url: string, options: DownloadOptions) => Promise<Uint8Array>;
   metrics: WorkerMetrics;
   logger: Logger;
@@ -18,7 +20,8 @@ export interface PresetBuildProcessorDeps {
 
 /**
  * A moderator's new preset: download the image, let the engine check it has one usable face and store its cache
- * (through the Redis PresetCacheStore it was built with). The bot waits for the result and answers the moderator;
+ * (through the Redis PresetCacheStore it was built with), and keep the photo for rebuilds after a model change.
+ * The bot waits for the result and answers the moderator;
  * the failure reason carries the stable code (parseJobFailure).
  */
 export function createPresetBuildProcessor(config: TryOnProcessorConfig, deps: PresetBuildProcessorDeps) {
@@ -47,6 +50,7 @@ export function createPresetBuildProcessor(config: TryOnProcessorConfig, deps: P
         signal,
       });
       const built = await deps.engine.buildPreset(data.presetId, data.kind, image, signal);
+      await deps.presetSources.set(data.presetId, { kind: data.kind, image });
       deps.metrics.observeJob(queue, Date.now() - data.requestedAt);
       log.info({ presetId: built.presetId, cacheBytes: built.cacheBytes }, 'preset built');
       return {

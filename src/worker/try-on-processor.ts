@@ -62,6 +62,12 @@ function stageClock() {
   };
 }
 
+/** The CDN said the file is gone or forbidden (a deleted message, an expired link): retrying cannot help. */
+function isPermanentDownloadFailure(error: HairError): boolean {
+  const status = error.params['status'];
+  return error.code === 'DOWNLOAD_FAILED' && typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
 const reference = (presetId: string | undefined): HairReference | undefined => (presetId ? { presetId } : undefined);
 
 /**
@@ -155,7 +161,7 @@ export function createTryOnProcessor(config: TryOnProcessorConfig, deps: TryOnPr
       const error = classifyFailure(caught, signal);
       deps.metrics.failed(queue, error.code);
       const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
-      const final = !error.retryable || attemptsLeft <= 0;
+      const final = !error.retryable || attemptsLeft <= 0 || isPermanentDownloadFailure(error);
       const logFields = { code: error.code, retryable: error.retryable, attemptsLeft: final ? 0 : attemptsLeft };
       if (error.code === 'INTERNAL') log.error({ ...logFields, err: caught }, 'try-on failed');
       else log.warn({ ...logFields, detail: error.message }, 'try-on failed');

@@ -1,5 +1,5 @@
 import { OnnxGraph } from '../onnx/index.js';
-import type { GraphContract, GraphSpec, GraphTensorSpec } from '../../src/pipeline/hairfast/contract.js';
+import { CONTRACT_OPSET, type GraphContract, type GraphSpec, type GraphTensorSpec } from '../../src/pipeline/hairfast/contract.js';
 
 /**
  * Contract models: tiny graphs with exactly the production names, dtypes and shapes of graphs.contract.json, doing
@@ -18,10 +18,10 @@ function dims(spec: GraphTensorSpec): number[] {
   return spec.shape.map((d) => (typeof d === 'number' ? d : 1));
 }
 
-/** NCHW dims a tensor is treated as: 4-D as is (nhwc transposed), [1,A,B] → [1,A,B,1], [1,N] → [1,N,1,1]. */
+/** NCHW dims a tensor is treated as: 4-D as is, [B,A,C] → [B,A,C,1], [B,N] → [B,N,1,1]. */
 function asNchw(spec: GraphTensorSpec): [number, number, number, number] {
   const d = dims(spec);
-  if (d.length === 4) return spec.layout === 'nhwc' ? [d[0]!, d[3]!, d[1]!, d[2]!] : [d[0]!, d[1]!, d[2]!, d[3]!];
+  if (d.length === 4) return [d[0]!, d[1]!, d[2]!, d[3]!];
   if (d.length === 3) return [d[0]!, d[1]!, d[2]!, 1];
   if (d.length === 2) return [d[0]!, d[1]!, 1, 1];
   throw new RangeError(`Expected a 2-D to 4-D tensor for ${spec.name} but received rank ${d.length}`);
@@ -42,7 +42,6 @@ function normalisedInput(g: OnnxGraph, spec: GraphTensorSpec): string {
   } else if (spec.dtype === 'int64' || spec.dtype === 'int32') {
     x = g.op('Sub', [g.op('Div', [x, scalar(g, 9)]), scalar(g, 1)]);
   }
-  if (spec.layout === 'nhwc') x = g.op('Transpose', [x], { perm: [0, 3, 1, 2] });
   const rank = spec.shape.length;
   if (rank !== 4) x = g.op('Reshape', [x, g.int64s(g.uniqueName('shape'), asNchw(spec))]);
   return x;
@@ -56,7 +55,14 @@ function scalar(g: OnnxGraph, value: number): string {
  * Maps a float NCHW tensor onto the output's NCHW dims: channels picked round-robin and a linear spatial resize,
  * in whichever order touches fewer elements.
  */
-function mapOnto(g: OnnxGraph, x: string, from: number[], to: number[]): string {
+function mapOnto(g: OnnxGraph, input: string, from: number[], to: number[]): string {
+  let x = input;
+  if (from[0] !== to[0]) {
+    // Batch: the mean over the input's batch, repeated to the output's.
+    x = g.op('ReduceMean', [x], { axes: [0], keepdims: 1 });
+    if (to[0]! > 1) x = g.op('Tile', [x, g.int64s(g.uniqueName('repeats'), [to[0]!, 1, 1, 1])]);
+    from = [to[0]!, from[1]!, from[2]!, from[3]!];
+  }
   const pick = (y: string) => {
     if (from[1] === to[1]) return y;
     const idx = BigInt64Array.from({ length: to[1]! }, (_, o) => BigInt(o % from[1]!));
@@ -64,7 +70,7 @@ function mapOnto(g: OnnxGraph, x: string, from: number[], to: number[]): string 
   };
   const resize = (y: string, channels: number) => {
     if (from[2] === to[2] && from[3] === to[3]) return y;
-    const sizes = g.int64s(g.uniqueName('sizes'), [from[0]!, channels, to[2]!, to[3]!]);
+    const sizes = g.int64s(g.uniqueName('sizes'), [to[0]!, channels, to[2]!, to[3]!]);
     return g.op('Resize', [y, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
   };
   return to[1]! < from[1]! ? resize(pick(x), to[1]!) : pick(resize(x, from[1]!));
@@ -77,15 +83,14 @@ function finishOutput(g: OnnxGraph, mixed: string, spec: GraphTensorSpec): void 
   } else if (spec.dtype === 'int64') {
     y = g.op('Clip', [g.op('Floor', [g.op('Mul', [g.op('Add', [y, scalar(g, 1)]), scalar(g, 9.5)])]), scalar(g, 0), scalar(g, 18)]);
   }
-  if (spec.layout === 'nhwc') y = g.op('Transpose', [y], { perm: [0, 2, 3, 1] });
-  else if (spec.shape.length !== 4) y = g.op('Reshape', [y, g.int64s(g.uniqueName('shape'), dims(spec))]);
+  if (spec.shape.length !== 4) y = g.op('Reshape', [y, g.int64s(g.uniqueName('shape'), dims(spec))]);
   const to = { float32: 1, uint8: 2, int64: 7, int32: 6, float16: 10, bool: 9 }[spec.dtype];
   if (spec.dtype !== 'float32') y = g.op('Cast', [y], { to });
   g.node('Identity', [y], [spec.name]);
   g.output(spec.name, spec.dtype, spec.shape);
 }
 
-export function buildContractGraph(name: string, spec: GraphSpec, opset: number): Uint8Array {
+export function buildContractGraph(name: string, spec: GraphSpec, opset = CONTRACT_OPSET): Uint8Array {
   const g = new OnnxGraph(`hairfast_contract_${name}`);
   for (const input of spec.inputs) g.input(input.name, input.dtype, input.shape);
   const rankOk = spec.inputs.filter((s) => s.shape.length >= 3);
@@ -112,6 +117,6 @@ export function buildContractGraph(name: string, spec: GraphSpec, opset: number)
 /** Every graph of the contract, in contract order. */
 export function buildContractModels(contract: GraphContract): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  for (const [name, spec] of Object.entries(contract.graphs)) out.set(name, buildContractGraph(name, spec, contract.opset));
+  for (const [name, spec] of Object.entries(contract.graphs)) out.set(name, buildContractGraph(name, spec));
   return out;
 }

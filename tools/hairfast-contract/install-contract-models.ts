@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { graphContract } from '../../src/pipeline/hairfast/contract.js';
+import { dirname, join } from 'node:path';
+import { CONTRACT_OPSET, graphContract } from '../../src/pipeline/hairfast/contract.js';
 import { hairfastManifestPath, HAIRFAST_DIR } from '../../src/pipeline/hairfast/graphs.js';
 import { readManifest, type Manifest, type ModelKind } from '../../src/pipeline/runtime/manifest.js';
 import { buildContractModels } from './build-contract-models.js';
@@ -28,13 +28,13 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
   if (mode === 'none') return { kind: existingKind ?? 'none', written: [], manifestPath };
   if (existingKind && existingKind !== 'contract') return { kind: existingKind, written: [], manifestPath };
   const contract = graphContract();
-  const dir = join(modelsDir, HAIRFAST_DIR);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(modelsDir, HAIRFAST_DIR), { recursive: true });
   const written: string[] = [];
   const manifest: Manifest = { version: 1, models: {} };
   for (const [name, bytes] of buildContractModels(contract)) {
     const spec = contract.graphs[name]!;
-    const file = join(dir, spec.file);
+    const file = join(modelsDir, spec.file);
+    mkdirSync(dirname(file), { recursive: true });
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const same = existsSync(file) && createHash('sha256').update(readFileSync(file)).digest('hex') === sha256;
     if (!same) {
@@ -48,7 +48,7 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
       bytes: bytes.byteLength,
       kind: 'contract',
       source: { package: 'hairstyler', version: '0.1.0', path: 'tools/hairfast-contract', license: 'Apache-2.0' },
-      opset: contract.opset,
+      opset: CONTRACT_OPSET,
       precision: 'fp32',
       inputs: spec.inputs.map(strip),
       outputs: spec.outputs.map(strip),

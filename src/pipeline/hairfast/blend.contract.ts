@@ -1,15 +1,16 @@
 import { checkGroup, type GraphContract } from './contract.js';
 
-/** Blending, post-process and the final generator pass, plus the paste-back alpha. */
+/** Blending (colour), post-process and the final generator pass. */
 export const BLEND_IO = {
-  blend: {
-    inputs: ['s_face', 's_color', 'image_norm_face', 'mask_face', 'mask_color', 'mask_x', 'clip_color'],
-    outputs: ['s_blend'],
+  blend_masks: {
+    inputs: ['image_norm_face', 'image_norm_color', 'mask_face', 'mask_color', 'target_mask'],
+    outputs: ['face_masked', 'color_masked'],
   },
-  g_blend: { inputs: ['s_blend', 'f_align'], outputs: ['image_256'] },
-  refine: { inputs: ['image_norm_face', 'image_blend_256'], outputs: ['s_final', 'f_final'] },
-  g_final: { inputs: ['s_final', 'f_final'], outputs: ['image'] },
-  paste_mask: { inputs: ['mask_face', 'mask_x'], outputs: ['alpha'] },
+  clip_visual: { inputs: ['image'], outputs: ['embedding'] },
+  color_mod: { inputs: ['s_face', 's_color', 'emb_face', 'emb_color'], outputs: ['s_blend'] },
+  g_f32_to_img: { inputs: ['s', 'f'], outputs: ['image_256'] },
+  refine: { inputs: ['image_norm_face', 'blend_256'], outputs: ['s_final', 'f_final'] },
+  g_f64_to_img: { inputs: ['s', 'f'], outputs: ['image'] },
 } as const;
 
 export function blendContract(contract: GraphContract) {

@@ -1,38 +1,58 @@
 import type { OrtTensor } from '../runtime/ort.js';
-import { clipColor, need, type ImageEmbedding } from './embed.js';
+import { need, type ImageEmbedding } from './embed.js';
 import { pick, type GraphContext } from './graphs.js';
 
 export interface BlendInput {
   face: ImageEmbedding;
   color: ImageEmbedding;
-  /** Target hair labels of (face, color): decides where the colour goes. */
-  maskX: OrtTensor;
+  /** Target mask of the (face, color) shape module: decides where the colour goes. */
+  targetColor: OrtTensor;
   fAlign: OrtTensor;
   /** Face, shape and colour are one image: S is the face's own, no blending. */
   allIdentical: boolean;
 }
 
-/** Blending (S from the colour reference), generator to 256, post-process, final generator pass → uint8 HWC. */
-export async function blendImages(ctx: GraphContext, input: BlendInput): Promise<OrtTensor> {
-  const { face, color } = input;
-  const sBlend = input.allIdentical
-    ? need(face, 's')
-    : pick(await ctx.run('blend', {
-      s_face: need(face, 's'),
-      s_color: need(color, 's'),
-      image_norm_face: need(face, 'image_norm_256'),
-      mask_face: need(face, 'mask'),
-      mask_color: need(color, 'mask'),
-      mask_x: input.maskX,
-      clip_color: await clipColor(ctx, color),
-    }), 's_blend', 'blend');
-  const blended = pick(await ctx.run('g_blend', { s_blend: sBlend, f_align: input.fAlign }), 'image_256', 'g_blend');
-  const refined = await ctx.run('refine', { image_norm_face: need(face, 'image_norm_256'), image_blend_256: blended });
-  const out = await ctx.run('g_final', { s_final: pick(refined, 's_final', 'refine'), f_final: pick(refined, 'f_final', 'refine') });
-  return pick(out, 'image', 'g_final');
+/** The colour image's hair embedding (`color_masked` through CLIP): depends on it alone, so presets cache it. */
+export async function colorEmbedding(ctx: GraphContext, color: ImageEmbedding, colorMasked?: OrtTensor): Promise<OrtTensor> {
+  if (!color.clip) {
+    let masked = colorMasked;
+    if (!masked) {
+      // blend_masks' color_masked uses only the colour inputs; the face inputs are the colour's own here.
+      const out = await ctx.run('blend_masks', {
+        image_norm_face: need(color, 'image_norm_256'),
+        image_norm_color: need(color, 'image_norm_256'),
+        mask_face: need(color, 'mask'),
+        mask_color: need(color, 'mask'),
+        target_mask: need(color, 'mask'),
+      });
+      masked = pick(out, 'color_masked', 'blend_masks');
+    }
+    color.clip = pick(await ctx.run('clip_visual', { image: masked }), 'embedding', 'clip_visual');
+  }
+  return color.clip;
 }
 
-/** The feathered hair+face alpha (1024², uint8) that paste-back uses. */
-export async function pasteAlpha(ctx: GraphContext, face: ImageEmbedding, maskX: OrtTensor): Promise<OrtTensor> {
-  return pick(await ctx.run('paste_mask', { mask_face: need(face, 'mask'), mask_x: maskX }), 'alpha', 'paste_mask');
+/** Blending (S from the colour reference), generator to 256, post-process, final generator pass → image01. */
+export async function blendImages(ctx: GraphContext, input: BlendInput): Promise<OrtTensor> {
+  const { face, color } = input;
+  let sBlend: OrtTensor;
+  if (input.allIdentical) {
+    sBlend = need(face, 's');
+  } else {
+    const masks = await ctx.run('blend_masks', {
+      image_norm_face: need(face, 'image_norm_256'),
+      image_norm_color: need(color, 'image_norm_256'),
+      mask_face: need(face, 'mask'),
+      mask_color: need(color, 'mask'),
+      target_mask: input.targetColor,
+    });
+    const embFace = pick(await ctx.run('clip_visual', { image: pick(masks, 'face_masked', 'blend_masks') }), 'embedding', 'clip_visual');
+    const embColor = await colorEmbedding(ctx, color, color.clip ? undefined : pick(masks, 'color_masked', 'blend_masks'));
+    const out = await ctx.run('color_mod', { s_face: need(face, 's'), s_color: need(color, 's'), emb_face: embFace, emb_color: embColor });
+    sBlend = pick(out, 's_blend', 'color_mod');
+  }
+  const blend256 = pick(await ctx.run('g_f32_to_img', { s: sBlend, f: input.fAlign }), 'image_256', 'g_f32_to_img');
+  const refined = await ctx.run('refine', { image_norm_face: need(face, 'image_norm_256'), blend_256: blend256 });
+  const out = await ctx.run('g_f64_to_img', { s: pick(refined, 's_final', 'refine'), f: pick(refined, 'f_final', 'refine') });
+  return pick(out, 'image', 'g_f64_to_img');
 }

@@ -4,25 +4,24 @@ import { TENSOR_DTYPES } from '../runtime/manifest.js';
 import contractJson from './graphs.contract.json' with { type: 'json' };
 
 /**
- * The HairFastGAN graph contract: `graphs.contract.json`, the one file the exporter (Python) and this runtime
- * both read. Names, dtypes and shapes of every graph's inputs and outputs; which work is per image (cached for
- * presets), per pair or per request; and the flow in words. The group modules (`embed.contract.ts` …) check the
+ * The HairFastGAN graph contract: `graphs.contract.json`, the one file the exporter (tools/hairfast-export) writes
+ * and this runtime reads. Names, dtypes and shapes of every graph's inputs and outputs; what each graph's inputs
+ * depend on (`per`: image work is cached for presets); and the flow in words. The group modules (`embed.contract.ts` …) check the
  * names they use against it, so a drift fails at load, naming the graph and the tensor.
  */
 const specSchema = z.object({
   name: z.string().min(1),
   dtype: z.enum(TENSOR_DTYPES),
   shape: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])),
-  layout: z.enum(['nchw', 'nhwc']).optional(),
-  range: z.string().optional(),
 });
 export type GraphTensorSpec = z.infer<typeof specSchema>;
 
 const graphSchema = z.object({
+  /** Relative to MODELS_DIR. */
   file: z.string().min(1),
-  group: z.string().min(1),
-  cache: z.enum(['image', 'pair', 'request']),
-  doc: z.string().optional(),
+  description: z.string().optional(),
+  /** What the graph's inputs depend on: 'image' (cacheable for presets), 'face,other', 'face,shape', 'request'. */
+  per: z.string().min(1),
   inputs: z.array(specSchema).min(1),
   outputs: z.array(specSchema).min(1),
 });
@@ -30,12 +29,14 @@ export type GraphSpec = z.infer<typeof graphSchema>;
 
 export const graphContractSchema = z.object({
   version: z.literal(1),
-  opset: z.number().int().positive(),
-  constants: z.record(z.string(), z.number()),
   graphs: z.record(z.string().regex(/^[a-z0-9_]+$/), graphSchema),
-  flow: z.array(z.string()),
-});
+  /** The swap flow in words, by phase. */
+  flow: z.record(z.string(), z.string()),
+}).loose();
 export type GraphContract = z.infer<typeof graphContractSchema>;
+
+/** The ONNX opset the project's contract models use (the exporter picks its own). */
+export const CONTRACT_OPSET = 17;
 
 /** Parses a contract (default: the committed one). */
 export function graphContract(json: unknown = contractJson): GraphContract {

@@ -2,9 +2,9 @@ import { checkGroup, type GraphContract } from './contract.js';
 
 /** Per-image graphs: everything a preset alone decides, computed once and cached. */
 export const EMBED_IO = {
-  embed: { inputs: ['image'], outputs: ['w', 's', 'f', 'mask', 'image_norm_256'] },
-  sean_encode: { inputs: ['image_norm_256', 'mask'], outputs: ['codes'] },
-  clip_color: { inputs: ['image_norm_256', 'mask'], outputs: ['embedding'] },
+  bisenet: { inputs: ['image'], outputs: ['mask'] },
+  embed: { inputs: ['image', 'mask'], outputs: ['w', 's', 'f', 'f_mix', 'image_256', 'image_norm_256'] },
+  sean_encode: { inputs: ['image_256', 'mask'], outputs: ['codes'] },
 } as const;
 
 export function embedContract(contract: GraphContract) {

@@ -80,7 +80,9 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
         detail: `${manifestPath} has no graph "${name}"; run \`hairstyler models prepare --hairfast=contract\``,
       });
     }
-    const file = join(config.modelsDir, HAIRFAST_DIR, entry.file);
+    // Manifest paths are relative to MODELS_DIR (as the contract's); a bare file name is taken in hairfast/.
+    const direct = join(config.modelsDir, entry.file);
+    const file = existsSync(direct) ? direct : join(config.modelsDir, HAIRFAST_DIR, entry.file);
     const strip = (t: GraphTensorSpec) => ({ name: t.name, dtype: t.dtype, shape: t.shape });
     const io = { inputs: spec.inputs.map(strip), outputs: spec.outputs.map(strip) };
     sessions.set(name, await deps.manager.load(`hairfast/${name}`, file, io, { skipWarmup: config.warm === false }));

@@ -1,15 +1,18 @@
 import type { RgbImage } from '../engine.js';
 import type { OrtTensor } from '../runtime/ort.js';
 import { alignShape } from './align.js';
-import { blendImages, pasteAlpha } from './blend.js';
+import { blendImages } from './blend.js';
 import { need, type ImageEmbedding } from './embed.js';
 import type { GraphContext } from './graphs.js';
+import { fromImage01 } from './image-tensor.js';
+import { pasteMask, type AlphaMap } from './paste-mask.js';
 import { shapeModule } from './shape.js';
 
 /**
- * The official swap flow (hair_swap.py, Alignment, Blending) over embeddings. Identity of the embedding objects
- * is what the official code's `is` checks test: the caller passes the face object itself for "no shape" or
- * "no colour", and one object for two identical references, and the work they share runs once.
+ * The official swap flow (hair_swap.py, Alignment, Blending; graphs.contract.json's `flow`) over embeddings.
+ * Identity of the embedding objects is what the official code's `is` checks test: the caller passes the face
+ * object itself for "no shape" or "no colour", and one object for two identical references, so the work they
+ * share runs once.
  */
 export interface HairFastInput {
   face: ImageEmbedding;
@@ -23,9 +26,9 @@ export interface HairFastInput {
 
 export interface HairFastOutput {
   image: RgbImage;
-  /** 1024² single-channel alpha for paste-back, when asked for. */
-  alpha?: Uint8Array;
-  /** Milliseconds per stage: shape, align, mask_x, blend, alpha. */
+  /** Feathered hair+face alpha for paste-back (at the parsing masks' size), when asked for. */
+  alpha?: AlphaMap;
+  /** Milliseconds per stage: shape, align, shape_color, blend, alpha. */
   stages: Record<string, number>;
 }
 
@@ -40,28 +43,24 @@ export async function hairFast(ctx: GraphContext, input: HairFastInput): Promise
       stages[stage] = (stages[stage] ?? 0) + performance.now() - t0;
     }
   };
+  const allIdentical = shape === face && color === face;
+  // Official Embedding mixes F with the e4e F in the hair only when there is more than one distinct image.
+  const fOf = (e: ImageEmbedding): OrtTensor => (allIdentical ? need(e, 'f') : need(e, 'f_mix'));
 
   let fAlign: OrtTensor;
-  let maskTarget: OrtTensor;
+  let targetShape: OrtTensor;
   if (shape === face) {
-    fAlign = need(face, 'f');
-    maskTarget = need(face, 'mask');
+    fAlign = fOf(face);
+    targetShape = need(face, 'mask');
   } else {
-    maskTarget = await timed('shape', () => shapeModule(ctx, face, shape));
-    fAlign = await timed('align', () => alignShape(ctx, face, shape, maskTarget));
+    targetShape = await timed('shape', () => shapeModule(ctx, face, shape));
+    fAlign = await timed('align', () => alignShape(ctx, face, shape, targetShape, fOf));
   }
 
-  let maskX: OrtTensor;
-  if (color === shape) maskX = maskTarget;
-  else if (color === face) maskX = need(face, 'mask');
-  else maskX = await timed('shape_color', () => shapeModule(ctx, face, color));
+  const targetColor = color === shape ? targetShape : await timed('shape_color', () => shapeModule(ctx, face, color));
 
-  const allIdentical = shape === face && color === face;
-  const image = await timed('blend', () => blendImages(ctx, { face, color, maskX, fAlign, allIdentical }));
-  const alpha = input.withAlpha ? await timed('alpha', () => pasteAlpha(ctx, face, maskX)) : undefined;
-  return {
-    image: { data: image.data as Uint8Array, width: image.dims[2]!, height: image.dims[1]! },
-    ...(alpha ? { alpha: alpha.data as Uint8Array } : {}),
-    stages,
-  };
+  const image01 = await timed('blend', () => blendImages(ctx, { face, color, targetColor, fAlign, allIdentical }));
+  const image = fromImage01(image01);
+  const alpha = input.withAlpha ? await timed('alpha', async () => pasteMask(need(face, 'mask'), targetColor)) : undefined;
+  return { image, ...(alpha ? { alpha } : {}), stages };
 }

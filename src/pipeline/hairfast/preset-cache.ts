@@ -22,9 +22,11 @@ const MAGIC = [0x48, 0x46, 0x50, 0x43];
 
 /** Which tensors a preset stores, by what it is used for. */
 export const PRESET_TENSORS: Record<PresetKind, readonly EmbeddingTensor[]> = {
-  shape: ['w', 'f', 'mask', 'codes'],
-  color: ['w', 's', 'mask', 'clip'],
-  both: ['w', 's', 'f', 'mask', 'codes', 'clip'],
+  // rotate (w), ctrl_hair_enc via rotate, sean_decode (codes), align_f (f_mix, mask).
+  shape: ['w', 'mask', 'f_mix', 'codes'],
+  // the (face, color) shape module (w, mask), blend_masks (image_norm_256, mask), color_mod (s, clip).
+  color: ['w', 's', 'mask', 'image_norm_256', 'clip'],
+  both: ['w', 's', 'mask', 'f_mix', 'image_norm_256', 'codes', 'clip'],
 };
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int64: 8, int32: 4, uint8: 1, float16: 2, bool: 1 };

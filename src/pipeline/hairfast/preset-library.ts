@@ -2,7 +2,8 @@ import type { PresetCacheStore, PresetKind, RgbImage } from '../engine.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { presetServes } from '../../shared/presets.js';
-import { clipColor, embedImage, seanCodes, type ImageEmbedding } from './embed.js';
+import { colorEmbedding } from './blend.js';
+import { embedImage, seanCodes, type ImageEmbedding } from './embed.js';
 import type { GraphContext, HairfastGraphs } from './graphs.js';
 import { decodePresetCache, encodePresetCache, presetCacheKey } from './preset-cache.js';
 
@@ -52,7 +53,7 @@ export function createPresetLibrary(deps: PresetLibraryDeps): PresetLibrary {
     const aligned = await deps.alignPreset(source.image, signal);
     const embedding = await embedImage(ctx, presetId, aligned);
     if (presetServes(source.kind, 'shape')) await seanCodes(ctx, embedding);
-    if (presetServes(source.kind, 'color')) await clipColor(ctx, embedding);
+    if (presetServes(source.kind, 'color')) await colorEmbedding(ctx, embedding);
     const bytes = encodePresetCache({ presetId, kind: source.kind, modelsHash: graphs.modelsHash, embedding });
     await deps.storeFor(presetId).set(presetCacheKey(presetId, graphs.modelsHash), bytes);
     deps.logger?.info({ presetId, kind: source.kind, cacheBytes: bytes.byteLength, modelKind: graphs.kind }, 'preset cache built');
@@ -75,12 +76,22 @@ export function createPresetLibrary(deps: PresetLibraryDeps): PresetLibrary {
   return {
     async get(ctx, presetId, role, signal) {
       const key = presetCacheKey(presetId, graphs.modelsHash);
-      let pending = inFlight.get(key);
-      if (!pending) {
-        pending = load(ctx, presetId, signal).finally(() => inFlight.delete(key));
-        inFlight.set(key, pending);
+      const shared = (): Promise<BuiltPreset> => {
+        let pending = inFlight.get(key);
+        if (!pending) {
+          pending = load(ctx, presetId, signal).finally(() => inFlight.delete(key));
+          inFlight.set(key, pending);
+        }
+        return pending;
+      };
+      let preset: BuiltPreset;
+      try {
+        preset = await shared();
+      } catch (error) {
+        // Another request's build was cancelled: build it for this one, unless this one is cancelled too.
+        if (!(error instanceof HairError && error.code === 'JOB_CANCELLED') || signal?.aborted) throw error;
+        preset = await shared();
       }
-      const preset = await pending;
       if (role !== 'any' && !presetServes(preset.kind, role)) {
         throw new HairError('PRESET_KIND_MISMATCH', { preset: presetId, kind: preset.kind, role });
       }

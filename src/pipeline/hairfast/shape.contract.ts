@@ -1,11 +1,11 @@
 import { checkGroup, type GraphContract } from './contract.js';
 
-/** The shape module: rotate the reference towards the face, parse it, adapt the hair mask to the face. */
+/** The shape module: rotate the other image towards the face and parse it, then the CtrlHair shape adaptor. */
 export const SHAPE_IO = {
-  rotate: { inputs: ['w_face', 'w_ref'], outputs: ['w_rot'] },
-  g_w_to_img: { inputs: ['w'], outputs: ['image'] },
-  bisenet: { inputs: ['image'], outputs: ['mask'] },
-  shape_adaptor: { inputs: ['mask_face', 'mask_ref'], outputs: ['mask_target'] },
+  rotate: { inputs: ['w_face', 'w_other'], outputs: ['mask'] },
+  ctrl_face_enc: { inputs: ['mask'], outputs: ['face_code'] },
+  ctrl_hair_enc: { inputs: ['mask'], outputs: ['hair_code'] },
+  ctrl_decode: { inputs: ['face_code', 'hair_code'], outputs: ['target_mask'] },
 } as const;
 
 export function shapeContract(contract: GraphContract) {

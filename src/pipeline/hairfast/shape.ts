@@ -3,13 +3,15 @@ import { need, type ImageEmbedding } from './embed.js';
 import { pick, type GraphContext } from './graphs.js';
 
 /**
- * The shape module for (face, reference): rotate the reference's W+ towards the face, generate and parse it, and
- * let the shape adaptor draw the reference's hair on the face's layout. Returns the target label mask.
+ * The shape module for (face, other): the other image's W+ rotated towards the face and parsed (`rotate`), then
+ * the CtrlHair adaptor draws its hair on the face's layout. Returns the target label mask; for the face itself
+ * that is the face's own mask. The face code depends on the face only and is kept on the face object.
  */
-export async function shapeModule(ctx: GraphContext, face: ImageEmbedding, ref: ImageEmbedding): Promise<OrtTensor> {
-  const rotated = pick(await ctx.run('rotate', { w_face: need(face, 'w'), w_ref: need(ref, 'w') }), 'w_rot', 'rotate');
-  const image = pick(await ctx.run('g_w_to_img', { w: rotated }), 'image', 'g_w_to_img');
-  const maskRef = pick(await ctx.run('bisenet', { image }), 'mask', 'bisenet');
-  const out = await ctx.run('shape_adaptor', { mask_face: need(face, 'mask'), mask_ref: maskRef });
-  return pick(out, 'mask_target', 'shape_adaptor');
+export async function shapeModule(ctx: GraphContext, face: ImageEmbedding, other: ImageEmbedding): Promise<OrtTensor> {
+  if (other === face) return need(face, 'mask');
+  const rotMask = pick(await ctx.run('rotate', { w_face: need(face, 'w'), w_other: need(other, 'w') }), 'mask', 'rotate');
+  face.face_code ??= pick(await ctx.run('ctrl_face_enc', { mask: need(face, 'mask') }), 'face_code', 'ctrl_face_enc');
+  const hairCode = pick(await ctx.run('ctrl_hair_enc', { mask: rotMask }), 'hair_code', 'ctrl_hair_enc');
+  const out = await ctx.run('ctrl_decode', { face_code: face.face_code, hair_code: hairCode });
+  return pick(out, 'target_mask', 'ctrl_decode');
 }

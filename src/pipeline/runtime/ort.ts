@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';
@@ -105,6 +107,21 @@ export const EP_SOLUTIONS: Record<ExecutionProvider, readonly string[]> = {
   cpu: ['the CPU provider is built into onnxruntime-node; reinstall it: `npm ci` (check node_modules/onnxruntime-node/bin)'],
 };
 
+/** Where onnxruntime-node keeps libonnxruntime.so.1 and looks for provider libraries. */
+export function ortLibraryDir(): string {
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  return join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** The provider libraries a GPU provider needs next to libonnxruntime.so.1 that are not there. */
+function missingProviderLibraries(ep: ExecutionProvider): string[] {
+  if (ep !== 'cuda' || process.platform !== 'linux') return [];
+  const dir = ortLibraryDir();
+  return ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']
+    .map((name) => join(dir, name))
+    .filter((file) => !existsSync(file));
+}
+
 function epUnavailable(choice: ExecutionProviderChoice, file: string, attempts: Array<{ ep: ExecutionProvider; error: string }>): HairError {
   const tried = attempts.map((a) => `  - ${a.ep}: ${a.error.split('\n')[0]}`).join('\n');
   const solutions = [...new Set(attempts.flatMap((a) => EP_SOLUTIONS[a.ep]))].map((s) => `  - ${s}`).join('\n');
@@ -192,6 +209,11 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
   const natives = new WeakMap<OrtSession, ort.InferenceSession>();
   let resolvedEp: ExecutionProvider | undefined;
   let disposing: Promise<void> | undefined;
+  let probing: Promise<void> | undefined;
+  // Provider probing (auto, or a provider that is not installed) is reported in EP_UNAVAILABLE / the log line; keep
+  // onnxruntime's own native error lines about missing provider libraries off stderr. Takes effect before the first
+  // session of the process.
+  ort.env.logLevel = 'fatal';
 
   const candidates = (): readonly ExecutionProvider[] => {
     if (config.HAIR_EP !== 'auto') return [config.HAIR_EP];
@@ -223,7 +245,8 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
           // The CPU provider is always built in: a failure here is the model file, not the provider.
           throw new HairError('MODEL_INVALID', { model: name, file }, { cause: error, detail: `${file} (model ${name}) could not be loaded: ${message}` });
         }
-        attempts.push({ ep: candidate, error: message });
+        const missing = missingProviderLibraries(candidate);
+        attempts.push({ ep: candidate, error: missing.length > 0 ? `${message} (missing: ${missing.join(', ')})` : message });
       }
     }
     if (!native || !ep) throw epUnavailable(config.HAIR_EP, file, attempts);
@@ -244,8 +267,17 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
         const data = ARRAY_FOR[spec.dtype](dims.reduce((a, b) => a * b, 1));
         feeds[spec.name] = toTensor({ dtype: spec.dtype, data, dims });
       }
-      const outputs = await native.run(feeds);
-      for (const out of Object.values(outputs)) out.dispose();
+      try {
+        const outputs = await native.run(feeds);
+        for (const out of Object.values(outputs)) out.dispose();
+      } catch (error) {
+        await native.release();
+        const shapes = Object.entries(feeds).map(([k, t]) => `${k}: ${t.type} ${describeShape(t.dims)}`).join(', ');
+        throw new HairError('MODEL_INVALID', { model: name, file }, {
+          cause: error,
+          detail: `${file} (model ${name}) failed its warm-up run on ${ep} with zeros (${shapes}): ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
       warmupMs = performance.now() - warmStart;
     }
     const info: OrtSession = Object.freeze({ name, file, ep, contract, loadMs, warmupMs });
@@ -283,11 +315,14 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
       if (disposing) throw new HairError('INTERNAL', { model: name }, { detail: 'load() after dispose()' });
       let pending = sessions.get(name);
       if (!pending) {
-        pending = create(name, file, contract, options).then((s) => {
+        // The first session decides the provider; the others wait for it instead of probing in parallel.
+        const after = probing ?? Promise.resolve();
+        pending = after.then(() => create(name, file, contract, options)).then((s) => {
           natives.set(s.info, s.native);
           return s;
         });
         sessions.set(name, pending);
+        if (!resolvedEp && !probing) probing = pending.then(() => undefined, () => undefined);
         pending.catch(() => sessions.delete(name));
       }
       const { info } = await pending;

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../shared/config.js';
+import { HairError } from '../shared/errors.js';
+import { createLogger } from '../shared/log.js';
+import { createTryOnEngine } from '../pipeline/index.js';
+import { readStylesCatalog } from '../pipeline/styles-catalog.js';
+
+interface PresetsBuildOptions {
+  only?: string;
+}
+
+/** `hairstyler presets build`: computes every built-in preset's cache into PRESET_CACHE_DIR for the installed models. */
+export async function runPresetsBuild(options: PresetsBuildOptions): Promise<void> {
+  const config = loadConfig();
+  const catalog = readStylesCatalog(config.STYLES_DIR);
+  if (!catalog) throw new HairError('CONFIG_INVALID', { file: join(config.STYLES_DIR, 'manifest.json') }, { detail: `${config.STYLES_DIR}/manifest.json is missing` });
+  const wanted = options.only ? catalog.presets.filter((p) => p.id === options.only || p.id === `builtin:${options.only}`) : catalog.presets;
+  if (wanted.length === 0) throw new HairError('PRESET_NOT_FOUND', { preset: options.only ?? '' });
+  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'presets', destination: process.stderr });
+  const engine = await createTryOnEngine(config, { logger });
+  try {
+    process.stdout.write(`presets build: ${engine.info.modelKind} graphs on ${engine.info.executionProvider}, cache in ${config.PRESET_CACHE_DIR}\n`);
+    for (const preset of wanted) {
+      const started = performance.now();
+      const image = new Uint8Array(readFileSync(join(config.STYLES_DIR, preset.image)));
+      const built = await engine.buildPreset(preset.id, preset.kind, image);
+      process.stdout.write(`  ${preset.id.padEnd(34)} ${preset.kind.padEnd(5)} ${String(built.cacheBytes).padStart(9)} bytes  ${(performance.now() - started).toFixed(0)} ms\n`);
+    }
+  } finally {
+    await engine.dispose();
+  }
+}
+
+export function register(program: Command): void {
+  const presets = program.command('presets').description('built-in hair presets (styles/manifest.json)');
+  presets
+    .command('build')
+    .description('compute each built-in preset\'s cache (embeddings, masks, SEAN codes, CLIP) for the installed models')
+    .option('--only <id>', 'one preset (id or slug)')
+    .action((options: PresetsBuildOptions) => runPresetsBuild(options));
+}
