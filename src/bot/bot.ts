@@ -1,6 +1,6 @@
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { Redis } from 'ioredis';
-import { HairError, type Config, type Logger } from '../shared/index.js';
+import { HairError, redisKeys, type Config, type Logger } from '../shared/index.js';
 import { botKeys } from './bot-keys.js';
 import { builtinPresets } from './builtin-presets.js';
 import { commands as defaultCommands } from './commands/index.js';
@@ -36,7 +36,7 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
   const keys = botKeys(config.QUEUE_PREFIX);
   const enqueuer = createEnqueuer(config, { redis, keys, log });
   const limits = createLimits(config, { redis, keys, isUnfinished: (id) => enqueuer.isUnfinished(id) });
-  const presets = createPresetCatalog(config, { redis, keys, builtins: deps.builtins ?? builtinPresets(config.STYLES_DIR) });
+  const presets = createPresetCatalog(config, { redis, keys, shared: redisKeys(config.QUEUE_PREFIX), builtins: deps.builtins ?? builtinPresets(config.STYLES_DIR) });
   const ctx: BotContext = { config, log, redis, keys, enqueuer, limits, presets, fetch: deps.fetch ?? globalThis.fetch };
   // Nearly all of the bot's REST calls are interaction callbacks and interaction-token webhook edits, which Discord
   // exempts from the 50 req/s global limit; @discordjs/rest would otherwise queue them behind its own global

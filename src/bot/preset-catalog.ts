@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { HairError, type Locale } from '../shared/index.js';
+import { HairError, type Locale, type RedisKeys } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
 
 export type PresetKind = 'shape' | 'color' | 'both';
@@ -53,6 +53,8 @@ export function slugFor(name: string): string {
 export interface PresetCatalogDeps {
   redis: Redis;
   keys: BotKeys;
+  /** The shared contract's keys (the worker's preset photo and caches, removed with a preset). */
+  shared: RedisKeys;
   builtins: PresetEntry[];
 }
 
@@ -143,7 +145,15 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
       const found = await findByName(guildId, name);
       if (!found) throw new HairError('PRESET_NOT_FOUND', { name });
       const slug = found.id.split(':')[2]!;
-      await redis.multi().hdel(keys.presets(guildId), slug).hdel(keys.presetThumbs(guildId), slug).exec();
+      await redis.multi().hdel(keys.presets(guildId), slug).hdel(keys.presetThumbs(guildId), slug).del(deps.shared.presetSource(found.id)).exec();
+      // The workers' caches of it, whatever models hash names them (contract: presetCache('*:<presetId>')).
+      const pattern = deps.shared.presetCache(`*:${found.id}`).replace(/[?[\]]/g, '\\$&');
+      let cursor = '0';
+      do {
+        const [next, found2] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
+        if (found2.length) await redis.del(...found2);
+        cursor = next;
+      } while (cursor !== '0');
       return found;
     },
 

@@ -1,7 +1,7 @@
 import { Job } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
-import { errorMessage, formatJobFailure, QUEUE_NAMES, uiText } from '../../src/shared/index.js';
+import { errorMessage, formatJobFailure, QUEUE_NAMES, redisKeys, uiText } from '../../src/shared/index.js';
 import { PERMISSIONS } from '../fake-discord/index.js';
 import { failJob, finishJob, isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
 
@@ -94,8 +94,15 @@ describe('/hair-presets (moderators)', () => {
     expect((await h.fake.waitForCallback(third.id)).data.content).toBe(errorMessage('en', 'PRESET_LIMIT_REACHED', { limit: 2 }));
     const rename = presets({ sub: 'rename', options: { name: 'One', new_name: 'Uno' } });
     expect((await h.fake.waitForCallback(rename.id)).data.content).toBe(uiText('en', 'presets.renamed', { name: 'Uno' }));
+    const shared = redisKeys(h.config.QUEUE_PREFIX);
+    const twoId = (await h.presetQueue.getJobs(['waiting'])).map((j) => j.data.presetId).find((id: string) => !id.endsWith(':one'))!;
+    await h.redis.hset(shared.presetSource(twoId), { kind: 'color', image: 'x' });
+    await h.redis.set(shared.presetCache(`modelshash1:${twoId}`), 'cache');
+    await h.redis.set(shared.presetCache(`modelshash1:guild:${h.fake.guildId}:one`), 'kept');
     const remove = presets({ sub: 'remove', options: { name: '둘' } });
     expect((await h.fake.waitForCallback(remove.id)).data.content).toBe(uiText('en', 'presets.removed', { name: '둘' }));
+    expect(await h.redis.exists(shared.presetSource(twoId), shared.presetCache(`modelshash1:${twoId}`))).toBe(0);
+    expect(await h.redis.exists(shared.presetCache(`modelshash1:guild:${h.fake.guildId}:one`))).toBe(1);
     const list = presets({ sub: 'list' });
     const embed = (await h.fake.waitForCallback(list.id)).data.embeds[0];
     expect(embed.description).toContain('Uno');
