@@ -69,15 +69,6 @@ function squareCrop(centre: Point, side: number, angle: number, size: number): M
   return fromBasis(origin, u, v);
 }
 
-/** Crop pixels (0..size) → source pixels for a square of `side` source pixels around `centre`, turned by `angle`. */
-function squareCrop(centre: Point, side: number, angle: number, size: number): Mat3 {
-  const k = side / size;
-  const u = { x: Math.cos(angle) * k, y: Math.sin(angle) * k };
-  const v = { x: -u.y, y: u.x };
-  const origin = sub(sub(centre, mul(u, size / 2)), mul(v, size / 2));
-  return fromBasis(origin, u, v);
-}
-
 /**
  * MediaPipe's face ROI from a detection: square of the box's larger side × cropScale around the box centre,
  * rotated so the eye line (key points 0 → 1) is horizontal. Returns crop pixels → source pixels.
