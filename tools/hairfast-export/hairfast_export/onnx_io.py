@@ -46,6 +46,26 @@ def export_onnx(module: torch.nn.Module, inputs: tuple, input_names: list[str], 
         torch.onnx.export(module, inputs, str(path), **kwargs)
 
 
+def stamp_output_shapes(path: Path, graph: dict) -> None:
+    """Write the contract's static output shapes where tracing left symbolic dims (e.g. after reshape(-1, ...)).
+
+    Only symbolic dims are replaced; a conflicting static dim is left for contract_mismatches to report, and
+    running the graph (export.py --check, the tests) confirms the real shapes."""
+    model = onnx.load(str(path), load_external_data=False)
+    changed = False
+    for v, want in zip(model.graph.output, graph['outputs']):
+        dims = v.type.tensor_type.shape.dim
+        if len(dims) != len(want['shape']):
+            continue
+        for d, size in zip(dims, want['shape']):
+            if not d.HasField('dim_value') and isinstance(size, int):
+                d.ClearField('dim_param')
+                d.dim_value = size
+                changed = True
+    if changed:
+        onnx.save(model, str(path))
+
+
 def tensor_specs(model: onnx.ModelProto, which: str) -> list[dict]:
     values = model.graph.input if which == 'inputs' else model.graph.output
     initializers = {i.name for i in model.graph.initializer}
