@@ -15,6 +15,9 @@ from . import ops
 from .sean import DenseACE, class_means, select_codes
 from .stylegan import Generator
 
+GRAPH_NAMES = ('bisenet', 'embed', 'sean_encode', 'rotate', 'ctrl_face_enc', 'ctrl_hair_enc', 'ctrl_decode',
+               'sean_decode', 'e4e', 'align_f', 'blend_masks', 'clip_visual', 'color_mod', 'g_f32_to_img', 'refine',
+               'g_f64_to_img')
 HAIR = 13
 SMOOTH = 5  # hair_swap.py --smooth
 MIXING = 0.95  # hair_swap.py --mixing

@@ -70,6 +70,26 @@ class _ClipStub(types.ModuleType):
         return model, None
 
 
+class _StaticPoolF(types.ModuleType):
+    """torch.nn.functional with avg_pool2d/interpolate taking int sizes (traced x.size() values become constants)."""
+
+    def __init__(self):
+        super().__init__('torch.nn.functional.static')
+        import torch.nn.functional as F
+        self._F = F
+
+    def __getattr__(self, name):
+        return getattr(self._F, name)
+
+    def avg_pool2d(self, x, kernel_size, *a, **k):
+        return self._F.avg_pool2d(x, [int(v) for v in kernel_size], *a, **k)
+
+    def interpolate(self, x, size=None, *a, **k):
+        if size is not None:
+            size = [int(v) for v in size]
+        return self._F.interpolate(x, size, *a, **k)
+
+
 OP_PACKAGES = ['models.stylegan2.op', 'models.encoder4editing.models.stylegan2.op',
                'models.FeatureStyleEncoder.pixel2style2pixel.models.stylegan2.op']
 
@@ -153,7 +173,9 @@ class Official:
 
     # --- BiSeNet (CtrlHair's copy, used by get_segmentation)
     def bisenet(self):
+        import models.CtrlHair.external_code.face_parsing.model as bise_mod
         from models.CtrlHair.external_code.face_parsing.model import BiSeNet
+        bise_mod.F = _StaticPoolF()  # F.avg_pool2d(x, x.size()[2:]) is a global mean: give it static sizes
         self._seed(2)
         net = BiSeNet(n_classes=19)
         if self.checkpoints:

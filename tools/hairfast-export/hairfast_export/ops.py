@@ -17,7 +17,7 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
     Replaces models/stylegan2/op/upfirdn2d.py, whose import compiles a CUDA extension. The filter is applied as a
     depthwise convolution with the flipped kernel, as in the reference definition.
     """
-    n, c, h, w = x.shape
+    n, c, h, w = (int(v) for v in x.shape)  # static under tracing
     if up > 1:
         x = x.reshape(n, c, h, 1, w, 1)
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
@@ -28,7 +28,9 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
         hh, ww = x.shape[2], x.shape[3]
         x = x[:, :, max(-p0, 0):hh - max(-p1, 0), max(-p0, 0):ww - max(-p1, 0)]
     kh, kw = kernel.shape
-    weight = torch.flip(kernel, [0, 1]).reshape(1, 1, kh, kw).repeat(c, 1, 1, 1).to(x.dtype)
+    # the FIR kernel is a fixed buffer: materialise it as a constant so the exported Conv has a static weight
+    flipped = torch.from_numpy(torch.flip(kernel.detach(), [0, 1]).cpu().numpy().copy())
+    weight = flipped.reshape(1, 1, kh, kw).repeat(c, 1, 1, 1).to(device=x.device, dtype=x.dtype)
     return F.conv2d(x, weight, stride=down, groups=c)
 
 
@@ -110,7 +112,7 @@ def remap_labels(labels: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
 
 def nearest_resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """F.interpolate(mode='nearest') for integer downscale factors, done as strided slicing (int64-safe)."""
-    h, w = x.shape[-2], x.shape[-1]
+    h, w = int(x.shape[-2]), int(x.shape[-1])  # static under tracing
     if h % size[0] == 0 and w % size[1] == 0:
         return x[..., ::h // size[0], ::w // size[1]]
     return F.interpolate(x.float(), size=size, mode='nearest').to(x.dtype)
