@@ -13,7 +13,7 @@ def params(model: onnx.ModelProto) -> int:
 
 
 def _shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
-    inferred = shape_inference.infer_shapes(model)
+    inferred = shape_inference.infer_shapes(model, data_prop=True)
     shapes = {}
     for v in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
         dims = [d.dim_value if d.HasField('dim_value') else 0 for d in v.type.tensor_type.shape.dim]

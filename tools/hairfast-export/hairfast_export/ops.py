@@ -91,11 +91,17 @@ class BicubicDownsample(torch.nn.Module):
         pad = size - factor
         self.pad0, self.pad1 = pad // 2, pad - pad // 2
 
+    @staticmethod
+    def _reflect_index(n: int, p0: int, p1: int) -> torch.Tensor:
+        idx = list(range(p0, 0, -1)) + list(range(n)) + list(range(n - 2, n - 2 - p1, -1))
+        return torch.tensor(idx, dtype=torch.long)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c = x.shape[1]
-        x = F.pad(x, (0, 0, self.pad0, self.pad1), mode='reflect')
+        # reflect padding as a constant-index Gather: exact, and keeps static shapes in the exported graph
+        c, h, w = int(x.shape[1]), int(x.shape[2]), int(x.shape[3])
+        x = torch.index_select(x, 2, self._reflect_index(h, self.pad0, self.pad1).to(x.device))
         x = F.conv2d(x, self.kv.to(x.dtype), stride=(self.factor, 1), groups=c)
-        x = F.pad(x, (self.pad0, self.pad1, 0, 0), mode='reflect')
+        x = torch.index_select(x, 3, self._reflect_index(w, self.pad0, self.pad1).to(x.device))
         return F.conv2d(x, self.kh.to(x.dtype), stride=(1, self.factor), groups=c)
 
 
@@ -113,6 +119,7 @@ def remap_labels(labels: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
 def nearest_resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """F.interpolate(mode='nearest') for integer downscale factors, done as strided slicing (int64-safe)."""
     h, w = int(x.shape[-2]), int(x.shape[-1])  # static under tracing
+    size = (int(size[0]), int(size[1]))
     if h % size[0] == 0 and w % size[1] == 0:
         return x[..., ::h // size[0], ::w // size[1]]
     return F.interpolate(x.float(), size=size, mode='nearest').to(x.dtype)
