@@ -18,19 +18,22 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
     depthwise convolution with the flipped kernel, as in the reference definition.
     """
     n, c, h, w = (int(v) for v in x.shape)  # static under tracing
-    if up > 1:
-        x = x.reshape(n, c, h, 1, w, 1)
-        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
-        x = x.reshape(n, c, h * up, w * up)
     p0, p1 = pad
-    x = F.pad(x, [max(p0, 0), max(p1, 0), max(p0, 0), max(p1, 0)])
-    if p0 < 0 or p1 < 0:
-        hh, ww = x.shape[2], x.shape[3]
-        x = x[:, :, max(-p0, 0):hh - max(-p1, 0), max(-p0, 0):ww - max(-p1, 0)]
+    if up > 1:
+        # zero insertion as a depthwise 1x1 transposed conv: size (h-1)*up+1, the last up-1 zeros move into the pad
+        ones = torch.ones(c, 1, 1, 1, device=x.device, dtype=x.dtype)
+        x = F.conv_transpose2d(x, ones, stride=up, groups=c)
+        p1 = p1 + up - 1
     kh, kw = kernel.shape
     # the FIR kernel is a fixed buffer: materialise it as a constant so the exported Conv has a static weight
     flipped = torch.from_numpy(torch.flip(kernel.detach(), [0, 1]).cpu().numpy().copy())
     weight = flipped.reshape(1, 1, kh, kw).repeat(c, 1, 1, 1).to(device=x.device, dtype=x.dtype)
+    if p0 == p1 and p0 >= 0:  # symmetric: the conv's own padding (keeps shapes inferable in ONNX)
+        return F.conv2d(x, weight, stride=down, padding=p0, groups=c)
+    x = F.pad(x, [max(p0, 0), max(p1, 0), max(p0, 0), max(p1, 0)])
+    if p0 < 0 or p1 < 0:
+        hh, ww = x.shape[2], x.shape[3]
+        x = x[:, :, max(-p0, 0):hh - max(-p1, 0), max(-p0, 0):ww - max(-p1, 0)]
     return F.conv2d(x, weight, stride=down, groups=c)
 
 
