@@ -129,8 +129,13 @@ def fake_torch_load(provider):
         torch.load = real
 
 
-def _iresnet50_state(src_net):
-    return src_net.iresnet50().state_dict()
+def tame_random_convs(module: nn.Module) -> nn.Module:
+    """Random mode only: the iresnet's own init (conv weights N(0, 0.1)) overflows to inf through 50 layers, which
+    makes a parity run meaningless; torch's default conv init keeps activations finite."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            m.reset_parameters()
+    return module
 
 
 class Official:
@@ -281,6 +286,7 @@ class Official:
             enc.load_state_dict(self._ckpt('FeatureStyleEncoder/143_enc.pth'))
             avg = self._ckpt('FeatureStyleEncoder/psp_ffhq_encode.pt')['latent_avg'].float()
         else:
+            tame_random_convs(enc)
             avg = torch.randn(18, 512) * 0.1
         return enc.eval(), avg
 
@@ -299,4 +305,6 @@ class Official:
             m = PostProcessModel()
         if self.checkpoints:
             m.load_state_dict(self._ckpt('PostProcess/pp_model.pth')['model_state_dict'])
+        else:
+            tame_random_convs(m)
         return m.eval()
