@@ -42,8 +42,101 @@ def src_version(src: Path) -> str:
         return marker.read_text().strip() if marker.exists() else 'unknown'
 
 
-def to_half(module: torch.nn.Module) -> torch.nn.Module:
-    return module.half()
+def gpu_bench(mod, inp, device, repeats: int = 3) -> dict:
+    """Torch forward on a CUDA device: median seconds and peak allocated memory (weights + activations)."""
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    with torch.no_grad():
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            mod(*inp)
+            torch.cuda.synchronize(device)
+            times.append(time.perf_counter() - t0)
+    times = sorted(times[1:])
+    return {'gpu_ms': round(times[len(times) // 2] * 1000, 2),
+            'gpu_peak_mib': round(torch.cuda.max_memory_allocated(device) / 2 ** 20, 1)}
+
+
+def max_abs(spec: dict, got: dict, want: tuple) -> float:
+    errs = []
+    for s, w in zip(spec['outputs'], want):
+        if list(got[s['name']].shape) != list(s['shape']):
+            raise RuntimeError(f"output {s['name']} has shape {list(got[s['name']].shape)}, contract {s['shape']}")
+        errs.append((torch.from_numpy(got[s['name']]).double() - w.detach().cpu().double()).abs().max().item())
+    return max(errs)
+
+
+def export_graph(name, spec, builders, args, device, kind, version, manifest, manifest_path) -> list[dict]:
+    t0 = time.time()
+    module = builders.build(name).to(device).eval()
+    inputs = tuple(t.to(device) for t in example_inputs(spec, seed=args.seed))
+    rows = []
+    want32 = None
+    precisions = ['fp32', 'fp16'] if args.fp16 else ['fp32']
+    for precision in precisions:
+        if precision == 'fp16':
+            if device.type == 'cpu' and torch.__version__ < '2':
+                raise RuntimeError('--fp16 traces the graphs in half precision; torch 1.x has no CPU half conv: '
+                                   'use --device cuda (or torch >= 2)')
+            mod = module.half()
+            inp = tuple(t.half() if t.is_floating_point() else t for t in inputs)
+        else:
+            mod, inp = module, inputs
+        key = name if precision == 'fp32' else f'{name}_fp16'
+        path = args.out / f'{key}.onnx'
+        row = {'graph': key, 'torch': torch.__version__, 'device': str(device)}
+        if args.bench_gpu and device.type == 'cuda':
+            row.update(gpu_bench(mod, inp, device))
+        if args.check or args.fp16:
+            with torch.no_grad():
+                t_torch = time.time()
+                want = mod(*inp)
+                row['torch_s'] = round(time.time() - t_torch, 2)
+            want = want if isinstance(want, tuple) else (want,)
+            if precision == 'fp32':
+                want32 = tuple(w.float().cpu() for w in want)
+            else:
+                row['torch_fp16_vs_fp32_max_abs'] = max(
+                    (w.float().cpu() - w32).abs().max().item() for w, w32 in zip(want, want32))
+        t_export = time.time()
+        export_onnx(mod, inp, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
+                    opset=args.opset)
+        row['export_s'] = round(time.time() - t_export, 1)
+        stamp_output_shapes(path, spec)
+        float_dtype = 'float32' if precision == 'fp32' else 'float16'
+        problems = contract_mismatches(path, spec, float_dtype=float_dtype)
+        if problems:
+            raise RuntimeError(f'{key} does not match the contract: {problems}')
+        model = onnx.load(str(path))
+        entry = {
+            'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
+            'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
+                       'path': 'tools/hairfast-export/export.py', 'license': LICENSE},
+            'opset': args.opset, 'precision': precision,
+            'inputs': [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in spec['inputs']],
+            'outputs': [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in spec['outputs']],
+            'params': costs.params(model), 'gmac': round(costs.gmac(model), 3),
+            'notes': f'{kind} weights (seed {args.seed})' if kind == 'random' else 'official checkpoints',
+        }
+        del model
+        row.update({'bytes': entry['bytes'], 'params': entry['params'], 'gmac': entry['gmac']})
+        if args.check and precision == 'fp32':
+            feeds = {s['name']: t.cpu().numpy() for s, t in zip(spec['inputs'], inp)}
+            got, ms = run_ort(path, feeds)
+            row['ort_cpu_ms'] = round(ms, 1)
+            row['max_abs'] = max_abs(spec, got, want32)
+            entry['notes'] += f"; export check: max-abs {row['max_abs']:.3g} vs torch"
+        manifest['models'][key] = entry
+        manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
+        print(json.dumps(row), flush=True)
+        if args.report:
+            with open(args.report, 'a') as f:
+                f.write(json.dumps(row) + '\n')
+        rows.append(row)
+    del module
+    print(f'# {name}: {time.time() - t0:.1f}s', flush=True)
+    return rows
 
 
 def parse_args(argv=None):
@@ -58,7 +151,10 @@ def parse_args(argv=None):
     p.add_argument('--fp16', action='store_true', help='also write half-precision variants (<name>_fp16)')
     p.add_argument('--device', type=str, default='cpu', help='torch device used to trace (cpu, cuda, cuda:1)')
     p.add_argument('--opset', type=int, default=17)
-    p.add_argument('--check', action='store_true', help='run each graph in onnxruntime-node and compare to torch')
+    p.add_argument('--check', action='store_true', help='run each fp32 graph in onnxruntime (CPU) and compare to torch')
+    p.add_argument('--bench-gpu', action='store_true', help='on CUDA: torch forward time and peak memory per graph')
+    p.add_argument('--keep-going', action='store_true', help='report a failing graph and go on with the next')
+    p.add_argument('--report', type=Path, help='append one JSON line per exported file here')
     return p.parse_args(argv)
 
 
@@ -80,71 +176,21 @@ def main(argv=None) -> int:
     if any(m.get('kind') != kind for m in manifest['models'].values()):
         manifest = {'version': 1, 'models': {}}  # one kind per directory
     version = src_version(args.src)
-    report = []
+    report: list[dict] = []
+    failed = []
     for name in names:
-        spec = contract['graphs'][name]
-        t0 = time.time()
-        module = builders.build(name).to(device).eval()
-        inputs = tuple(t.to(device) for t in example_inputs(spec, seed=args.seed))
-        variants = [('fp32', module, inputs)]
-        if args.fp16:
-            variants.append(('fp16', None, None))
-        for precision, mod, inp in variants:
-            if precision == 'fp16':
-                mod = to_half(module)
-                inp = tuple(t.half() if t.is_floating_point() else t for t in inputs)
-            key = name if precision == 'fp32' else f'{name}_fp16'
-            path = args.out / f'{key}.onnx'
-            t_export = time.time()
-            export_onnx(mod, inp, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
-                        opset=args.opset)
-            export_s = time.time() - t_export
-            stamp_output_shapes(path, spec)
-            problems = contract_mismatches(path, spec, float_dtype='float32' if precision == 'fp32' else 'float16')
-            if problems:
-                print(f'{key}: does not match the contract: {problems}', file=sys.stderr)
-                return 1
-            model = onnx.load(str(path))
-            entry = {
-                'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
-                'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
-                           'path': 'tools/hairfast-export/export.py', 'license': LICENSE},
-                'opset': args.opset, 'precision': precision,
-                'inputs': [dict(s, dtype='float16' if precision == 'fp16' and s['dtype'] == 'float32' else s['dtype'])
-                           for s in spec['inputs']],
-                'outputs': [dict(s, dtype='float16' if precision == 'fp16' and s['dtype'] == 'float32' else s['dtype'])
-                            for s in spec['outputs']],
-                'params': costs.params(model), 'gmac': round(costs.gmac(model), 3),
-                'notes': f'{kind} weights (seed {args.seed})' if kind == 'random' else 'official checkpoints',
-            }
-            del model
-            row = {'graph': key, 'bytes': entry['bytes'], 'params': entry['params'], 'gmac': entry['gmac'],
-                   'export_s': round(export_s, 1)}
-            if args.check:
-                with torch.no_grad():
-                    t_torch = time.time()
-                    want = mod(*inp)
-                    row['torch_cpu_s'] = round(time.time() - t_torch, 2)
-                want = want if isinstance(want, tuple) else (want,)
-                feeds = {s['name']: t.cpu().numpy() for s, t in zip(spec['inputs'], inp)}
-                got, ms = run_ort(path, feeds)
-                row['ort_cpu_ms'] = round(ms, 1)
-                errs = []
-                for s, w in zip(spec['outputs'], want):
-                    if list(got[s['name']].shape) != list(s['shape']):
-                        print(f"{key}: output {s['name']} has shape {list(got[s['name']].shape)}, contract {s['shape']}",
-                              file=sys.stderr)
-                        return 1
-                    g = torch.from_numpy(got[s['name']]).to(w.dtype)
-                    errs.append((g.float() - w.cpu().float()).abs().max().item())
-                row['max_abs'] = max(errs)
-                entry['notes'] += f"; export check max-abs {row['max_abs']:.3g} vs torch"
-            manifest['models'][key] = entry
-            manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
-            print(json.dumps(row), flush=True)
-            report.append(row)
-        del module
-        print(f'# {name}: {time.time() - t0:.1f}s', flush=True)
+        try:
+            rows = export_graph(name, contract['graphs'][name], builders, args, device, kind, version, manifest,
+                                manifest_path)
+            report.extend(rows)
+        except Exception as e:  # noqa: BLE001 - reported, and fatal unless --keep-going
+            failed.append(name)
+            print(json.dumps({'graph': name, 'error': f'{type(e).__name__}: {e}'[:2000]}), flush=True)
+            if not args.keep_going:
+                raise
+    if failed:
+        print(f'# failed: {failed}', file=sys.stderr)
+        return 1
     return 0
 
 

@@ -61,8 +61,12 @@ def _parse(bisenet: nn.Module, x: torch.Tensor, table: torch.Tensor) -> torch.Te
     return ops.nearest_resize(ops.remap_labels(labels, table), (256, 256))
 
 
-def _hair(mask: torch.Tensor) -> torch.Tensor:
-    return (mask == HAIR).float()
+def _hair(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return (mask == HAIR).to(dtype)
+
+
+def _dtype(module: nn.Module) -> torch.dtype:
+    return next(module.parameters()).dtype
 
 
 class BisenetGraph(nn.Module):
@@ -94,9 +98,9 @@ class CtrlFaceEnc(nn.Module):
         self.register_buffer('pos', mask_gen.face_encoder.input_embedding[:1].clone(), persistent=False)
 
     def forward(self, mask):
-        oh = ops.one_hot(mask, 19)
+        oh = ops.one_hot(mask, 19, _dtype(self.enc))
         face = torch.cat([oh[:, :HAIR], oh[:, HAIR + 1:]], dim=1)
-        feature = self.enc.layers(torch.cat([face, self.pos], dim=1)).flatten(1)
+        feature = self.enc.layers(torch.cat([face, self.pos.to(face.dtype)], dim=1)).flatten(1)
         return self.enc.out_layer(feature)
 
 
@@ -107,8 +111,8 @@ class CtrlHairEnc(nn.Module):
         self.register_buffer('pos', mask_gen.hair_encoder.input_embedding[:1].clone(), persistent=False)
 
     def forward(self, mask):
-        hair = _hair(mask)
-        feature = self.enc.layers(torch.cat([hair, self.pos], dim=1)).flatten(1)
+        hair = _hair(mask, _dtype(self.enc))
+        feature = self.enc.layers(torch.cat([hair, self.pos.to(hair.dtype)], dim=1)).flatten(1)
         return self.enc.out_layer(feature)  # the VAE mean (forward_hair_encoder(testing=True))
 
 
@@ -129,7 +133,7 @@ class SeanEncode(nn.Module):
 
     def forward(self, image_256, mask):
         codes = self.model(image_256)
-        seg = ops.nearest_resize(ops.one_hot(mask, 19), (codes.shape[2], codes.shape[3]))
+        seg = ops.nearest_resize(ops.one_hot(mask, 19, codes.dtype), (codes.shape[2], codes.shape[3]))
         return class_means(codes, seg)
 
 
@@ -154,7 +158,7 @@ class SeanDecode(nn.Module):
     def forward(self, codes, target_mask):
         g = self.g
         sel = select_codes(codes, self.mean_codes)
-        seg = ops.one_hot(target_mask, 19)
+        seg = ops.one_hot(target_mask, 19, codes.dtype)
         x = g.fc(ops.nearest_resize(seg, (g.sh, g.sw))).expand(codes.shape[0], -1, -1, -1)
         x = g.head_0(x, seg, None, sel)
         x = g.up(x)
@@ -202,7 +206,7 @@ class EmbedGraph(nn.Module):
         s = s_raw + self.fs_avg
         f, _ = self.gen.synthesize(s, 3, 3, layer_in=fea)
         f_w, _ = self.gen.synthesize(w, 0, 3)
-        hm32 = F.interpolate(_hair(mask), size=(32, 32), mode='bicubic')
+        hm32 = F.interpolate(_hair(mask, image.dtype), size=(32, 32), mode='bicubic')
         f_mix = f + MIXING * hm32 * (f_w - f)
         return w, s, f, f_mix, im_256, im_256_norm
 
@@ -212,7 +216,7 @@ class AlignF(nn.Module):
         hm1, hm2, hmx = _hair(mask_face), _hair(mask_shape), _hair(target_mask)
         masks = torch.cat([1 - (1 - hm1) * (1 - hmx), hmx, hm2 * hmx], dim=0)
         dilate, erode = ops.dilate_erode(masks, SMOOTH)
-        free = torch.cat([dilate[0:1], erode[1:2], erode[2:3]], dim=0)
+        free = torch.cat([dilate[0:1], erode[1:2], erode[2:3]], dim=0).to(f_face.dtype)
         low = 1 - F.interpolate(free, size=(32, 32), mode='bicubic')
         inter, out_new = f_e4e[0:1], f_e4e[1:2]
         fa = inter + low[0:1] * (f_face - inter)
@@ -225,8 +229,8 @@ class BlendMasks(nn.Module):
         d, e = ops.dilate_erode(torch.cat([_hair(mask_face), _hair(mask_color)], dim=0), SMOOTH)
         hm_1d, hm_3d, hm_3e = d[0:1], d[1:2], e[1:2]
         hm_xd, _ = ops.dilate_erode(_hair(target_mask), SMOOTH)
-        keep = (1 - hm_1d) * (1 - hm_3d) * (1 - hm_xd)
-        return image_norm_face * keep, image_norm_color * hm_3e
+        keep = ((1 - hm_1d) * (1 - hm_3d) * (1 - hm_xd)).to(image_norm_face.dtype)
+        return image_norm_face * keep, image_norm_color * hm_3e.to(image_norm_color.dtype)
 
 
 class ClipVisual(nn.Module):
@@ -269,11 +273,20 @@ class GF32ToImg(nn.Module):
 class Refine(nn.Module):
     def __init__(self, pp):
         super().__init__()
+        import models.Net as net_mod
+        # FeatureEncoderMult resizes its input to 256 (torchvision Resize); refine's inputs are 256 already, where
+        # bilinear resampling is the identity. Skipping it keeps the exported shapes static (parity.py checks it).
+        net_mod.transform_to_256 = lambda x: x if tuple(x.shape[-2:]) == (256, 256) else _tv_resize_256(x)
         _fs_pool_fix(pp.encoder_face)
         self.pp = pp
 
     def forward(self, image_norm_face, blend_256):
         return self.pp(image_norm_face, blend_256)
+
+
+def _tv_resize_256(x):
+    from torchvision import transforms
+    return transforms.Resize((256, 256))(x)
 
 
 class GF64ToImg(nn.Module):

@@ -112,6 +112,14 @@ def install_stubs(src: Path) -> None:
                 importlib.import_module(missing)
             except ImportError:
                 sys.modules[missing] = types.ModuleType(missing)
+    if 'matplotlib' not in sys.modules:  # e4e's psp.py selects a plotting backend at import
+        try:
+            importlib.import_module('matplotlib')
+        except ImportError:
+            mpl = types.ModuleType('matplotlib')
+            mpl.use = lambda *a, **k: None
+            sys.modules['matplotlib'] = mpl
+            sys.modules['matplotlib.pyplot'] = types.ModuleType('matplotlib.pyplot')
     if 'clip' not in sys.modules:
         sys.modules['clip'] = _ClipStub()
     import torch.utils.model_zoo as model_zoo

@@ -97,8 +97,28 @@ def contract_mismatches(model_path: Path, graph: dict, float_dtype: str = 'float
     return problems
 
 
+def _run_ort_python(ort, model_path: Path, feeds: dict[str, np.ndarray], threads: int):
+    import time
+    opts = ort.SessionOptions()
+    if threads > 0:
+        opts.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(model_path), opts, providers=['CPUExecutionProvider'])
+    t0 = time.perf_counter()
+    outs = session.run(None, feeds)
+    ms = (time.perf_counter() - t0) * 1000
+    return {o.name: v for o, v in zip(session.get_outputs(), outs)}, ms
+
+
 def run_ort(model_path: Path, feeds: dict[str, np.ndarray], threads: int = 0) -> tuple[dict[str, np.ndarray], float]:
-    """Run a graph through onnxruntime-node (CPU EP); returns (outputs by name, session.run milliseconds)."""
+    """Run a graph on onnxruntime's CPU EP: Python onnxruntime where installed, else onnxruntime-node (Debian has
+    no Python onnxruntime); returns (outputs by name, session.run milliseconds)."""
+    if os.environ.get('HAIRFAST_ORT', '') != 'node':
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            ort = None
+        if ort is not None:
+            return _run_ort_python(ort, model_path, feeds, threads)
     node = shutil.which('node')
     if node is None:
         raise RuntimeError('node is not on PATH: the exporter runs graphs through onnxruntime-node')
