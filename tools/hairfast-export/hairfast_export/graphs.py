@@ -200,8 +200,8 @@ class EmbedGraph(nn.Module):
         im_256_norm = (im_256 - 0.5) / 0.5
         w = self.e4e(im_256_norm) + self.e4e_avg
         x = (image - 0.5) / 0.5
-        for _ in range(2):  # FeatureStyleEncoder trainer.downscale(x, 2, 'bilinear')
-            x = F.interpolate(x, scale_factor=0.5, mode='bilinear')
+        for size in (512, 256):  # FeatureStyleEncoder trainer.downscale(x, 2, 'bilinear'): two x0.5 steps
+            x = F.interpolate(x, size=(size, size), mode='bilinear')
         s_raw, fea = self.fs(x)
         s = s_raw + self.fs_avg
         f, _ = self.gen.synthesize(s, 3, 3, layer_in=fea)

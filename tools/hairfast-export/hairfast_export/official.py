@@ -137,6 +137,38 @@ def fake_torch_load(provider):
         torch.load = real
 
 
+def calibrate_sean_norms(net: nn.Module, mean_codes: torch.Tensor) -> None:
+    """Random mode only: SEAN's param-free BatchNorms run on running statistics, which at init (0 / 1) leave the
+    random network's activations growing to 1e27 and tanh saturated at +-1 (a parity run would compare constants).
+    Set them to the statistics of one seeded decode (batch statistics, momentum 1) on a copy, then copy them back."""
+    import copy
+    from .graphs import SeanDecode, example_inputs
+    from .onnx_io import load_contract
+    calib = copy.deepcopy(net)
+    dec = SeanDecode(calib, mean_codes)
+    norms = [m for m in dec.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = 1.0
+    dec.train()
+    pre_tanh = []
+    hook = calib.conv_img.register_forward_hook(lambda mod, i, out: pre_tanh.append(out.std().item()))
+    with torch.no_grad():
+        dec(*example_inputs(load_contract()['graphs']['sean_decode'], seed=12345))
+    hook.remove()
+    stats = {n: m for n, m in calib.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
+    for n, m in net.named_modules():
+        if n in stats and stats[n].running_mean is not None:
+            m.running_mean.copy_(stats[n].running_mean)
+            m.running_var.copy_(stats[n].running_var)
+    # and bring the last conv's output to std ~0.5 so tanh is not saturated
+    scale = max(pre_tanh[0] / 0.5, 1e-6)
+    with torch.no_grad():
+        net.conv_img.weight.div_(scale)
+        if net.conv_img.bias is not None:
+            net.conv_img.bias.div_(scale)
+
+
 def tame_random_convs(module: nn.Module) -> nn.Module:
     """Random mode only: the iresnet's own init (conv weights N(0, 0.1)) overflows to inf through 50 layers, which
     makes a parity run meaningless; torch's default conv init keeps activations finite."""
@@ -237,11 +269,7 @@ class Official:
                 for name, p in net.named_parameters():
                     if name.endswith('blending_gamma') or name.endswith('blending_beta'):
                         p.normal_()
-                for name, b in net.named_buffers():
-                    if name.endswith('running_var'):
-                        b.uniform_(0.5, 2.0)
-                    elif name.endswith('running_mean'):
-                        b.normal_(0, 0.1)
+            calibrate_sean_norms(net, self.sean_mean_codes())
         return net.eval()
 
     def sean_mean_codes(self) -> torch.Tensor:
