@@ -234,6 +234,122 @@ class References:
         return (((image[0:1] + 1) / 2).clip(0, 1),)
 
 
+class FSEncoderShim:
+    """What Embedding uses of FeatureStyleEncoder's Trainer: test(img, return_latent=True)[-2:] = (S, 16x16 feature).
+    trainer.py itself cannot be imported here (face_alignment, lpips); the reconstruction image it also returns is
+    unused by HairFast and skipped."""
+
+    def __init__(self, enc, avg):
+        self.enc, self.avg = enc, avg
+
+    def test(self, img=None, return_latent=True, **_):
+        x = img
+        for _ in range(2):  # trainer.downscale(x, 2, 'bilinear')
+            x = F.interpolate(x, scale_factor=0.5, mode='bilinear')
+        w, fea = self.enc(x)
+        return [img, None, w + self.avg, fea]
+
+
+def official_swap(refs: 'References', face, shape, color):
+    """hair_swap.HairFast.swap on the official Embedding / Alignment / Blending code, assembled without their
+    checkpoint-loading constructors (the networks are the seeded ones the export used)."""
+    import torchvision.transforms as T
+    from torch import nn
+    import hair_swap
+    from models.Alignment import Alignment
+    from models.Blending import Blending
+    from models.Embedding import Embedding
+    from models.Net import Net
+    from models.CtrlHair.external_code.face_parsing.my_parsing_util import FaceParsing
+    from models.sean_codes.models.pix2pix_model import Pix2PixModel, SEAN_OPT
+    from utils.bicubic import BicubicDownSample
+    from utils.image_utils import DilateErosion
+    o = refs.o
+    FaceParsing.bise_net = o.bisenet()
+    opts = Namespace(device='cpu', batch_size=3, save_all=False, mixing=0.95, smooth=5, size=1024)
+
+    def shell(cls):
+        obj = cls.__new__(cls)
+        nn.Module.__init__(obj)
+        obj.opts = opts
+        return obj
+
+    net = shell(Net)
+    net.generator = o.official_generator()
+    embed = shell(Embedding)
+    embed.net = net
+    embed.encoder = FSEncoderShim(*o.fs_encoder())
+    enc, avg = o.e4e()
+    embed.e4e = Namespace(encoder=enc, latent_avg=avg, opts=Namespace(start_from_latent_avg=True))
+    embed.normalize = T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    embed.to_bisenet = T.Normalize(*IMAGENET)
+    embed.downsample_512 = BicubicDownSample(factor=2, cuda=False)
+    embed.downsample_256 = BicubicDownSample(factor=4, cuda=False)
+    align = shell(Alignment)
+    align.net = net
+    align.latent_encoder = embed.get_e4e_embed
+    sean = Pix2PixModel.__new__(Pix2PixModel)
+    nn.Module.__init__(sean)
+    sean.opt = Namespace(**dict(vars(SEAN_OPT), gpu_ids=[]))
+    sean.FloatTensor, sean.ByteTensor = torch.FloatTensor, torch.ByteTensor
+    sean.netG = o.sean_generator()
+    align.sean_model = sean
+    align.mask_generator = o.mask_generator()
+    align.rotate_model = o.rotate_model()
+    align.dilate_erosion = DilateErosion(dilate_erosion=5, device='cpu')
+    align.to_bisenet = T.Normalize(*IMAGENET)
+    blend = shell(Blending)
+    blend.net = net
+    blend.blending_encoder = refs._blending()
+    blend.post_process = o.post_process()
+    blend.dilate_erosion = DilateErosion(dilate_erosion=5, device='cpu')
+    blend.downsample_256 = BicubicDownSample(factor=4, cuda=False)
+    hf = hair_swap.HairFast.__new__(hair_swap.HairFast)
+    hf.args, hf.net, hf.embed, hf.align, hf.blend = opts, net, embed, align, blend
+    with cwd(refs.src):
+        return hf.swap(face, shape, color)
+
+
+def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
+    """The contract's flow (graphs.contract.json "flow") for three distinct images, every step an exported graph."""
+    times = {}
+
+    def g(name, **feeds):
+        out, ms = run_ort(models / f'{name}.onnx', {k: np.ascontiguousarray(v) for k, v in feeds.items()})
+        times[name] = times.get(name, 0) + ms
+        return out
+
+    per = {}
+    for key, img in (('face', face), ('shape', shape), ('color', color)):
+        image = img[None].numpy().astype(np.float32)
+        mask = g('bisenet', image=image)['mask']
+        e = g('embed', image=image, mask=mask)
+        code = g('sean_encode', image_256=e['image_256'], mask=mask)['codes']
+        per[key] = dict(e, mask=mask, code=code)
+    fa, sh, co = per['face'], per['shape'], per['color']
+    face_code = g('ctrl_face_enc', mask=fa['mask'])['face_code']
+
+    def target(other):
+        rot = g('rotate', w_face=fa['w'], w_other=other['w'])['mask']
+        hair_code = g('ctrl_hair_enc', mask=rot)['hair_code']
+        return g('ctrl_decode', face_code=face_code, hair_code=hair_code)['target_mask']
+
+    t_shape, t_color = target(sh), target(co)
+    imgs = g('sean_decode', codes=np.concatenate([fa['code'], sh['code']]), target_mask=t_shape)['images']
+    f_e4e = g('e4e', images=imgs)['f']
+    f_align = g('align_f', f_face=fa['f_mix'], f_shape=sh['f_mix'], f_e4e=f_e4e, mask_face=fa['mask'],
+                mask_shape=sh['mask'], target_mask=t_shape)['f_align']
+    bm = g('blend_masks', image_norm_face=fa['image_norm_256'], image_norm_color=co['image_norm_256'],
+           mask_face=fa['mask'], mask_color=co['mask'], target_mask=t_color)
+    emb_face = g('clip_visual', image=bm['face_masked'])['embedding']
+    emb_color = g('clip_visual', image=bm['color_masked'])['embedding']
+    s_blend = g('color_mod', s_face=fa['s'], s_color=co['s'], emb_face=emb_face, emb_color=emb_color)['s_blend']
+    blend_256 = g('g_f32_to_img', s=s_blend, f=f_align)['image_256']
+    r = g('refine', image_norm_face=fa['image_norm_256'], blend_256=blend_256)
+    image = g('g_f64_to_img', s=r['s_final'], f=r['f_final'])['image']
+    return image[0], times
+
+
 def compare(spec: dict, want: tuple, got: dict) -> dict:
     row = {}
     for s, w in zip(spec['outputs'], want):
@@ -254,12 +370,35 @@ def main(argv=None) -> int:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--only', type=str, default='')
     p.add_argument('--json', type=Path, help='append one JSON line per graph here')
+    p.add_argument('--e2e', action='store_true', help='HairFast.swap vs the chained graphs on three seeded images')
     args = p.parse_args(argv)
     contract = load_contract()
     manifest = json.loads((args.models / 'manifest.json').read_text())
     names = [n for n in args.only.split(',') if n] or [n for n in contract['graphs'] if n in manifest['models']]
     refs = References(args.src, args.seed)
     torch.set_grad_enabled(False)
+    if args.e2e:
+        gen = torch.Generator().manual_seed(args.seed + 100)
+        # smooth random images (noise upsampled), so masks have regions rather than salt-and-pepper labels
+        face, shape, color = (F.interpolate(torch.rand(1, 3, 16, 16, generator=gen), size=(1024, 1024),
+                                            mode='bilinear')[0] for _ in range(3))
+        t0 = time.time()
+        want = official_swap(refs, face, shape, color)
+        official_s = time.time() - t0
+        t0 = time.time()
+        got, times = graph_swap(args.models, face, shape, color)
+        graphs_s = time.time() - t0
+        mse = float(((torch.from_numpy(got).double() - want.double()) ** 2).mean())
+        psnr = float('inf') if mse == 0 else 10 * np.log10(1.0 / mse)
+        row = {'graph': 'end_to_end', 'seed': args.seed, 'official_cpu_s': round(official_s, 1),
+               'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
+               'psnr_db': round(psnr, 2), 'max_abs': float((torch.from_numpy(got) - want).abs().max()),
+               'official_image_std': float(want.std())}
+        print(json.dumps(row), flush=True)
+        if args.json:
+            with open(args.json, 'a') as f:
+                f.write(json.dumps(row) + '\n')
+        return 0
     for name in names:
         spec = contract['graphs'][name]
         inputs = example_inputs(spec, seed=args.seed)

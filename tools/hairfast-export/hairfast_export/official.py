@@ -106,7 +106,7 @@ def install_stubs(src: Path) -> None:
         except ImportError:
             sys.modules['addict'] = types.ModuleType('addict')
             sys.modules['addict'].Dict = _AttrDict
-    for missing in ('gdown', 'cv2', 'dill'):  # download helpers imported at module level, never called here
+    for missing in ('gdown', 'cv2', 'dill', 'dlib'):  # download helpers imported at module level, never called here
         if missing not in sys.modules:
             try:
                 importlib.import_module(missing)

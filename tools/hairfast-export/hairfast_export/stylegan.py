@@ -208,7 +208,8 @@ class Generator(nn.Module):
         skip = None
         out = layer_in
         if start_layer == 0:
-            out = self.input.input.repeat(int(latent.shape[0]), 1, 1, 1)  # static batch under tracing
+            batch = int(latent.shape[0])  # static under tracing; cat keeps the exported shape inferable
+            out = self.input.input if batch == 1 else torch.cat([self.input.input] * batch, dim=0)
             out = self.conv1(out, latent[:, 0], self.noise(0))
             skip = self.to_rgb1(out, latent[:, 1])
         if end_layer == 0:
