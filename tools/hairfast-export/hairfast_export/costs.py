@@ -24,14 +24,21 @@ def _shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
 
 
 def gmac(model: onnx.ModelProto) -> float:
-    """Conv, ConvTranspose, MatMul, Gemm and Einsum MACs, in units of 1e9 (other ops are cheap by comparison)."""
+    return gmac_counted(model)[0]
+
+
+def gmac_counted(model: onnx.ModelProto) -> tuple[float, int]:
+    """Conv, ConvTranspose, MatMul, Gemm and Einsum MACs in units of 1e9 (other ops are cheap by comparison), and
+    how many such nodes ONNX shape inference left without shapes (then the figure is a lower bound)."""
     shapes = _shapes(model)
     total = 0
+    unknown = 0
     for node in model.graph.node:
         if node.op_type in ('Conv', 'ConvTranspose'):
             x, w = shapes.get(node.input[0]), shapes.get(node.input[1])
             y = shapes.get(node.output[0])
-            if not x or not w or not y:
+            if not x or not w or not y or 0 in x or 0 in y:
+                unknown += 1
                 continue
             if node.op_type == 'Conv':
                 total += prod(y) * prod(w[1:])
@@ -40,7 +47,8 @@ def gmac(model: onnx.ModelProto) -> float:
         elif node.op_type in ('MatMul', 'Gemm'):
             a, b = shapes.get(node.input[0]), shapes.get(node.input[1])
             y = shapes.get(node.output[0])
-            if not a or not y:
+            if not a or not y or 0 in a or 0 in y:
+                unknown += 1
                 continue
             trans_a = any(att.name == 'transA' and att.i for att in node.attribute)
             k = a[-2] if trans_a and len(a) >= 2 else a[-1]
@@ -54,4 +62,4 @@ def gmac(model: onnx.ModelProto) -> float:
                 for ch, d in zip(re.sub(r'[^a-z]', '', term), dims):
                     sizes[ch] = max(sizes.get(ch, 0), d)
             total += prod(sizes.values())
-    return total / 1e9
+    return total / 1e9, unknown

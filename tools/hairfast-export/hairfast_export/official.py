@@ -56,6 +56,15 @@ def _op_module(name: str) -> types.ModuleType:
     return mod
 
 
+class _PassthroughModule(types.ModuleType):
+    """An absent optional dependency: any attribute is a function returning its first argument (tqdm(x) -> x)."""
+
+    def __getattr__(self, name):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        return lambda x=None, *a, **k: x
+
+
 class _ClipStub(types.ModuleType):
     """`clip` with load() returning the local ViT-B/32 tower (random init; real weights come from the checkpoint)."""
 
@@ -91,7 +100,7 @@ class _StaticPoolF(types.ModuleType):
 
 
 OP_PACKAGES = ['models.stylegan2.op', 'models.encoder4editing.models.stylegan2.op',
-               'models.FeatureStyleEncoder.pixel2style2pixel.models.stylegan2.op']
+               'models.FeatureStyleEncoder.pixel2style2pixel.models.stylegan2.op', 'pixel2style2pixel.models.stylegan2.op']
 
 
 def install_stubs(src: Path) -> None:
@@ -106,12 +115,13 @@ def install_stubs(src: Path) -> None:
         except ImportError:
             sys.modules['addict'] = types.ModuleType('addict')
             sys.modules['addict'].Dict = _AttrDict
-    for missing in ('gdown', 'cv2', 'dill', 'dlib'):  # download helpers imported at module level, never called here
+    # modules imported at module level by code paths the exporter never runs (downloads, plotting, progress bars)
+    for missing in ('gdown', 'cv2', 'dill', 'dlib', 'tqdm', 'face_alignment'):
         if missing not in sys.modules:
             try:
                 importlib.import_module(missing)
             except ImportError:
-                sys.modules[missing] = types.ModuleType(missing)
+                sys.modules[missing] = _PassthroughModule(missing)
     if 'matplotlib' not in sys.modules:  # e4e's psp.py selects a plotting backend at import
         try:
             importlib.import_module('matplotlib')
