@@ -45,6 +45,14 @@ def patch_official_for_cpu(src: Path) -> None:
         return real_randn(*a, **k)
 
     torch.randn = randn
+    real_interpolate = F.interpolate
+
+    def interpolate(x, *a, **k):  # CPU has no int64 nearest kernel (CUDA has); labels go through float exactly
+        if not x.is_floating_point():
+            return real_interpolate(x.float(), *a, **k).to(x.dtype)
+        return real_interpolate(x, *a, **k)
+
+    torch.nn.functional.interpolate = interpolate
     from models.stylegan2.model import Generator
     forward = Generator.forward
 
