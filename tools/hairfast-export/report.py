@@ -44,7 +44,8 @@ def graphs_table(manifest_path: Path, row_paths: list[Path]) -> str:
         total_bytes += e['bytes']
         total_params += e.get('params', 0)
         check = r.get('max_abs')
-        out.append(f"| {key} | {e['bytes'] / 1e6:.1f} | {e.get('params', 0) / 1e6:.2f} | {e.get('gmac', 0):.1f} | "
+        lower = '≥ ' if r.get('gmac_uncounted_nodes') or 'lower bound' in e.get('notes', '') else ''
+        out.append(f"| {key} | {e['bytes'] / 1e6:.1f} | {e.get('params', 0) / 1e6:.2f} | {lower}{e.get('gmac', 0):.1f} | "
                    f"{r.get('export_s', '')} | {r.get('torch_s', r.get('torch_cpu_s', ''))} | {r.get('ort_cpu_ms', '')} | "
                    f"{'' if check is None else f'{check:.3g}'} |")
     out.append(f'| **total** | {total_bytes / 1e6:.0f} | {total_params / 1e6:.1f} | | | | | |')

@@ -132,6 +132,23 @@ class ExportMechanicsTest(unittest.TestCase):
         self.assertIn('f_align', problems[0])
 
 
+class CostsTest(unittest.TestCase):
+    def test_gmac_counts_conv_and_matmul(self):
+        import onnx
+        from hairfast_export import costs
+        tmp = Path(tempfile.mkdtemp(prefix='hairfast-costs-'))
+        try:
+            module = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Flatten(), nn.Linear(8 * 16 * 16, 10))
+            export_onnx(module, (torch.randn(1, 3, 16, 16),), ['x'], ['y'], tmp / 'c.onnx')
+            model = onnx.load(str(tmp / 'c.onnx'))
+            gmac, unknown = costs.gmac_counted(model)
+            self.assertEqual(unknown, 0)
+            self.assertAlmostEqual(gmac * 1e9, 8 * 16 * 16 * 3 * 9 + 8 * 16 * 16 * 10, delta=0.5)
+            self.assertEqual(costs.params(model), sum(p.numel() for p in module.parameters()))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class ContractTest(unittest.TestCase):
     def test_every_contract_graph_has_a_builder(self):
         contract = load_contract()
