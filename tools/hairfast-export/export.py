@@ -30,7 +30,10 @@ from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, load_contract, run_ort,  # noqa: E402
                                      sha256, stamp_output_shapes)
 
-LICENSE = 'HairFastGAN: MIT (code); see the official repo for each checkpoint license'
+LICENSE = 'MIT (HairFastGAN code); the checkpoints carry their upstream licenses'
+# models/sean_codes is NVIDIA's SEAN code: "Licensed under the CC BY-NC-SA 4.0 license" (non-commercial)
+LICENSES = {'sean_encode': 'CC-BY-NC-SA-4.0 (NVIDIA SEAN code in HairFastGAN)',
+            'sean_decode': 'CC-BY-NC-SA-4.0 (NVIDIA SEAN code in HairFastGAN)'}
 
 
 def src_version(src: Path) -> str:
@@ -113,7 +116,7 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
         entry = {
             'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
             'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
-                       'path': 'tools/hairfast-export/export.py', 'license': LICENSE},
+                       'path': 'tools/hairfast-export/export.py', 'license': LICENSES.get(name, LICENSE)},
             'opset': args.opset, 'precision': precision,
             'inputs': [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in spec['inputs']],
             'outputs': [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in spec['outputs']],

@@ -319,7 +319,8 @@ def official_swap(refs: 'References', face, shape, color):
 
 
 def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
-    """The contract's flow (graphs.contract.json "flow") for three distinct images, every step an exported graph."""
+    """The contract's flow (graphs.contract.json "flow"), every step an exported graph. Inputs that are the same
+    tensor object are the same image (as after the official equal_replacer), and are computed once."""
     times = {}
 
     def g(name, **feeds):
@@ -327,35 +328,63 @@ def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
         times[name] = times.get(name, 0) + ms
         return out
 
+    distinct = []
+    for img in (face, shape, color):
+        if not any(img is d for d in distinct):
+            distinct.append(img)
     per = {}
-    for key, img in (('face', face), ('shape', shape), ('color', color)):
+    for img in distinct:
         image = img[None].numpy().astype(np.float32)
         mask = g('bisenet', image=image)['mask']
         e = g('embed', image=image, mask=mask)
         code = g('sean_encode', image_256=e['image_256'], mask=mask)['codes']
-        per[key] = dict(e, mask=mask, code=code)
-    fa, sh, co = per['face'], per['shape'], per['color']
-    face_code = g('ctrl_face_enc', mask=fa['mask'])['face_code']
+        per[id(img)] = dict(e, mask=mask, code=code, F=e['f_mix'] if len(distinct) > 1 else e['f'])
+    fa, sh, co = per[id(face)], per[id(shape)], per[id(color)]
+    face_code = {}
 
-    def target(other):
-        rot = g('rotate', w_face=fa['w'], w_other=other['w'])['mask']
+    def target(other_img):
+        if other_img is face:
+            return fa['mask']
+        if 'c' not in face_code:
+            face_code['c'] = g('ctrl_face_enc', mask=fa['mask'])['face_code']
+        rot = g('rotate', w_face=fa['w'], w_other=per[id(other_img)]['w'])['mask']
         hair_code = g('ctrl_hair_enc', mask=rot)['hair_code']
-        return g('ctrl_decode', face_code=face_code, hair_code=hair_code)['target_mask']
+        return g('ctrl_decode', face_code=face_code['c'], hair_code=hair_code)['target_mask']
 
-    t_shape, t_color = target(sh), target(co)
-    imgs = g('sean_decode', codes=np.concatenate([fa['code'], sh['code']]), target_mask=t_shape)['images']
-    f_e4e = g('e4e', images=imgs)['f']
-    f_align = g('align_f', f_face=fa['f_mix'], f_shape=sh['f_mix'], f_e4e=f_e4e, mask_face=fa['mask'],
-                mask_shape=sh['mask'], target_mask=t_shape)['f_align']
-    bm = g('blend_masks', image_norm_face=fa['image_norm_256'], image_norm_color=co['image_norm_256'],
-           mask_face=fa['mask'], mask_color=co['mask'], target_mask=t_color)
-    emb_face = g('clip_visual', image=bm['face_masked'])['embedding']
-    emb_color = g('clip_visual', image=bm['color_masked'])['embedding']
-    s_blend = g('color_mod', s_face=fa['s'], s_color=co['s'], emb_face=emb_face, emb_color=emb_color)['s_blend']
+    t_shape = target(shape)
+    t_color = t_shape if color is shape else target(color)
+    if shape is face:
+        f_align = fa['F']
+    else:
+        imgs = g('sean_decode', codes=np.concatenate([fa['code'], sh['code']]), target_mask=t_shape)['images']
+        f_e4e = g('e4e', images=imgs)['f']
+        f_align = g('align_f', f_face=fa['F'], f_shape=sh['F'], f_e4e=f_e4e, mask_face=fa['mask'],
+                    mask_shape=sh['mask'], target_mask=t_shape)['f_align']
+    if face is shape and face is color:
+        s_blend = fa['s']
+    else:
+        bm = g('blend_masks', image_norm_face=fa['image_norm_256'], image_norm_color=co['image_norm_256'],
+               mask_face=fa['mask'], mask_color=co['mask'], target_mask=t_color)
+        emb_face = g('clip_visual', image=bm['face_masked'])['embedding']
+        emb_color = g('clip_visual', image=bm['color_masked'])['embedding']
+        s_blend = g('color_mod', s_face=fa['s'], s_color=co['s'], emb_face=emb_face, emb_color=emb_color)['s_blend']
     blend_256 = g('g_f32_to_img', s=s_blend, f=f_align)['image_256']
     r = g('refine', image_norm_face=fa['image_norm_256'], blend_256=blend_256)
     image = g('g_f64_to_img', s=r['s_final'], f=r['f_final'])['image']
     return image[0], times
+
+
+MODES = ('both', 'shape', 'color', 'same')
+
+
+def mode_images(mode: str, seed: int):
+    """face, shape, color for a mode: both = three images; shape = color is the face; color = shape is the face;
+    same = one image three times."""
+    gen = torch.Generator().manual_seed(seed + 100)
+    # smooth random images (noise upsampled), so masks have regions rather than salt-and-pepper labels
+    a, b, c = (F.interpolate(torch.rand(1, 3, 16, 16, generator=gen), size=(1024, 1024), mode='bilinear')[0]
+               for _ in range(3))
+    return {'both': (a, b, c), 'shape': (a, b, a), 'color': (a, a, c), 'same': (a, a, a)}[mode]
 
 
 def compare(spec: dict, want: tuple, got: dict) -> dict:
@@ -378,7 +407,9 @@ def main(argv=None) -> int:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--only', type=str, default='')
     p.add_argument('--json', type=Path, help='append one JSON line per graph here')
-    p.add_argument('--e2e', action='store_true', help='HairFast.swap vs the chained graphs on three seeded images')
+    p.add_argument('--e2e', action='store_true', help='HairFast.swap vs the chained graphs on seeded images')
+    p.add_argument('--mode', choices=MODES, default='both', help='--e2e inputs: both (3 images), shape (color = face), '
+                   'color (shape = face), same (one image)')
     args = p.parse_args(argv)
     contract = load_contract()
     manifest = json.loads((args.models / 'manifest.json').read_text())
@@ -386,10 +417,7 @@ def main(argv=None) -> int:
     refs = References(args.src, args.seed)
     torch.set_grad_enabled(False)
     if args.e2e:
-        gen = torch.Generator().manual_seed(args.seed + 100)
-        # smooth random images (noise upsampled), so masks have regions rather than salt-and-pepper labels
-        face, shape, color = (F.interpolate(torch.rand(1, 3, 16, 16, generator=gen), size=(1024, 1024),
-                                            mode='bilinear')[0] for _ in range(3))
+        face, shape, color = mode_images(args.mode, args.seed)
         t0 = time.time()
         want = official_swap(refs, face, shape, color)
         official_s = time.time() - t0
@@ -398,7 +426,7 @@ def main(argv=None) -> int:
         graphs_s = time.time() - t0
         mse = float(((torch.from_numpy(got).double() - want.double()) ** 2).mean())
         psnr = float('inf') if mse == 0 else 10 * np.log10(1.0 / mse)
-        row = {'graph': 'end_to_end', 'seed': args.seed, 'official_cpu_s': round(official_s, 1),
+        row = {'graph': 'end_to_end', 'mode': args.mode, 'seed': args.seed, 'official_cpu_s': round(official_s, 1),
                'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
                'psnr_db': round(psnr, 2), 'max_abs': float((torch.from_numpy(got) - want).abs().max()),
                'official_image_std': float(want.std())}
