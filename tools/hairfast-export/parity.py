@@ -320,7 +320,8 @@ def official_swap(refs: 'References', face, shape, color):
 
 def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
     """The contract's flow (graphs.contract.json "flow"), every step an exported graph. Inputs that are the same
-    tensor object are the same image (as after the official equal_replacer), and are computed once."""
+    tensor object are the same image (as after the official equal_replacer): per-image work runs once for them, but
+    the shape module, alignment and blending run in full, as they do in the official code ("officialShortcuts")."""
     times = {}
 
     def g(name, **feeds):
@@ -343,8 +344,6 @@ def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
     face_code = {}
 
     def target(other_img):
-        if other_img is face:
-            return fa['mask']
         if 'c' not in face_code:
             face_code['c'] = g('ctrl_face_enc', mask=fa['mask'])['face_code']
         rot = g('rotate', w_face=fa['w'], w_other=per[id(other_img)]['w'])['mask']
@@ -353,21 +352,15 @@ def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
 
     t_shape = target(shape)
     t_color = t_shape if color is shape else target(color)
-    if shape is face:
-        f_align = fa['F']
-    else:
-        imgs = g('sean_decode', codes=np.concatenate([fa['code'], sh['code']]), target_mask=t_shape)['images']
-        f_e4e = g('e4e', images=imgs)['f']
-        f_align = g('align_f', f_face=fa['F'], f_shape=sh['F'], f_e4e=f_e4e, mask_face=fa['mask'],
-                    mask_shape=sh['mask'], target_mask=t_shape)['f_align']
-    if face is shape and face is color:
-        s_blend = fa['s']
-    else:
-        bm = g('blend_masks', image_norm_face=fa['image_norm_256'], image_norm_color=co['image_norm_256'],
-               mask_face=fa['mask'], mask_color=co['mask'], target_mask=t_color)
-        emb_face = g('clip_visual', image=bm['face_masked'])['embedding']
-        emb_color = g('clip_visual', image=bm['color_masked'])['embedding']
-        s_blend = g('color_mod', s_face=fa['s'], s_color=co['s'], emb_face=emb_face, emb_color=emb_color)['s_blend']
+    imgs = g('sean_decode', codes=np.concatenate([fa['code'], sh['code']]), target_mask=t_shape)['images']
+    f_e4e = g('e4e', images=imgs)['f']
+    f_align = g('align_f', f_face=fa['F'], f_shape=sh['F'], f_e4e=f_e4e, mask_face=fa['mask'],
+                mask_shape=sh['mask'], target_mask=t_shape)['f_align']
+    bm = g('blend_masks', image_norm_face=fa['image_norm_256'], image_norm_color=co['image_norm_256'],
+           mask_face=fa['mask'], mask_color=co['mask'], target_mask=t_color)
+    emb_face = g('clip_visual', image=bm['face_masked'])['embedding']
+    emb_color = g('clip_visual', image=bm['color_masked'])['embedding']
+    s_blend = g('color_mod', s_face=fa['s'], s_color=co['s'], emb_face=emb_face, emb_color=emb_color)['s_blend']
     blend_256 = g('g_f32_to_img', s=s_blend, f=f_align)['image_256']
     r = g('refine', image_norm_face=fa['image_norm_256'], blend_256=blend_256)
     image = g('g_f64_to_img', s=r['s_final'], f=r['f_final'])['image']
