@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Export HairFastGAN as the ONNX graph split of src/pipeline/hairfast/graphs.contract.json.
+
+  official weights:  export.py --src /path/HairFastGAN --checkpoints /path/HairFastGAN/pretrained_models
+  random weights:    export.py --src /path/HairFastGAN --random-weights --seed 0
+  options:           --only embed,bisenet  --fp16  --device cuda  --out models/hairfast  --check
+
+The architectures always come from --src (a checkout of AIRI-Institute/HairFastGAN, imported at run time and never
+copied here). Writes <out>/<name>.onnx (+ <name>_fp16.onnx) and <out>/manifest.json (src/pipeline/runtime/manifest.ts
+schema; files are relative to the models directory, i.e. hairfast/<name>.onnx).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import onnx  # noqa: E402
+import torch  # noqa: E402
+
+from hairfast_export import costs  # noqa: E402
+from hairfast_export.graphs import Builders, example_inputs  # noqa: E402
+from hairfast_export.official import Official  # noqa: E402
+from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, load_contract, run_ort,  # noqa: E402
+                                     sha256, stamp_output_shapes)
+
+LICENSE = 'MIT (HairFastGAN code); the checkpoints carry their upstream licenses'
+# models/sean_codes is NVIDIA's SEAN code: "Licensed under the CC BY-NC-SA 4.0 license" (non-commercial)
+LICENSES = {'sean_encode': 'CC-BY-NC-SA-4.0 (NVIDIA SEAN code in HairFastGAN)',
+            'sean_decode': 'CC-BY-NC-SA-4.0 (NVIDIA SEAN code in HairFastGAN)'}
+
+
+def src_version(src: Path) -> str:
+    try:
+        return subprocess.run(['git', '-C', str(src), 'rev-parse', 'HEAD'], capture_output=True, text=True,
+                              check=True).stdout.strip() or 'unknown'
+    except Exception:  # a plain tarball export has no git metadata
+        marker = src / '.hairfast-commit'
+        return marker.read_text().strip() if marker.exists() else 'unknown'
+
+
+def gpu_bench(mod, inp, device, repeats: int = 3) -> dict:
+    """Torch forward on a CUDA device: median seconds and peak allocated memory (weights + activations)."""
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    with torch.no_grad():
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            mod(*inp)
+            torch.cuda.synchronize(device)
+            times.append(time.perf_counter() - t0)
+    times = sorted(times[1:])
+    return {'gpu_ms': round(times[len(times) // 2] * 1000, 2),
+            'gpu_peak_mib': round(torch.cuda.max_memory_allocated(device) / 2 ** 20, 1)}
+
+
+def max_abs(spec: dict, got: dict, want: tuple) -> float:
+    errs = []
+    for s, w in zip(spec['outputs'], want):
+        if list(got[s['name']].shape) != list(s['shape']):
+            raise RuntimeError(f"output {s['name']} has shape {list(got[s['name']].shape)}, contract {s['shape']}")
+        errs.append((torch.from_numpy(got[s['name']]).double() - w.detach().cpu().double()).abs().max().item())
+    return max(errs)
+
+
+def export_graph(name, spec, builders, args, device, kind, version, manifest, manifest_path) -> list[dict]:
+    t0 = time.time()
+    module = builders.build(name).to(device).eval()
+    inputs = tuple(t.to(device) for t in example_inputs(spec, seed=args.seed))
+    rows = []
+    want32 = None
+    precisions = ['fp32', 'fp16'] if args.fp16 else ['fp32']
+    for precision in precisions:
+        if precision == 'fp16':
+            if device.type == 'cpu' and torch.__version__ < '2':
+                raise RuntimeError('--fp16 traces the graphs in half precision; torch 1.x has no CPU half conv: '
+                                   'use --device cuda (or torch >= 2)')
+            mod = module.half()
+            inp = tuple(t.half() if t.is_floating_point() else t for t in inputs)
+        else:
+            mod, inp = module, inputs
+        key = name if precision == 'fp32' else f'{name}_fp16'
+        path = args.out / f'{key}.onnx'
+        row = {'graph': key, 'torch': torch.__version__, 'device': str(device)}
+        if args.bench_gpu and device.type == 'cuda':
+            row.update(gpu_bench(mod, inp, device))
+        if args.check or args.fp16:
+            with torch.no_grad():
+                t_torch = time.time()
+                want = mod(*inp)
+                row['torch_s'] = round(time.time() - t_torch, 2)
+            want = want if isinstance(want, tuple) else (want,)
+            if precision == 'fp32':
+                want32 = tuple(w.float().cpu() for w in want)
+            else:
+                row['torch_fp16_vs_fp32_max_abs'] = max(
+                    (w.float().cpu() - w32).abs().max().item() for w, w32 in zip(want, want32))
+        t_export = time.time()
+        export_onnx(mod, inp, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
+                    opset=args.opset)
+        row['export_s'] = round(time.time() - t_export, 1)
+        stamp_output_shapes(path, spec)
+        float_dtype = 'float32' if precision == 'fp32' else 'float16'
+        problems = contract_mismatches(path, spec, float_dtype=float_dtype)
+        if problems:
+            raise RuntimeError(f'{key} does not match the contract: {problems}')
+        model = onnx.load(str(path))
+        gmac, uncounted = costs.gmac_counted(model)
+        entry = {
+            'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
+            'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
+                       'path': 'tools/hairfast-export/export.py', 'license': LICENSES.get(name, LICENSE)},
+            'opset': args.opset, 'precision': precision,
+            'inputs': [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in spec['inputs']],
+            'outputs': [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in spec['outputs']],
+            'params': costs.params(model), 'gmac': round(gmac, 3),
+            'notes': f'{kind} weights (seed {args.seed})' if kind == 'random' else 'official checkpoints',
+        }
+        del model
+        if uncounted:
+            entry['notes'] += f'; gmac is a lower bound ({uncounted} matrix/conv nodes without inferred shapes)'
+        row.update({'bytes': entry['bytes'], 'params': entry['params'], 'gmac': entry['gmac'],
+                    'gmac_uncounted_nodes': uncounted})
+        if args.check and precision == 'fp32':
+            feeds = {s['name']: t.cpu().numpy() for s, t in zip(spec['inputs'], inp)}
+            got, ms = run_ort(path, feeds)
+            row['ort_cpu_ms'] = round(ms, 1)
+            row['max_abs'] = max_abs(spec, got, want32)
+            entry['notes'] += f"; export check: max-abs {row['max_abs']:.3g} vs torch"
+        manifest['models'][key] = entry
+        manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
+        print(json.dumps(row), flush=True)
+        if args.report:
+            with open(args.report, 'a') as f:
+                f.write(json.dumps(row) + '\n')
+        rows.append(row)
+    del module
+    print(f'# {name}: {time.time() - t0:.1f}s', flush=True)
+    return rows
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--src', type=Path, required=True, help='checkout of AIRI-Institute/HairFastGAN')
+    weights = p.add_mutually_exclusive_group(required=True)
+    weights.add_argument('--checkpoints', type=Path, help="the official pretrained_models directory (kind = official)")
+    weights.add_argument('--random-weights', action='store_true', help='seeded random init (kind = random)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--out', type=Path, default=REPO_ROOT / 'models' / 'hairfast')
+    p.add_argument('--only', type=str, default='', help='comma-separated graph names (default: all)')
+    p.add_argument('--fp16', action='store_true', help='also write half-precision variants (<name>_fp16)')
+    p.add_argument('--device', type=str, default='cpu', help='torch device used to trace (cpu, cuda, cuda:1)')
+    p.add_argument('--opset', type=int, default=17)
+    p.add_argument('--check', action='store_true', help='run each fp32 graph in onnxruntime (CPU) and compare to torch')
+    p.add_argument('--bench-gpu', action='store_true', help='on CUDA: torch forward time and peak memory per graph')
+    p.add_argument('--keep-going', action='store_true', help='report a failing graph and go on with the next')
+    p.add_argument('--report', type=Path, help='append one JSON line per exported file here')
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    contract = load_contract()
+    names = [n for n in args.only.split(',') if n] or list(contract['graphs'])
+    unknown = [n for n in names if n not in contract['graphs']]
+    if unknown:
+        print(f"Expected graph names from {sorted(contract['graphs'])} for --only but received {unknown}", file=sys.stderr)
+        return 2
+    device = torch.device(args.device)
+    kind = 'official' if args.checkpoints else 'random'
+    official = Official(args.src, args.checkpoints, args.seed, device=str(device))
+    builders = Builders(official)
+    args.out.mkdir(parents=True, exist_ok=True)
+    manifest_path = args.out / 'manifest.json'
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {'version': 1, 'models': {}}
+    if any(m.get('kind') != kind for m in manifest['models'].values()):
+        manifest = {'version': 1, 'models': {}}  # one kind per directory
+    version = src_version(args.src)
+    report: list[dict] = []
+    failed = []
+    for name in names:
+        try:
+            rows = export_graph(name, contract['graphs'][name], builders, args, device, kind, version, manifest,
+                                manifest_path)
+            report.extend(rows)
+        except Exception as e:  # noqa: BLE001 - reported, and fatal unless --keep-going
+            failed.append(name)
+            print(json.dumps({'graph': name, 'error': f'{type(e).__name__}: {e}'[:2000]}), flush=True)
+            if not args.keep_going:
+                raise
+    if failed:
+        print(f'# failed: {failed}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

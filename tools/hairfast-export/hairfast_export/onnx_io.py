@@ -1,0 +1,153 @@
+"""Export helpers: torch -> ONNX (torch 1.13 and 2.x), contract checks, and runs through onnxruntime-node."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+HERE = Path(__file__).resolve().parent.parent
+REPO_ROOT = HERE.parent.parent
+CONTRACT_PATH = REPO_ROOT / 'src' / 'pipeline' / 'hairfast' / 'graphs.contract.json'
+RUN_ORT = HERE / 'run_ort.mjs'
+DEFAULT_OPSET = 17
+
+ONNX_DTYPES = {
+    onnx.TensorProto.FLOAT: 'float32', onnx.TensorProto.FLOAT16: 'float16', onnx.TensorProto.INT64: 'int64',
+    onnx.TensorProto.INT32: 'int32', onnx.TensorProto.UINT8: 'uint8', onnx.TensorProto.BOOL: 'bool',
+}
+NP_DTYPES = {'float32': np.float32, 'float16': np.float16, 'int64': np.int64, 'int32': np.int32, 'uint8': np.uint8,
+             'bool': np.bool_}
+TORCH_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'int64': torch.int64, 'int32': torch.int32,
+                'uint8': torch.uint8, 'bool': torch.bool}
+
+
+def load_contract(path: Path = CONTRACT_PATH) -> dict:
+    with open(path, encoding='utf8') as f:
+        return json.load(f)
+
+
+def export_onnx(module: torch.nn.Module, inputs: tuple, input_names: list[str], output_names: list[str], path: Path,
+                opset: int = DEFAULT_OPSET) -> None:
+    """torch.onnx.export with the TorchScript exporter on every torch version (2.x defaults to dynamo on new ones)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kwargs = dict(input_names=input_names, output_names=output_names, opset_version=opset, do_constant_folding=True)
+    if 'dynamo' in inspect.signature(torch.onnx.export).parameters:
+        kwargs['dynamo'] = False
+    with torch.no_grad():
+        torch.onnx.export(module, inputs, str(path), **kwargs)
+
+
+def stamp_output_shapes(path: Path, graph: dict) -> None:
+    """Write the contract's static output shapes where tracing left symbolic dims (e.g. after reshape(-1, ...)).
+
+    Only symbolic dims are replaced; a conflicting static dim is left for contract_mismatches to report, and
+    running the graph (export.py --check, the tests) confirms the real shapes."""
+    model = onnx.load(str(path), load_external_data=False)
+    changed = False
+    for v, want in zip(model.graph.output, graph['outputs']):
+        dims = v.type.tensor_type.shape.dim
+        if len(dims) != len(want['shape']):
+            continue
+        for d, size in zip(dims, want['shape']):
+            if not d.HasField('dim_value') and isinstance(size, int):
+                d.ClearField('dim_param')
+                d.dim_value = size
+                changed = True
+    if changed:
+        onnx.save(model, str(path))
+
+
+def tensor_specs(model: onnx.ModelProto, which: str) -> list[dict]:
+    values = model.graph.input if which == 'inputs' else model.graph.output
+    initializers = {i.name for i in model.graph.initializer}
+    specs = []
+    for v in values:
+        if v.name in initializers:
+            continue
+        t = v.type.tensor_type
+        shape = [d.dim_value if d.HasField('dim_value') else d.dim_param for d in t.shape.dim]
+        specs.append({'name': v.name, 'dtype': ONNX_DTYPES.get(t.elem_type, str(t.elem_type)), 'shape': shape})
+    return specs
+
+
+def contract_mismatches(model_path: Path, graph: dict, float_dtype: str = 'float32') -> list[str]:
+    """Differences between an exported file and its contract entry (names, order, dtypes, shapes); [] when it fits."""
+    model = onnx.load(str(model_path), load_external_data=False)
+    problems = []
+    for which in ('inputs', 'outputs'):
+        want = [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in graph[which]]
+        got = tensor_specs(model, which)
+        if [s['name'] for s in got] != [s['name'] for s in want]:
+            problems.append(f"{which}: expected names {[s['name'] for s in want]} but found {[s['name'] for s in got]}")
+            continue
+        for w, g in zip(want, got):
+            if w['dtype'] != g['dtype']:
+                problems.append(f"{which} {w['name']}: expected dtype {w['dtype']} but found {g['dtype']}")
+            if list(w['shape']) != list(g['shape']):
+                problems.append(f"{which} {w['name']}: expected shape {w['shape']} but found {g['shape']}")
+    return problems
+
+
+def _run_ort_python(ort, model_path: Path, feeds: dict[str, np.ndarray], threads: int):
+    import time
+    opts = ort.SessionOptions()
+    if threads > 0:
+        opts.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(model_path), opts, providers=['CPUExecutionProvider'])
+    t0 = time.perf_counter()
+    outs = session.run(None, feeds)
+    ms = (time.perf_counter() - t0) * 1000
+    return {o.name: v for o, v in zip(session.get_outputs(), outs)}, ms
+
+
+def run_ort(model_path: Path, feeds: dict[str, np.ndarray], threads: int = 0) -> tuple[dict[str, np.ndarray], float]:
+    """Run a graph on onnxruntime's CPU EP: Python onnxruntime where installed, else onnxruntime-node (Debian has
+    no Python onnxruntime); returns (outputs by name, session.run milliseconds)."""
+    if os.environ.get('HAIRFAST_ORT', '') != 'node':
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            ort = None
+        if ort is not None:
+            return _run_ort_python(ort, model_path, feeds, threads)
+    node = shutil.which('node')
+    if node is None:
+        raise RuntimeError('node is not on PATH: the exporter runs graphs through onnxruntime-node')
+    with tempfile.TemporaryDirectory(prefix='hairfast-ort-') as tmp:
+        specs = []
+        for i, (name, arr) in enumerate(feeds.items()):
+            arr = np.ascontiguousarray(arr)
+            file = f'in_{i}.bin'
+            arr.tofile(os.path.join(tmp, file))
+            dtype = {np.dtype(v): k for k, v in NP_DTYPES.items()}[arr.dtype]
+            specs.append({'name': name, 'dtype': dtype, 'shape': list(arr.shape), 'file': file})
+        with open(os.path.join(tmp, 'inputs.json'), 'w') as f:
+            json.dump(specs, f)
+        env = dict(os.environ, ORT_THREADS=str(threads))
+        proc = subprocess.run([node, str(RUN_ORT), str(model_path), tmp], capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f'onnxruntime-node failed on {model_path}: {proc.stderr.strip()[-2000:]}')
+        with open(os.path.join(tmp, 'outputs.json')) as f:
+            meta = json.load(f)
+        outputs = {}
+        for o in meta['outputs']:
+            raw = np.fromfile(os.path.join(tmp, o['file']), dtype=NP_DTYPES[o['dtype']])
+            outputs[o['name']] = raw.reshape(o['shape'])
+        return outputs, float(meta['run_ms'])
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()

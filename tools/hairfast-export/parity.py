@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Per-graph parity: the official HairFastGAN code (from --src, seeded random weights) against the exported graphs
+(run through onnxruntime-node) on the same inputs.
+
+  parity.py --src /tmp/hairfast-src --models models/hairfast --seed 0 [--only a,b] [--markdown docs/parity.md]
+
+The official side runs the repo's own functions and modules (get_segmentation, get_hair_face_code, get_new_shape,
+Zencoder, decode_sean, get_latents, Alignment.align_images, DilateErosion, ClipBlendingModel, PostProcessModel,
+Generator.forward) on CPU, with these run-time adjustments only: Tensor.cuda() is the identity, randn(device='cuda')
+runs on the CPU, the generator's forward defaults to randomize_noise=False (the graphs use the fixed noise
+buffers), the repo's CUDA ops are the plain-torch ops of hairfast_export.ops, and clip.load gives the local ViT.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from argparse import Namespace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from hairfast_export.graphs import example_inputs  # noqa: E402
+from hairfast_export.official import Official  # noqa: E402
+from hairfast_export.onnx_io import load_contract, run_ort  # noqa: E402
+
+IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+def patch_official_for_cpu(src: Path) -> None:
+    torch.Tensor.cuda = lambda self, *a, **k: self
+    real_randn = torch.randn
+
+    def randn(*a, **k):
+        if str(k.get('device', 'cpu')).startswith('cuda') and not torch.cuda.is_available():
+            k['device'] = 'cpu'
+        return real_randn(*a, **k)
+
+    torch.randn = randn
+    real_interpolate = F.interpolate
+
+    def interpolate(x, *a, **k):  # CPU has no int64 nearest kernel (CUDA has); labels go through float exactly
+        if not x.is_floating_point():
+            return real_interpolate(x.float(), *a, **k).to(x.dtype)
+        return real_interpolate(x, *a, **k)
+
+    torch.nn.functional.interpolate = interpolate
+    from models.stylegan2.model import Generator
+    forward = Generator.forward
+
+    def fixed_noise_forward(self, styles, *a, **k):
+        k.setdefault('randomize_noise', False)
+        return forward(self, styles, *a, **k)
+
+    Generator.forward = fixed_noise_forward
+
+
+@contextlib.contextmanager
+def cwd(path: Path):
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def to_bisenet(x):
+    import torchvision.transforms as T
+    return T.Normalize(*IMAGENET)(x)
+
+
+class References:
+    """Official computations for each contract graph, on fresh official networks with the export's seed."""
+
+    def __init__(self, src: Path, seed: int):
+        self.src = src
+        self.o = Official(src, None, seed)
+        patch_official_for_cpu(src)
+
+    def _segment(self, x):
+        from models.Net import get_segmentation
+        from models.CtrlHair.external_code.face_parsing.my_parsing_util import FaceParsing
+        if FaceParsing.bise_net is None:
+            FaceParsing.bise_net = self.o.bisenet()
+        return torch.cat([get_segmentation(im.unsqueeze(0)) for im in to_bisenet(x)])
+
+    def bisenet(self, image):
+        from utils.bicubic import BicubicDownSample
+        return (self._segment(BicubicDownSample(factor=2, cuda=False)(image)),)
+
+    def rotate(self, w_face, w_other):
+        rot = self.o.rotate_model()(w_other[:, :6], w_face[:, :6])
+        rot = torch.cat((rot, w_other[:, 6:]), dim=1)
+        image, _ = self.o.official_generator()([rot], input_is_latent=True, return_latents=False)
+        return (self._segment(((image + 1) / 2).clip(0, 1)),)
+
+    def _ctrl(self):
+        if not hasattr(self, 'mask_gen'):
+            self.mask_gen = self.o.mask_generator()
+        return self.mask_gen
+
+    def ctrl_face_enc(self, mask):
+        from models.CtrlHair.shape_branch.solver import get_hair_face_code
+        return (get_hair_face_code(self._ctrl(), mask[0, 0].clone())[0],)
+
+    def ctrl_hair_enc(self, mask):
+        from models.CtrlHair.shape_branch.solver import get_hair_face_code
+        return (get_hair_face_code(self._ctrl(), mask[0, 0].clone())[1],)
+
+    def ctrl_decode(self, face_code, hair_code):
+        from models.CtrlHair.shape_branch.solver import get_new_shape
+        return (get_new_shape(self._ctrl(), face_code, hair_code)[None, None],)
+
+    def sean_encode(self, image_256, mask):
+        g = self.o.sean_generator()
+        seg = torch.zeros(1, 19, 256, 256).scatter_(1, mask, 1.0)  # Pix2PixModel.preprocess_input
+        return (g.Zencoder(input=image_256, segmap=seg),)
+
+    def sean_decode(self, codes, target_mask):
+        from models.sean_codes.models.pix2pix_model import Pix2PixModel, SEAN_OPT, decode_sean
+        model = Pix2PixModel.__new__(Pix2PixModel)
+        torch.nn.Module.__init__(model)
+        model.opt = Namespace(**dict(vars(SEAN_OPT), gpu_ids=[]))
+        model.FloatTensor, model.ByteTensor = torch.FloatTensor, torch.ByteTensor
+        model.netG = self.o.sean_generator()
+        with cwd(self.src):  # load_average_feature globs a path relative to the repo root
+            outs = [decode_sean(model, codes[i:i + 1], target_mask) for i in range(codes.shape[0])]
+        return (torch.stack(outs),)
+
+    def _e4e_latents(self, images):
+        from models.encoder4editing.utils.model_utils import get_latents
+        enc, avg = self.o.e4e()
+        net = Namespace(encoder=enc, latent_avg=avg, opts=Namespace(start_from_latent_avg=True))
+        return get_latents(net, images)
+
+    def e4e(self, images):
+        w = self._e4e_latents(images)
+        f, _ = self.o.official_generator()([w], input_is_latent=True, return_latents=False, start_layer=0, end_layer=3)
+        return w, f
+
+    def embed(self, image, mask):
+        # Embedding.embedding_images for one image that is not the only one (so the F mixing runs)
+        from utils.bicubic import BicubicDownSample
+        import torchvision.transforms as T
+        normalize = T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+        gen = self.o.official_generator()
+        im_256 = BicubicDownSample(factor=4, cuda=False)(image)
+        im_256_norm = normalize(im_256)
+        w = self._e4e_latents(im_256_norm)
+        fs, fs_avg = self.o.fs_encoder()
+        x = normalize(image)
+        for _ in range(2):  # FeatureStyleEncoder trainer.downscale(x, 2, 'bilinear') (trainer.py needs face_alignment)
+            x = F.interpolate(x, scale_factor=0.5, mode='bilinear')
+        s, fea = fs(x)
+        s = s + fs_avg
+        f, _ = gen([s], input_is_latent=True, return_latents=False, start_layer=3, end_layer=3, layer_in=fea)
+        hair = torch.where(mask == 13, torch.ones_like(mask), torch.zeros_like(mask))
+        hair = F.interpolate(hair.float(), size=(32, 32), mode='bicubic')
+        f_w = gen([w], input_is_latent=True, return_latents=False, start_layer=0, end_layer=3)[0]
+        f_mix = f + 0.95 * hair * (f_w - f)
+        return w, s, f, f_mix, im_256, im_256_norm
+
+    def align_f(self, f_face, f_shape, f_e4e, mask_face, mask_shape, target_mask):
+        import models.Alignment as alignment
+        from utils.image_utils import DilateErosion
+        a = alignment.Alignment.__new__(alignment.Alignment)
+        torch.nn.Module.__init__(a)
+        a.opts = Namespace(save_all=False, smooth=5, device='cpu')
+        a.dilate_erosion = DilateErosion(dilate_erosion=5, device='cpu')
+        a.sean_model = None
+
+        def hair(m):
+            return torch.where(m == 13, torch.ones_like(m), torch.zeros_like(m))
+
+        a.shape_module = lambda *args, **k: (mask_face, hair(mask_face), mask_shape, hair(mask_shape), target_mask,
+                                             hair(target_mask))
+        a.latent_encoder = lambda imgs: {'F': f_e4e, 'W': torch.zeros(2, 18, 512)}
+        saved = alignment.encode_sean, alignment.decode_sean
+        alignment.encode_sean = lambda *args: (torch.zeros(19, 512), torch.zeros(19, 512))
+        alignment.decode_sean = lambda *args: torch.zeros(3, 256, 256)
+        try:
+            embeds = {'face': {'image_256': torch.zeros(1), 'S': None, 'F': f_face},
+                      'shape': {'image_256': torch.ones(1), 'S': None, 'F': f_shape}}
+            out = a.align_images('face', 'shape', embeds)
+        finally:
+            alignment.encode_sean, alignment.decode_sean = saved
+        return (out['latent_F_align'],)
+
+    def blend_masks(self, image_norm_face, image_norm_color, mask_face, mask_color, target_mask):
+        # the mask lines of Blending.blend_images, through the repo's DilateErosion
+        from utils.image_utils import DilateErosion
+        de = DilateErosion(dilate_erosion=5, device='cpu')
+        # float labels: CPU nearest interpolation has no int64 kernel (the official runs on CUDA); values are equal
+        mask_de = de.hair_from_mask(torch.cat([mask_face, mask_color], dim=0).float())
+        hm_1d = mask_de[0][0].unsqueeze(0)
+        hm_3d, hm_3e = mask_de[0][1].unsqueeze(0), mask_de[1][1].unsqueeze(0)
+        hm_x = torch.where(target_mask == 13, torch.ones_like(target_mask), torch.zeros_like(target_mask))
+        hm_xd, _ = de.mask(hm_x)
+        keep = (1 - hm_1d) * (1 - hm_3d) * (1 - hm_xd)
+        return image_norm_face * keep, image_norm_color * hm_3e
+
+    def _blending(self):
+        if not hasattr(self, 'blend'):
+            self.blend = self.o.blending_encoder()
+            self.blend.clip_model.visual.load_state_dict(self.o.clip_visual().state_dict())
+        return self.blend
+
+    def clip_visual(self, image):
+        return (self._blending().get_image_embed(image),)
+
+    def color_mod(self, s_face, s_color, emb_face, emb_color):
+        blend = self._blending()
+        face_img, color_img = torch.zeros(1), torch.ones(1)
+        blend.get_image_embed = lambda x: emb_face if x is face_img else emb_color
+        try:
+            out = blend(s_face[:, 6:], s_color[:, 6:], face_img, color_img)
+        finally:
+            del blend.get_image_embed
+        return (torch.cat((s_face[:, :6], out), dim=1),)
+
+    def g_f32_to_img(self, s, f):
+        from utils.bicubic import BicubicDownSample
+        image, _ = self.o.official_generator()([s], input_is_latent=True, return_latents=False, start_layer=4,
+                                               end_layer=8, layer_in=f)
+        return (BicubicDownSample(factor=4, cuda=False)(image),)
+
+    def refine(self, image_norm_face, blend_256):
+        return tuple(self.o.post_process()(image_norm_face, blend_256))
+
+    def g_f64_to_img(self, s, f):
+        image, _ = self.o.official_generator()([s], input_is_latent=True, return_latents=False, start_layer=5,
+                                               end_layer=8, layer_in=f)
+        return (((image[0:1] + 1) / 2).clip(0, 1),)
+
+
+class FSEncoderShim:
+    """What Embedding uses of FeatureStyleEncoder's Trainer: test(img, return_latent=True)[-2:] = (S, 16x16 feature).
+    trainer.py itself cannot be imported here (face_alignment, lpips); the reconstruction image it also returns is
+    unused by HairFast and skipped."""
+
+    def __init__(self, enc, avg):
+        self.enc, self.avg = enc, avg
+
+    def test(self, img=None, return_latent=True, **_):
+        x = img
+        for _ in range(2):  # trainer.downscale(x, 2, 'bilinear')
+            x = F.interpolate(x, scale_factor=0.5, mode='bilinear')
+        w, fea = self.enc(x)
+        return [img, None, w + self.avg, fea]
+
+
+def official_swap(refs: 'References', face, shape, color):
+    """hair_swap.HairFast.swap on the official Embedding / Alignment / Blending code, assembled without their
+    checkpoint-loading constructors (the networks are the seeded ones the export used)."""
+    import torchvision.transforms as T
+    from torch import nn
+    import hair_swap
+    from models.Alignment import Alignment
+    from models.Blending import Blending
+    from models.Embedding import Embedding
+    from models.Net import Net
+    from models.CtrlHair.external_code.face_parsing.my_parsing_util import FaceParsing
+    from models.sean_codes.models.pix2pix_model import Pix2PixModel, SEAN_OPT
+    from utils.bicubic import BicubicDownSample
+    from utils.image_utils import DilateErosion
+    o = refs.o
+    FaceParsing.bise_net = o.bisenet()
+    opts = Namespace(device='cpu', batch_size=3, save_all=False, mixing=0.95, smooth=5, size=1024)
+
+    def shell(cls):
+        obj = cls.__new__(cls)
+        nn.Module.__init__(obj)
+        obj.opts = opts
+        return obj
+
+    net = shell(Net)
+    net.generator = o.official_generator()
+    embed = shell(Embedding)
+    embed.net = net
+    embed.encoder = FSEncoderShim(*o.fs_encoder())
+    enc, avg = o.e4e()
+    embed.e4e = Namespace(encoder=enc, latent_avg=avg, opts=Namespace(start_from_latent_avg=True))
+    embed.normalize = T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    embed.to_bisenet = T.Normalize(*IMAGENET)
+    embed.downsample_512 = BicubicDownSample(factor=2, cuda=False)
+    embed.downsample_256 = BicubicDownSample(factor=4, cuda=False)
+    align = shell(Alignment)
+    align.net = net
+    align.latent_encoder = embed.get_e4e_embed
+    sean = Pix2PixModel.__new__(Pix2PixModel)
+    nn.Module.__init__(sean)
+    sean.opt = Namespace(**dict(vars(SEAN_OPT), gpu_ids=[]))
+    sean.FloatTensor, sean.ByteTensor = torch.FloatTensor, torch.ByteTensor
+    sean.netG = o.sean_generator()
+    align.sean_model = sean
+    align.mask_generator = o.mask_generator()
+    align.rotate_model = o.rotate_model()
+    align.dilate_erosion = DilateErosion(dilate_erosion=5, device='cpu')
+    align.to_bisenet = T.Normalize(*IMAGENET)
+    blend = shell(Blending)
+    blend.net = net
+    blend.blending_encoder = refs._blending()
+    blend.post_process = o.post_process()
+    blend.dilate_erosion = DilateErosion(dilate_erosion=5, device='cpu')
+    blend.downsample_256 = BicubicDownSample(factor=4, cuda=False)
+    hf = hair_swap.HairFast.__new__(hair_swap.HairFast)
+    hf.args, hf.net, hf.embed, hf.align, hf.blend = opts, net, embed, align, blend
+    with cwd(refs.src):
+        return hf.swap(face, shape, color)
+
+
+def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
+    """The contract's flow (graphs.contract.json "flow"), every step an exported graph. Inputs that are the same
+    tensor object are the same image (as after the official equal_replacer): per-image work runs once for them, but
+    the shape module, alignment and blending run in full, as they do in the official code ("officialShortcuts")."""
+    times = {}
+
+    def g(name, **feeds):
+        out, ms = run_ort(models / f'{name}.onnx', {k: np.ascontiguousarray(v) for k, v in feeds.items()})
+        times[name] = times.get(name, 0) + ms
+        return out
+
+    distinct = []
+    for img in (face, shape, color):
+        if not any(img is d for d in distinct):
+            distinct.append(img)
+    per = {}
+    for img in distinct:
+        image = img[None].numpy().astype(np.float32)
+        mask = g('bisenet', image=image)['mask']
+        e = g('embed', image=image, mask=mask)
+        code = g('sean_encode', image_256=e['image_256'], mask=mask)['codes']
+        per[id(img)] = dict(e, mask=mask, code=code, F=e['f_mix'] if len(distinct) > 1 else e['f'])
+    fa, sh, co = per[id(face)], per[id(shape)], per[id(color)]
+    face_code = {}
+
+    def target(other_img):
+        if 'c' not in face_code:
+            face_code['c'] = g('ctrl_face_enc', mask=fa['mask'])['face_code']
+        rot = g('rotate', w_face=fa['w'], w_other=per[id(other_img)]['w'])['mask']
+        hair_code = g('ctrl_hair_enc', mask=rot)['hair_code']
+        return g('ctrl_decode', face_code=face_code['c'], hair_code=hair_code)['target_mask']
+
+    t_shape = target(shape)
+    t_color = t_shape if color is shape else target(color)
+    imgs = g('sean_decode', codes=np.concatenate([fa['code'], sh['code']]), target_mask=t_shape)['images']
+    f_e4e = g('e4e', images=imgs)['f']
+    f_align = g('align_f', f_face=fa['F'], f_shape=sh['F'], f_e4e=f_e4e, mask_face=fa['mask'],
+                mask_shape=sh['mask'], target_mask=t_shape)['f_align']
+    bm = g('blend_masks', image_norm_face=fa['image_norm_256'], image_norm_color=co['image_norm_256'],
+           mask_face=fa['mask'], mask_color=co['mask'], target_mask=t_color)
+    emb_face = g('clip_visual', image=bm['face_masked'])['embedding']
+    emb_color = g('clip_visual', image=bm['color_masked'])['embedding']
+    s_blend = g('color_mod', s_face=fa['s'], s_color=co['s'], emb_face=emb_face, emb_color=emb_color)['s_blend']
+    blend_256 = g('g_f32_to_img', s=s_blend, f=f_align)['image_256']
+    r = g('refine', image_norm_face=fa['image_norm_256'], blend_256=blend_256)
+    image = g('g_f64_to_img', s=r['s_final'], f=r['f_final'])['image']
+    return image[0], times
+
+
+MODES = ('both', 'shape', 'color', 'same')
+
+
+def mode_images(mode: str, seed: int):
+    """face, shape, color for a mode: both = three images; shape = color is the face; color = shape is the face;
+    same = one image three times."""
+    gen = torch.Generator().manual_seed(seed + 100)
+    # smooth random images (noise upsampled), so masks have regions rather than salt-and-pepper labels
+    a, b, c = (F.interpolate(torch.rand(1, 3, 16, 16, generator=gen), size=(1024, 1024), mode='bilinear')[0]
+               for _ in range(3))
+    return {'both': (a, b, c), 'shape': (a, b, a), 'color': (a, a, c), 'same': (a, a, a)}[mode]
+
+
+def compare(spec: dict, want: tuple, got: dict) -> dict:
+    row = {}
+    for s, w in zip(spec['outputs'], want):
+        g = got[s['name']]
+        w = w.detach().cpu().numpy().reshape(g.shape)
+        if s['dtype'] == 'int64':
+            row[s['name']] = {'mismatched_pixels': int((g != w).sum()), 'of': int(g.size)}
+        else:
+            row[s['name']] = {'max_abs': float(np.abs(g.astype(np.float64) - w.astype(np.float64)).max()),
+                              'ref_max_abs_value': float(np.abs(w).max())}
+    return row
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--src', type=Path, required=True)
+    p.add_argument('--models', type=Path, required=True, help='directory of the random-weight export (same seed)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--only', type=str, default='')
+    p.add_argument('--json', type=Path, help='append one JSON line per graph here')
+    p.add_argument('--e2e', action='store_true', help='HairFast.swap vs the chained graphs on seeded images')
+    p.add_argument('--mode', choices=MODES, default='both', help='--e2e inputs: both (3 images), shape (color = face), '
+                   'color (shape = face), same (one image)')
+    args = p.parse_args(argv)
+    contract = load_contract()
+    manifest = json.loads((args.models / 'manifest.json').read_text())
+    names = [n for n in args.only.split(',') if n] or [n for n in contract['graphs'] if n in manifest['models']]
+    refs = References(args.src, args.seed)
+    torch.set_grad_enabled(False)
+    if args.e2e:
+        face, shape, color = mode_images(args.mode, args.seed)
+        t0 = time.time()
+        want = official_swap(refs, face, shape, color)
+        official_s = time.time() - t0
+        t0 = time.time()
+        got, times = graph_swap(args.models, face, shape, color)
+        graphs_s = time.time() - t0
+        mse = float(((torch.from_numpy(got).double() - want.double()) ** 2).mean())
+        psnr = float('inf') if mse == 0 else 10 * np.log10(1.0 / mse)
+        row = {'graph': 'end_to_end', 'mode': args.mode, 'seed': args.seed, 'official_cpu_s': round(official_s, 1),
+               'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
+               'psnr_db': round(psnr, 2), 'max_abs': float((torch.from_numpy(got) - want).abs().max()),
+               'official_image_std': float(want.std())}
+        print(json.dumps(row), flush=True)
+        if args.json:
+            with open(args.json, 'a') as f:
+                f.write(json.dumps(row) + '\n')
+        return 0
+    for name in names:
+        spec = contract['graphs'][name]
+        inputs = example_inputs(spec, seed=args.seed)
+        t0 = time.time()
+        want = getattr(refs, name)(*[t.clone() for t in inputs])
+        official_s = time.time() - t0
+        got, ort_ms = run_ort(args.models / f'{name}.onnx', {s['name']: t.numpy() for s, t in zip(spec['inputs'], inputs)})
+        row = {'graph': name, 'seed': args.seed, 'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
+               'outputs': compare(spec, want, got)}
+        print(json.dumps(row), flush=True)
+        if args.json:
+            with open(args.json, 'a') as f:
+                f.write(json.dumps(row) + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
