@@ -15,7 +15,8 @@ function stack(ctx: GraphContext, a: OrtTensor, b: OrtTensor): OrtTensor {
 /**
  * Alignment of F for (face, shape) on the shape's target mask: SEAN repaints both images on the target layout,
  * e4e brings them back to F, and `align_f` composes face, repainted and shape features through the masks.
- * `fOf` picks F as the official code does (f_mix unless face, shape and colour are one image).
+ * `fOf` picks F as the official code does (f_mix unless face, shape and colour are one image). It runs also when
+ * the shape is the face (both halves of the SEAN batch are then the face's codes), as the official code does.
  */
 export async function alignShape(
   ctx: GraphContext, face: ImageEmbedding, shape: ImageEmbedding, targetMask: OrtTensor, fOf: (e: ImageEmbedding) => OrtTensor,

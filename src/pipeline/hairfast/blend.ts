@@ -8,8 +8,6 @@ export interface BlendInput {
   /** Target mask of the (face, color) shape module: decides where the colour goes. */
   targetColor: OrtTensor;
   fAlign: OrtTensor;
-  /** Face, shape and colour are one image: S is the face's own, no blending. */
-  allIdentical: boolean;
 }
 
 /** The colour image's hair embedding (`color_masked` through CLIP): depends on it alone, so presets cache it. */
@@ -32,25 +30,23 @@ export async function colorEmbedding(ctx: GraphContext, color: ImageEmbedding, c
   return color.clip;
 }
 
-/** Blending (S from the colour reference), generator to 256, post-process, final generator pass → image01. */
+/**
+ * Blending (S from the colour reference), generator to 256, post-process, final generator pass → image01.
+ * Blending runs also when face, shape and colour are one image (the official shortcut to S_face never fires).
+ */
 export async function blendImages(ctx: GraphContext, input: BlendInput): Promise<OrtTensor> {
   const { face, color } = input;
-  let sBlend: OrtTensor;
-  if (input.allIdentical) {
-    sBlend = need(face, 's');
-  } else {
-    const masks = await ctx.run('blend_masks', {
-      image_norm_face: need(face, 'image_norm_256'),
-      image_norm_color: need(color, 'image_norm_256'),
-      mask_face: need(face, 'mask'),
-      mask_color: need(color, 'mask'),
-      target_mask: input.targetColor,
-    });
-    const embFace = pick(await ctx.run('clip_visual', { image: pick(masks, 'face_masked', 'blend_masks') }), 'embedding', 'clip_visual');
-    const embColor = await colorEmbedding(ctx, color, color.clip ? undefined : pick(masks, 'color_masked', 'blend_masks'));
-    const out = await ctx.run('color_mod', { s_face: need(face, 's'), s_color: need(color, 's'), emb_face: embFace, emb_color: embColor });
-    sBlend = pick(out, 's_blend', 'color_mod');
-  }
+  const masks = await ctx.run('blend_masks', {
+    image_norm_face: need(face, 'image_norm_256'),
+    image_norm_color: need(color, 'image_norm_256'),
+    mask_face: need(face, 'mask'),
+    mask_color: need(color, 'mask'),
+    target_mask: input.targetColor,
+  });
+  const embFace = pick(await ctx.run('clip_visual', { image: pick(masks, 'face_masked', 'blend_masks') }), 'embedding', 'clip_visual');
+  const embColor = await colorEmbedding(ctx, color, color.clip ? undefined : pick(masks, 'color_masked', 'blend_masks'));
+  const mod = await ctx.run('color_mod', { s_face: need(face, 's'), s_color: need(color, 's'), emb_face: embFace, emb_color: embColor });
+  const sBlend = pick(mod, 's_blend', 'color_mod');
   const blend256 = pick(await ctx.run('g_f32_to_img', { s: sBlend, f: input.fAlign }), 'image_256', 'g_f32_to_img');
   const refined = await ctx.run('refine', { image_norm_face: need(face, 'image_norm_256'), blend_256: blend256 });
   const out = await ctx.run('g_f64_to_img', { s: pick(refined, 's_final', 'refine'), f: pick(refined, 'f_final', 'refine') });

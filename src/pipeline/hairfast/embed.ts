@@ -7,8 +7,9 @@ import { toImage01 } from './image-tensor.js';
 /**
  * Per-image work (bisenet, embed, sean_encode). An `ImageEmbedding` holds one image's tensors as ORT values: a
  * preset's are decoded from its cache entry (only the tensors its kind needs), a selfie's computed per request.
- * Tensors needed only in some modes (SEAN codes, the CtrlHair face code, the CLIP embedding of the colour hair)
- * are filled on demand and kept on the object, so a request computes each at most once.
+ * Tensors only some roles need (SEAN codes: face and shape; the CtrlHair face code: face; the CLIP embedding of
+ * the hair: colour) are filled on demand and kept on the object, so a request computes each at most once per
+ * distinct image, whatever roles the image plays.
  */
 export interface ImageEmbedding {
   /** What made it: 'face', a preset id, or 'image:<sha256>' for a user's reference photo. */

@@ -10,9 +10,9 @@ import { shapeModule } from './shape.js';
 
 /**
  * The official swap flow (hair_swap.py, Alignment, Blending; graphs.contract.json's `flow`) over embeddings.
- * Identity of the embedding objects is what the official code's `is` checks test: the caller passes the face
- * object itself for "no shape" or "no colour", and one object for two identical references, so the work they
- * share runs once.
+ * One image for several roles is one embedding object (the caller passes the face object itself for "no shape" or
+ * "no colour"), so its per-image work runs once. The shape module, alignment and blending always run in full,
+ * also for the face image itself: the official identity shortcuts never fire (the contract's `officialShortcuts`).
  */
 export interface HairFastInput {
   face: ImageEmbedding;
@@ -43,23 +43,16 @@ export async function hairFast(ctx: GraphContext, input: HairFastInput): Promise
       stages[stage] = (stages[stage] ?? 0) + performance.now() - t0;
     }
   };
-  const allIdentical = shape === face && color === face;
   // Official Embedding mixes F with the e4e F in the hair only when there is more than one distinct image.
-  const fOf = (e: ImageEmbedding): OrtTensor => (allIdentical ? need(e, 'f') : need(e, 'f_mix'));
+  const mixed = new Set([face, shape, color]).size > 1;
+  const fOf = (e: ImageEmbedding): OrtTensor => need(e, mixed ? 'f_mix' : 'f');
 
-  let fAlign: OrtTensor;
-  let targetShape: OrtTensor;
-  if (shape === face) {
-    fAlign = fOf(face);
-    targetShape = need(face, 'mask');
-  } else {
-    targetShape = await timed('shape', () => shapeModule(ctx, face, shape));
-    fAlign = await timed('align', () => alignShape(ctx, face, shape, targetShape, fOf));
-  }
-
+  const targetShape = await timed('shape', () => shapeModule(ctx, face, shape));
+  const fAlign = await timed('align', () => alignShape(ctx, face, shape, targetShape, fOf));
+  // The official code compares the input images here (not their embeddings), so this reuse does happen.
   const targetColor = color === shape ? targetShape : await timed('shape_color', () => shapeModule(ctx, face, color));
 
-  const image01 = await timed('blend', () => blendImages(ctx, { face, color, targetColor, fAlign, allIdentical }));
+  const image01 = await timed('blend', () => blendImages(ctx, { face, color, targetColor, fAlign }));
   const image = fromImage01(image01);
   const alpha = input.withAlpha ? await timed('alpha', async () => pasteMask(need(face, 'mask'), targetColor)) : undefined;
   return { image, ...(alpha ? { alpha } : {}), stages };
