@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CONTRACT_OPSET, graphContract } from '../../src/pipeline/hairfast/contract.js';
 import { hairfastManifestPath, HAIRFAST_DIR } from '../../src/pipeline/hairfast/graphs.js';
+import { HairError } from '../../src/shared/errors.js';
 import { readManifest, type Manifest, type ModelKind } from '../../src/pipeline/runtime/manifest.js';
 import { buildContractModels } from './build-contract-models.js';
 
@@ -26,8 +27,11 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
   const existing = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
   const existingKind = existing ? Object.values(existing.models)[0]?.kind : undefined;
   if (mode === 'none') return { kind: existingKind ?? 'none', written: [], manifestPath };
-  if (existingKind && existingKind !== 'contract') return { kind: existingKind, written: [], manifestPath };
   const contract = graphContract();
+  if (existing && existingKind && existingKind !== 'contract') {
+    assertCompleteExport(modelsDir, existing, Object.keys(contract.graphs), manifestPath);
+    return { kind: existingKind, written: [], manifestPath };
+  }
   mkdirSync(join(modelsDir, HAIRFAST_DIR), { recursive: true });
   const written: string[] = [];
   const manifest: Manifest = { version: 1, models: {} };
@@ -61,4 +65,21 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
     written.push(manifestPath);
   }
   return { kind: 'contract', written, manifestPath };
+}
+
+/** An installed export is kept only when every contract graph is listed and its file is there at the listed size. */
+function assertCompleteExport(modelsDir: string, manifest: Manifest, graphs: string[], manifestPath: string): void {
+  const problems = graphs.flatMap((name) => {
+    const entry = manifest.models[name];
+    if (!entry) return [`${name}: not in the manifest`];
+    const file = join(modelsDir, entry.file);
+    if (!existsSync(file)) return [`${name}: ${file} is missing`];
+    return statSync(file).size === entry.bytes ? [] : [`${name}: ${file} is not ${entry.bytes} bytes`];
+  });
+  if (problems.length > 0) {
+    throw new HairError('MODEL_INVALID', { file: manifestPath }, {
+      detail: `${manifestPath} describes an incomplete HairFastGAN export (${problems.join('; ')}); finish it with ` +
+        'tools/hairfast-export/export.py, or delete the manifest to install the contract models',
+    });
+  }
 }

@@ -89,6 +89,19 @@ describe('installing and loading hairfast graphs', () => {
     }
   });
 
+  it('refuses to keep an incomplete export, naming what is missing', () => {
+    const path = hairfastManifestPath(dir);
+    const original = readFileSync(path, 'utf8');
+    try {
+      const manifest = JSON.parse(original.replaceAll('"kind": "contract"', '"kind": "random"'));
+      delete manifest.models.refine;
+      writeFileSync(path, JSON.stringify(manifest));
+      expect(() => prepareHairfastModels(dir, 'contract')).toThrow(/incomplete HairFastGAN export \(refine: not in the manifest\)/);
+    } finally {
+      writeFileSync(path, original);
+    }
+  });
+
   it('fails at load naming the graph when a file is missing from the manifest', async () => {
     const path = hairfastManifestPath(dir);
     const original = readFileSync(path, 'utf8');
