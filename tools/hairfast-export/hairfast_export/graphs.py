@@ -28,8 +28,8 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 def _normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
-    m = torch.tensor(mean, dtype=x.dtype).reshape(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype).reshape(1, 3, 1, 1)
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).reshape(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).reshape(1, 3, 1, 1)
     return (x - m) / s
 
 
@@ -50,8 +50,8 @@ class PoolToSize(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = int(x.shape[2]), int(x.shape[3])
-        ph = ops.adaptive_pool_matrix(h, self.out_hw[0]).to(x.dtype)
-        pw = ops.adaptive_pool_matrix(w, self.out_hw[1]).to(x.dtype)
+        ph = ops.adaptive_pool_matrix(h, self.out_hw[0]).to(device=x.device, dtype=x.dtype)
+        pw = ops.adaptive_pool_matrix(w, self.out_hw[1]).to(device=x.device, dtype=x.dtype)
         return torch.matmul(torch.matmul(ph, x), pw.t())
 
 
