@@ -127,7 +127,7 @@ export function register(program: Command): void {
   program
     .command('transfer')
     .description('HairFastGAN hair transfer: the face photo with the hair shape and/or colour of a preset or photo')
-    .requiredOption('--face <image>', 'the photo whose face is kept (raw photo; it goes through the face front-end)')
+    .requiredOption('--face <image>', 'the photo whose face is kept (a raw photo through the face front-end, or an aligned crop with --aligned)')
     .option('--shape <preset|image>', 'hair shape: a preset id (builtin:<slug>), a built-in slug, or a photo')
     .option('--color <preset|image>', 'hair colour: a preset id, a built-in slug, or a photo')
     .requiredOption('-o, --output <file>', 'PNG to write')
