@@ -3,6 +3,7 @@
 (run through onnxruntime-node) on the same inputs.
 
   parity.py --src /tmp/hairfast-src --models models/hairfast --seed 0 [--only a,b] [--markdown docs/parity.md]
+  parity.py ... --e2e [--mode both|shape|color|same] [--ts]   # HairFast.swap vs the graph chain (or `hairstyler transfer`)
 
 The official side runs the repo's own functions and modules (get_segmentation, get_hair_face_code, get_new_shape,
 Zencoder, decode_sean, get_latents, Alignment.align_images, DilateErosion, ClipBlendingModel, PostProcessModel,
@@ -16,12 +17,15 @@ import argparse
 import contextlib
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from argparse import Namespace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
@@ -370,14 +374,53 @@ def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
 MODES = ('both', 'shape', 'color', 'same')
 
 
-def mode_images(mode: str, seed: int):
+def mode_images(mode: str, seed: int, eight_bit: bool = False):
     """face, shape, color for a mode: both = three images; shape = color is the face; color = shape is the face;
-    same = one image three times."""
+    same = one image three times. eight_bit: each image is k/255 (what a PNG holds, and what hair_swap's
+    equal_replacer makes of a uint8 image), so another program can be given exactly the same values."""
     gen = torch.Generator().manual_seed(seed + 100)
     # smooth random images (noise upsampled), so masks have regions rather than salt-and-pepper labels
     a, b, c = (F.interpolate(torch.rand(1, 3, 16, 16, generator=gen), size=(1024, 1024), mode='bilinear')[0]
                for _ in range(3))
+    if eight_bit:
+        a, b, c = (torch.round(x.clamp(0, 1) * 255).to(torch.uint8) / 255 for x in (a, b, c))
     return {'both': (a, b, c), 'shape': (a, b, a), 'color': (a, a, c), 'same': (a, a, a)}[mode]
+
+
+def ts_swap(models_dir: Path, face, shape, color, work: Path) -> tuple[np.ndarray, dict]:
+    """`hairstyler transfer --aligned` (the TypeScript runtime, onnxruntime-node) on the same images, written as
+    8-bit PNGs (one file per distinct image object); returns its unrounded float result (--raw-out)."""
+    from PIL import Image
+    paths = []
+    for role, img in zip(('face', 'shape', 'color'), (face, shape, color)):
+        same = next((p for p, o in paths if o is img), None)
+        if same is None:
+            same = work / f'{role}.png'
+            u8 = torch.round(img * 255).to(torch.uint8)
+            assert torch.equal(u8 / 255, img), 'the TypeScript side needs 8-bit exact inputs (--ts uses them)'
+            Image.fromarray(u8.permute(1, 2, 0).numpy(), 'RGB').save(same)
+        paths.append((same, img))
+    out, raw = work / 'ts.png', work / 'ts.f32'
+    cmd = ['node', 'bin/hairstyler.js', 'transfer', '--aligned', '--face', str(paths[0][0]), '--shape', str(paths[1][0]),
+           '--color', str(paths[2][0]), '-o', str(out), '--raw-out', str(raw), '--json']
+    env = dict(os.environ, MODELS_DIR=str(models_dir), HAIR_EP='cpu', LOG_LEVEL='warn')
+    t0 = time.time()
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f'hairstyler transfer failed ({done.returncode}): {done.stderr}')
+    report = json.loads(done.stdout)
+    report['wall_s'] = round(time.time() - t0, 1)
+    report['command'] = ' '.join(cmd)
+    got = np.fromfile(raw, dtype='<f4').reshape(3, 1024, 1024)
+    png = np.asarray(Image.open(out).convert('RGB'), dtype=np.float64).transpose(2, 0, 1) / 255
+    return got, dict(report, png=png)
+
+
+def psnr_of(got: np.ndarray, want: torch.Tensor) -> tuple[float, float]:
+    """PSNR in dB over the [0,1] range, and max abs difference."""
+    diff = torch.from_numpy(np.asarray(got, dtype=np.float64)) - want.double()
+    mse = float((diff ** 2).mean())
+    return (float('inf') if mse == 0 else float(10 * np.log10(1.0 / mse))), float(diff.abs().max())
 
 
 def compare(spec: dict, want: tuple, got: dict) -> dict:
@@ -403,6 +446,10 @@ def main(argv=None) -> int:
     p.add_argument('--e2e', action='store_true', help='HairFast.swap vs the chained graphs on seeded images')
     p.add_argument('--mode', choices=MODES, default='both', help='--e2e inputs: both (3 images), shape (color = face), '
                    'color (shape = face), same (one image)')
+    p.add_argument('--ts', action='store_true', help='--e2e: compare with `node bin/hairstyler.js transfer --aligned` '
+                   '(run `npm run build` first) instead of the Python graph chain; inputs are 8-bit exact')
+    p.add_argument('--ts-models-dir', type=Path, help="MODELS_DIR for --ts (default: --models' parent, which must hold "
+                   'hairfast/manifest.json)')
     args = p.parse_args(argv)
     contract = load_contract()
     manifest = json.loads((args.models / 'manifest.json').read_text())
@@ -410,18 +457,33 @@ def main(argv=None) -> int:
     refs = References(args.src, args.seed)
     torch.set_grad_enabled(False)
     if args.e2e:
-        face, shape, color = mode_images(args.mode, args.seed)
+        face, shape, color = mode_images(args.mode, args.seed, eight_bit=args.ts)
         t0 = time.time()
         want = official_swap(refs, face, shape, color)
         official_s = time.time() - t0
+        if args.ts:
+            models_dir = args.ts_models_dir or args.models.parent
+            with tempfile.TemporaryDirectory(prefix='parity-ts-') as work:
+                got, report = ts_swap(models_dir, face, shape, color, Path(work))
+            psnr, max_abs = psnr_of(got, want.reshape(got.shape))
+            psnr_png, max_abs_png = psnr_of(report.pop('png'), want.reshape(got.shape))
+            row = {'graph': 'end_to_end', 'side': 'hairstyler transfer --aligned', 'mode': args.mode, 'seed': args.seed,
+                   'inputs': '8-bit', 'official_cpu_s': round(official_s, 1), 'psnr_db': round(psnr, 2), 'max_abs': max_abs,
+                   'psnr_png_db': round(psnr_png, 2), 'max_abs_png': max_abs_png, 'official_image_std': float(want.std()),
+                   'ts_wall_s': report['wall_s'], 'ts_load_ms': report.get('loadMs'), 'ts_total_ms': report['timings']['total'],
+                   'ts_model_kind': report['modelKind'], 'ts_graph_runs': report['graphRuns'], 'ts_command': report['command']}
+            print(json.dumps(row), flush=True)
+            if args.json:
+                with open(args.json, 'a') as f:
+                    f.write(json.dumps(row) + '\n')
+            return 0
         t0 = time.time()
         got, times = graph_swap(args.models, face, shape, color)
         graphs_s = time.time() - t0
-        mse = float(((torch.from_numpy(got).double() - want.double()) ** 2).mean())
-        psnr = float('inf') if mse == 0 else 10 * np.log10(1.0 / mse)
+        psnr, max_abs = psnr_of(got, want)
         row = {'graph': 'end_to_end', 'mode': args.mode, 'seed': args.seed, 'official_cpu_s': round(official_s, 1),
                'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
-               'psnr_db': round(psnr, 2), 'max_abs': float((torch.from_numpy(got) - want).abs().max()),
+               'psnr_db': round(psnr, 2), 'max_abs': max_abs,
                'official_image_std': float(want.std())}
         print(json.dumps(row), flush=True)
         if args.json:

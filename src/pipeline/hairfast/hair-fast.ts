@@ -26,6 +26,8 @@ export interface HairFastInput {
 
 export interface HairFastOutput {
   image: RgbImage;
+  /** The same result before 8-bit rounding: the contract's `image01` ([1,3,H,W] float32 in [0,1]). */
+  image01: OrtTensor;
   /** Feathered hair+face alpha for paste-back (at the parsing masks' size), when asked for. */
   alpha?: AlphaMap;
   /** Milliseconds per stage: shape, align, shape_color, blend, alpha. */
@@ -55,5 +57,5 @@ export async function hairFast(ctx: GraphContext, input: HairFastInput): Promise
   const image01 = await timed('blend', () => blendImages(ctx, { face, color, targetColor, fAlign }));
   const image = fromImage01(image01);
   const alpha = input.withAlpha ? await timed('alpha', async () => pasteMask(need(face, 'mask'), targetColor)) : undefined;
-  return { image, ...(alpha ? { alpha } : {}), stages };
+  return { image, image01, ...(alpha ? { alpha } : {}), stages };
 }
