@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareHairfastModels } from '../../tools/hairfast-contract/install-contract-models.js';
 import { ASTRONAUT, COFFEE, aligned1024 } from '../pipeline/hairfast/fixtures.js';
+import { runCli } from '../helpers/run-cli.js';
 
 /** `hairstyler transfer --aligned` in-process, on contract HairFastGAN graphs and NO face models. */
 describe('hairstyler transfer --aligned', () => {
@@ -33,24 +33,11 @@ describe('hairstyler transfer --aligned', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-    try {
-      const code = await main(['node', 'hairstyler', ...args]);
-      return { code, stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-    }
-  }
 
   it('runs HairFastGAN on the given crops without any face model (a faceless image is fine) and writes PNG + raw floats', async () => {
     const output = join(work, 'out.png');
     const raw = join(work, 'out.f32');
-    const r = await run('transfer', '--aligned', '--face', coffee, '--shape', astronaut, '--color', astronaut, '-o', output, '--raw-out', raw, '--json');
+    const r = await runCli('transfer', '--aligned', '--face', coffee, '--shape', astronaut, '--color', astronaut, '-o', output, '--raw-out', raw, '--json');
     expect(r.stderr).toMatch(/hairfast: contract graphs on cpu .*aligned inputs/);
     expect(r.code).toBe(0);
     expect(existsSync(join(modelsDir, 'face'))).toBe(false);
@@ -75,27 +62,27 @@ describe('hairstyler transfer --aligned', () => {
   });
 
   it('treats identical crops as one image, as the official equal_replacer does', async () => {
-    const r = await run('transfer', '--aligned', '--face', astronaut, '--color', astronaut, '-o', join(work, 'same.png'), '--json');
+    const r = await runCli('transfer', '--aligned', '--face', astronaut, '--color', astronaut, '-o', join(work, 'same.png'), '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).graphRuns).toMatchObject({ bisenet: 1, embed: 1 });
   });
 
   it('refuses bad combinations and bad crops with a clear error, writing nothing', async () => {
     const x = join(work, 'x.png');
-    const paste = await run('transfer', '--aligned', '--face', astronaut, '--color', coffee, '--paste-back', '-o', x);
+    const paste = await runCli('transfer', '--aligned', '--face', astronaut, '--color', coffee, '--paste-back', '-o', x);
     expect(paste.code).toBe(2);
     expect(paste.stderr).toMatch(/--aligned.*cannot be used with.*--paste-back|--paste-back.*cannot be used with.*--aligned/);
-    const rawOnly = await run('transfer', '--face', ASTRONAUT, '--color', 'copper', '--raw-out', join(work, 'x.f32'), '-o', x);
+    const rawOnly = await runCli('transfer', '--face', ASTRONAUT, '--color', 'copper', '--raw-out', join(work, 'x.f32'), '-o', x);
     expect(rawOnly.code).toBe(2);
     expect(rawOnly.stderr).toMatch(/--raw-out needs --aligned/);
-    const preset = await run('transfer', '--aligned', '--face', astronaut, '--color', 'copper', '-o', x);
+    const preset = await runCli('transfer', '--aligned', '--face', astronaut, '--color', 'copper', '-o', x);
     expect(preset.code).toBe(2);
     expect(preset.stderr).toMatch(/--color copper is not a file/);
-    const small = await run('transfer', '--aligned', '--face', ASTRONAUT, '--color', astronaut, '-o', x);
+    const small = await runCli('transfer', '--aligned', '--face', ASTRONAUT, '--color', astronaut, '-o', x);
     expect(small.code).toBe(2);
     expect(small.stderr).toMatch(/^error\[BAD_IMAGE\]/m);
     expect(small.stderr).toMatch(/1024×1024 aligned crops; .*astronaut\.png is 512×512×3/);
-    const none = await run('transfer', '--aligned', '--face', astronaut, '-o', x);
+    const none = await runCli('transfer', '--aligned', '--face', astronaut, '-o', x);
     expect(none.stderr).toMatch(/error\[NEED_SHAPE_OR_COLOR\]/);
     expect(existsSync(x)).toBe(false);
     expect(existsSync(join(work, 'x.f32'))).toBe(false);

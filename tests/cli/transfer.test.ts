@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASTRONAUT, COFFEE, contractModelsDir } from '../pipeline/hairfast/fixtures.js';
+import { runCli } from '../helpers/run-cli.js';
 
 /** `hairstyler transfer` and `hairstyler presets build` in-process, on contract models. */
 describe('hairstyler transfer / presets build', () => {
@@ -23,23 +23,10 @@ describe('hairstyler transfer / presets build', () => {
     rmSync(modelsDir, { recursive: true, force: true });
   });
 
-  async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-    try {
-      const code = await main(['node', 'hairstyler', ...args]);
-      return { code, stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-    }
-  }
 
   it('transfers shape and colour presets and pastes back at the photo\'s size, saying which graphs ran', async () => {
     const output = join(work, 'out.png');
-    const r = await run('transfer', '--face', ASTRONAUT, '--shape', 'short-layered-mirrored', '--color', 'builtin:copper', '-o', output, '--paste-back', '--json');
+    const r = await runCli('transfer', '--face', ASTRONAUT, '--shape', 'short-layered-mirrored', '--color', 'builtin:copper', '-o', output, '--paste-back', '--json');
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/hairfast: contract graphs on cpu/);
     expect(JSON.parse(r.stdout)).toMatchObject({ modelKind: 'contract', width: 512, height: 512 });
@@ -48,27 +35,27 @@ describe('hairstyler transfer / presets build', () => {
 
   it('writes the aligned 1024² result without --paste-back, with a photo as the shape reference', async () => {
     const output = join(work, 'aligned.png');
-    const r = await run('transfer', '--face', ASTRONAUT, '--shape', 'styles/astronaut-mirrored.png', '-o', output);
+    const r = await runCli('transfer', '--face', ASTRONAUT, '--shape', 'styles/astronaut-mirrored.png', '-o', output);
     expect(r.code).toBe(0);
     expect(await sharp(output).metadata()).toMatchObject({ width: 1024, height: 1024 });
   });
 
   it('exits 2 with error[CODE] on bad input, like align', async () => {
-    const noFace = await run('transfer', '--face', COFFEE, '--color', 'copper', '-o', join(work, 'x.png'));
+    const noFace = await runCli('transfer', '--face', COFFEE, '--color', 'copper', '-o', join(work, 'x.png'));
     expect(noFace.code).toBe(2);
     expect(noFace.stderr).toMatch(/^error\[NO_FACE\]/m);
-    const none = await run('transfer', '--face', ASTRONAUT, '-o', join(work, 'x.png'));
+    const none = await runCli('transfer', '--face', ASTRONAUT, '-o', join(work, 'x.png'));
     expect(none).toMatchObject({ code: 2 });
     expect(none.stderr).toMatch(/error\[NEED_SHAPE_OR_COLOR\]/);
-    const unknown = await run('transfer', '--face', ASTRONAUT, '--color', 'no/such/file.png', '-o', join(work, 'x.png'));
+    const unknown = await runCli('transfer', '--face', ASTRONAUT, '--color', 'no/such/file.png', '-o', join(work, 'x.png'));
     expect(unknown.stderr).toMatch(/error\[PRESET_NOT_FOUND\]/);
-    const unreadable = await run('transfer', '--face', join(work, 'missing.png'), '--color', 'copper', '-o', join(work, 'x.png'));
+    const unreadable = await runCli('transfer', '--face', join(work, 'missing.png'), '--color', 'copper', '-o', join(work, 'x.png'));
     expect(unreadable.stderr).toMatch(/error\[BAD_IMAGE\]/);
     expect(existsSync(join(work, 'x.png'))).toBe(false);
   });
 
   it('presets build writes each built-in preset\'s cache', async () => {
-    const r = await run('presets', 'build', '--only', 'rose');
+    const r = await runCli('presets', 'build', '--only', 'rose');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/builtin:rose\s+color\s+\d+ bytes/);
     expect(readdirSync(join(work, 'cache')).some((f) => f.includes('rose') && f.endsWith('.hfpc'))).toBe(true);

@@ -1,11 +1,11 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HairError } from '../../src/shared/errors.js';
 import { createModelRegistry, PREPARE_COMMAND } from '../../src/pipeline/runtime/model-registry.js';
 import { readManifest } from '../../src/pipeline/runtime/manifest.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const manifest = readManifest('models/manifest.json');
 let dir: string;
@@ -27,20 +27,6 @@ function thrown(fn: () => unknown): HairError {
   throw new Error('expected a HairError');
 }
 
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(['node', 'hairstyler', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'hairstyler-models-'));
@@ -103,7 +89,7 @@ describe('model registry', () => {
 describe('hairstyler models', () => {
   it('verify exits non-zero and lists every problem', async () => {
     copyModel('blazeface-short');
-    const { code, stderr } = await cli('models', 'verify', '--models-dir', dir);
+    const { code, stderr } = await runCli('models', 'verify', '--models-dir', dir);
     expect(code).toBe(1);
     expect(stderr).toContain('MODEL_MISSING blazeface-full');
     expect(stderr).toContain('MODEL_MISSING face-mesh');
@@ -116,7 +102,7 @@ describe('hairstyler models', () => {
     const kept = copyModel('face-mesh');
     const file = copyModel('blazeface-short');
     writeFileSync(file, 'corrupt');
-    const first = await cli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
+    const first = await runCli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('built blazeface-short');
     expect(first.stdout).toContain('built blazeface-full');
@@ -124,16 +110,16 @@ describe('hairstyler models', () => {
     expect(first.stdout).toContain('2 built, 1 up to date');
     expect(readFileSync(kept).length).toBe(manifest.models['face-mesh']!.bytes);
 
-    const again = await cli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
+    const again = await runCli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
     expect(again.stdout).toContain('0 built, 3 up to date');
-    expect((await cli('models', 'verify', '--models-dir', dir)).code).toBe(0);
+    expect((await runCli('models', 'verify', '--models-dir', dir)).code).toBe(0);
   });
 
   it('prepare fails loudly when a rebuilt file does not reproduce the manifest sha256', async () => {
     const changed = structuredClone(manifest);
     changed.models['blazeface-short']!.sha256 = '0'.repeat(64);
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(changed));
-    const { code, stderr } = await cli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
+    const { code, stderr } = await runCli('models', 'prepare', '--models-dir', dir, '--hairfast', 'none');
     expect(code).toBe(1);
     expect(stderr).toContain('error[MODEL_INVALID]');
     expect(stderr).toContain('does not reproduce the manifest');
