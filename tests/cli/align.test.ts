@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Runs the built CLI (`npm run build` first; `npm test` does). */
-function hairstyler(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function gpuDeviceNodes(): boolean {
+  return readdirSync('/dev').some((n) => /^nvidia\d+$/.test(n)) || existsSync('/dev/dri');
+}
+
+function hairstyler(args: string[], ep = 'cpu'): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/hairstyler.js', ...args], { env: { ...process.env, HAIR_EP: 'cpu' } });
+    const child = spawn(process.execPath, ['bin/hairstyler.js', ...args], { env: { ...process.env, HAIR_EP: ep } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -48,6 +52,12 @@ describe('hairstyler align', () => {
     expect(t3! * eye.x + t4! * eye.y + t5!).toBeGreaterThan(400);
     const meta = await sharp(out).metadata();
     expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', 1024, 1024, 3]);
+  });
+
+  it.skipIf(gpuDeviceNodes())('HAIR_EP=auto on a host without a GPU goes straight to the CPU: no WebGPU/Vulkan noise on stderr', async () => {
+    const r = await hairstyler(['align', 'tests/fixtures/astronaut.png', '-o', join(dir, 'auto.png')], 'auto');
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/vulkan|XDG_RUNTIME_DIR/i);
   });
 
   it('prints a one-line summary without --json', async () => {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -127,6 +127,30 @@ function missingProviderLibraries(ep: ExecutionProvider): string[] {
     .filter((file) => !existsSync(file));
 }
 
+/**
+ * Why `auto` need not even try a provider on this host: the CUDA provider's libraries are not installed, or there is
+ * no GPU device node for WebGPU (its probe on a GPU-less host only prints Vulkan errors on stderr). An explicit
+ * HAIR_EP still tries, so a misconfigured GPU host gets the full EP_UNAVAILABLE report.
+ */
+function autoSkipReason(ep: ExecutionProvider): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  if (ep === 'cuda') {
+    const missing = missingProviderLibraries('cuda');
+    return missing.length > 0 ? `not installed (missing: ${missing.join(', ')})` : undefined;
+  }
+  if (ep === 'webgpu') return hasGpuDeviceNode() ? undefined : 'no GPU device node (/dev/nvidia*, /dev/dri/renderD*)';
+  return undefined;
+}
+
+function hasGpuDeviceNode(): boolean {
+  try {
+    if (readdirSync('/dev').some((name) => /^nvidia\d+$/.test(name))) return true;
+    return existsSync('/dev/dri') && readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+  } catch {
+    return true;
+  }
+}
+
 function epUnavailable(choice: ExecutionProviderChoice, file: string, attempts: Array<{ ep: ExecutionProvider; error: string }>): HairError {
   const tried = attempts.map((a) => `  - ${a.ep}: ${a.error.split('\n')[0]}`).join('\n');
   const solutions = [...new Set(attempts.flatMap((a) => EP_SOLUTIONS[a.ep]))].map((s) => `  - ${s}`).join('\n');
@@ -235,6 +259,11 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
     let native: ort.InferenceSession | undefined;
     let ep: ExecutionProvider | undefined;
     for (const candidate of candidates()) {
+      const skip = config.HAIR_EP === 'auto' && candidate !== 'cpu' ? autoSkipReason(candidate) : undefined;
+      if (skip) {
+        attempts.push({ ep: candidate, error: skip });
+        continue;
+      }
       try {
         native = await ort.InferenceSession.create(file, {
           executionProviders: [candidate],
