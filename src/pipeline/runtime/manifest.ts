@@ -1,7 +1,8 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { HairError } from '../../shared/errors.js';
+import { readJsonFile } from '../../shared/read-json-file.js';
 
 /**
  * The model registry. `models/manifest.json` (committed) lists the face models that `hairstyler models prepare`
@@ -56,18 +57,7 @@ export function readManifest(path: string): Manifest {
   if (!existsSync(path)) {
     throw new HairError('MODEL_MISSING', { file: path }, { detail: `${path} does not exist; run \`hairstyler models prepare\`` });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new HairError('MODEL_INVALID', { file: path }, { cause, detail: `${path} is not valid JSON` });
-  }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new HairError('MODEL_INVALID', { file: path }, { detail: `${path} does not match the manifest schema: ${where}` });
-  }
-  return parsed.data;
+  return readJsonFile(path, manifestSchema, 'MODEL_INVALID', 'manifest');
 }
 
 export function modelPath(modelsDir: string, entry: ModelEntry): string {
