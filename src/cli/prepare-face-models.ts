@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { HairError } from '../shared/errors.js';
 import { BLAZEFACE_FULL, BLAZEFACE_SHORT } from '../pipeline/detect-face.contract.js';
 import { FACE_MESH } from '../pipeline/landmarks.contract.js';
-import type { ModelEntry, TensorSpec } from '../pipeline/runtime/manifest.js';
+import { toTensorSpec, type ModelEntry, type TensorSpec } from '../pipeline/runtime/manifest.js';
 import { checkModelFile, sha256 } from '../pipeline/runtime/model-registry.js';
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 
@@ -23,27 +23,25 @@ interface FaceRecipe {
   outputs: TensorSpec[];
 }
 
-const spec = (t: { name: string; dtype: 'float32'; shape: readonly number[] }): TensorSpec => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] });
-
 export const FACE_RECIPES: readonly FaceRecipe[] = [
   {
     name: 'blazeface-short', package: '@mediapipe/face_detection', path: 'face_detection_short_range.tflite',
     rename: {},
-    inputs: [spec(BLAZEFACE_SHORT.input)],
-    outputs: [spec(BLAZEFACE_SHORT.outputs.regressors), spec(BLAZEFACE_SHORT.outputs.classificators)],
+    inputs: [toTensorSpec(BLAZEFACE_SHORT.input)],
+    outputs: [toTensorSpec(BLAZEFACE_SHORT.outputs.regressors), toTensorSpec(BLAZEFACE_SHORT.outputs.classificators)],
   },
   {
     name: 'blazeface-full', package: '@mediapipe/face_detection', path: 'face_detection_full_range.tflite',
     rename: { reshaped_regressor_face_4: 'regressors', reshaped_classifier_face_4: 'classificators' },
-    inputs: [spec(BLAZEFACE_FULL.input)],
-    outputs: [spec(BLAZEFACE_FULL.outputs.regressors), spec(BLAZEFACE_FULL.outputs.classificators)],
+    inputs: [toTensorSpec(BLAZEFACE_FULL.input)],
+    outputs: [toTensorSpec(BLAZEFACE_FULL.outputs.regressors), toTensorSpec(BLAZEFACE_FULL.outputs.classificators)],
   },
   {
     name: 'face-mesh', package: '@mediapipe/face_mesh', path: 'face_mesh_solution_packed_assets.data',
     packed: { loader: 'face_mesh_solution_packed_assets_loader.js', member: 'face_landmark.tflite' },
     rename: { input_1: 'input', conv2d_21: 'landmarks', conv2d_31: 'face_flag' },
-    inputs: [spec(FACE_MESH.input)],
-    outputs: [spec(FACE_MESH.outputs.landmarks), spec(FACE_MESH.outputs.faceFlag)],
+    inputs: [toTensorSpec(FACE_MESH.input)],
+    outputs: [toTensorSpec(FACE_MESH.outputs.landmarks), toTensorSpec(FACE_MESH.outputs.faceFlag)],
   },
 ];
 

@@ -19,6 +19,25 @@ export const tensorSpecSchema = z.object({
 });
 export type TensorSpec = z.infer<typeof tensorSpecSchema>;
 
+/** A tensor spec written as a `const` literal (readonly shape), e.g. in a stage's `.contract.ts`. */
+export interface ConstTensorSpec {
+  readonly name: string;
+  readonly dtype: TensorSpec['dtype'];
+  readonly shape: readonly (number | string)[];
+}
+
+export function toTensorSpec(spec: ConstTensorSpec): TensorSpec {
+  return { name: spec.name, dtype: spec.dtype, shape: [...spec.shape] };
+}
+
+/** A single-input stage contract (`{ input, outputs: { … } }`) as input and output spec lists. */
+export function stageTensorSpecs(stage: { input: ConstTensorSpec; outputs: Record<string, ConstTensorSpec> }): {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+} {
+  return { inputs: [toTensorSpec(stage.input)], outputs: Object.values(stage.outputs).map(toTensorSpec) };
+}
+
 export const MODEL_KINDS = ['converted', 'official', 'random', 'contract'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
