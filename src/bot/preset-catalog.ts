@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { HairError, type Locale, type RedisKeys } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
+import { sha256 } from '../shared/sha256.js';
 
 export type PresetKind = 'shape' | 'color' | 'both';
 /** Which option a preset is offered for: a `both` preset fits either. */
@@ -47,7 +47,7 @@ export function fitsSlot(kind: PresetKind, slot: PresetSlot): boolean {
 /** A stable ASCII slug for a preset id (shared PRESET_SLUG: ≤ 40 of a-z 0-9 -); other scripts get a short hash. */
 export function slugFor(name: string): string {
   const ascii = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
-  return ascii.length >= 2 ? ascii : `p-${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
+  return ascii.length >= 2 ? ascii : `p-${sha256(name).slice(0, 10)}`;
 }
 
 export interface PresetCatalogDeps {
@@ -134,7 +134,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
       if (existing.some((p) => p.name.toLowerCase() === name.toLowerCase())) throw new HairError('PRESET_EXISTS', { name });
       if (existing.length >= config.GUILD_PRESET_LIMIT) throw new HairError('PRESET_LIMIT_REACHED', { limit: config.GUILD_PRESET_LIMIT });
       let slug = slugFor(name);
-      if (existing.some((p) => p.id.endsWith(`:${slug}`))) slug = `${slug.slice(0, 33).replace(/-+$/, '')}-${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
+      if (existing.some((p) => p.id.endsWith(`:${slug}`))) slug = `${slug.slice(0, 33).replace(/-+$/, '')}-${sha256(name).slice(0, 6)}`;
       const record: GuildPreset = { name, kind: input.kind, status: 'building', addedBy: input.addedBy, addedAt: Date.now() };
       const created = await redis.hsetnx(keys.presets(guildId), slug, JSON.stringify(record));
       if (!created) throw new HairError('PRESET_EXISTS', { name });

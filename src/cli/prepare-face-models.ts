@@ -5,7 +5,8 @@ import { HairError } from '../shared/errors.js';
 import { BLAZEFACE_FULL, BLAZEFACE_SHORT } from '../pipeline/detect-face.contract.js';
 import { FACE_MESH } from '../pipeline/landmarks.contract.js';
 import { toTensorSpec, type ModelEntry, type TensorSpec } from '../pipeline/runtime/manifest.js';
-import { checkModelFile, sha256 } from '../pipeline/runtime/model-registry.js';
+import { checkModelFile } from '../pipeline/runtime/model-registry.js';
+import { sha256 } from '../shared/sha256.js';
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 
 /** ONNX opset the converter writes. */

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { PipelineConfig } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
+import { sha256 } from '../shared/sha256.js';
 import type { EngineInfo, RgbImage } from './engine.js';
 import { embedImage, type ImageEmbedding } from './hairfast/embed.js';
 import { graphContext, loadHairfastGraphs } from './hairfast/graphs.js';
@@ -43,8 +43,6 @@ export interface AlignedTransfer {
   dispose(): Promise<void>;
 }
 
-const pixelsHash = (image: RgbImage): string => createHash('sha256').update(image.data).digest('hex');
-
 export async function createAlignedTransfer(config: AlignedTransferConfig, deps: AlignedTransferDeps = {}): Promise<AlignedTransfer> {
   const started = performance.now();
   const manager = createSessionManager(config, deps.logger ? { logger: deps.logger } : {});
@@ -63,7 +61,7 @@ export async function createAlignedTransfer(config: AlignedTransferConfig, deps:
     // Identical pixels are one image, as after the official equal_replacer: its per-image work runs once.
     const byPixels = new Map<string, ImageEmbedding>();
     const embed = async (role: string, image: RgbImage): Promise<ImageEmbedding> => {
-      const hash = pixelsHash(image);
+      const hash = sha256(image.data);
       let e = byPixels.get(hash);
       if (!e) {
         e = await embedImage(ctx, role, image);

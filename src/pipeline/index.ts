@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -6,6 +5,7 @@ import type { PipelineConfig } from '../shared/config.js';
 import { HairError, isHairError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { isPresetId, presetServes } from '../shared/presets.js';
+import { sha256 } from '../shared/sha256.js';
 import type {
   EngineInfo, HairReference, PipelineStage, PresetBuildResult, PresetCacheStore, PresetKind, RgbImage, TryOnEngine, TryOnRequest, TryOnResult,
 } from './engine.js';
@@ -48,8 +48,6 @@ export interface TryOnEngineDeps {
 function checkAborted(signal: AbortSignal | undefined, stage: string): void {
   if (signal?.aborted) throw new HairError('JOB_CANCELLED', { stage });
 }
-
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineDeps = {}): Promise<TryOnEngine> {
   const started = performance.now();

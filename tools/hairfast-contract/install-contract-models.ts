@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../src/shared/sha256.js';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CONTRACT_OPSET, graphContract } from '../../src/pipeline/hairfast/contract.js';
@@ -39,8 +39,8 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
     const spec = contract.graphs[name]!;
     const file = join(modelsDir, spec.file);
     mkdirSync(dirname(file), { recursive: true });
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const same = existsSync(file) && createHash('sha256').update(readFileSync(file)).digest('hex') === sha256;
+    const digest = sha256(bytes);
+    const same = existsSync(file) && sha256(readFileSync(file)) === digest;
     if (!same) {
       writeFileSync(file, bytes);
       written.push(file);
@@ -48,7 +48,7 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
     const strip = (s: (typeof spec.inputs)[number]) => ({ name: s.name, dtype: s.dtype, shape: s.shape });
     manifest.models[name] = {
       file: spec.file,
-      sha256,
+      sha256: digest,
       bytes: bytes.byteLength,
       kind: 'contract',
       source: { package: 'hairstyler', version: '0.1.0', path: 'tools/hairfast-contract', license: 'Apache-2.0' },

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../shared/sha256.js';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HairError } from '../../shared/errors.js';
@@ -27,9 +27,6 @@ export interface ModelRegistry {
   verifyAll(): ModelProblem[];
 }
 
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** Size and checksum of a file against its manifest entry. */
 export function checkModelFile(name: string, entry: ModelEntry, file: string): ModelProblem | undefined {
