@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import type { RgbImage } from './engine.js';
 import { detectFace, loadDetector, type FaceBox } from './detect-face.js';
 import { BLAZEFACE_FULL } from './detect-face.contract.js';
@@ -8,9 +6,9 @@ import { FACE_MESH } from './landmarks.contract.js';
 import { alignFfhq, type FfhqQuad } from './align-ffhq.js';
 import type { Mat3, Point } from './geometry.js';
 import type { BorderMode } from './warp-affine.js';
+import { createModelRegistry } from './runtime/model-registry.js';
 import type { OrtSession, SessionManager } from './runtime/ort.js';
 import type { PipelineConfig } from '../shared/config.js';
-import { HairError } from '../shared/errors.js';
 
 /**
  * The face front-end: detect → landmarks → FFHQ align. `alignFace` is what the worker and the HairFastGAN runtime
@@ -28,15 +26,13 @@ export interface FaceSessions {
 /** Where a model file is; the model registry's `resolve` fits (it also checks sha256). */
 export type ResolveModel = (name: FaceModelName) => string;
 
-/** A resolver for `<modelsDir>/face/<name>.onnx` that names the command to build a missing file. */
+/**
+ * The face models by name through the model registry: the manifest says where each file is, a missing one is
+ * MODEL_MISSING naming `hairstyler models prepare`, a wrong size or sha256 is MODEL_INVALID.
+ */
 export function faceModelPaths(modelsDir: string): ResolveModel {
-  return (name) => {
-    const file = join(modelsDir, 'face', `${name}.onnx`);
-    if (!existsSync(file)) {
-      throw new HairError('MODEL_MISSING', { model: name, file }, { detail: `${file} (model ${name}) is missing; run \`hairstyler models prepare\`` });
-    }
-    return file;
-  };
+  const registry = createModelRegistry({ modelsDir });
+  return (name) => registry.resolve(name);
 }
 
 /** Creates (or reuses) and warms the two face sessions. */

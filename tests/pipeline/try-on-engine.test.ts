@@ -158,6 +158,7 @@ describe('createTryOnEngine', () => {
   it('fails to start with MODEL_MISSING naming the command when no hairfast graphs are installed', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'hairfast-empty-'));
     cpSync(join(modelsDir, 'face'), join(empty, 'face'), { recursive: true });
+    cpSync(join(modelsDir, 'manifest.json'), join(empty, 'manifest.json'));
     await expect(createTryOnEngine(testConfig({ MODELS_DIR: empty, PRESET_CACHE_DIR: cacheDir }), { warm: false }))
       .rejects.toThrow(/models prepare --hairfast=contract/);
     rmSync(empty, { recursive: true, force: true });

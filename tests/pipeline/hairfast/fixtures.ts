@@ -7,13 +7,14 @@ import type { RgbImage } from '../../../src/pipeline/engine.js';
 import { prepareHairfastModels } from '../../../tools/hairfast-contract/install-contract-models.js';
 
 /**
- * A models directory for tests: the face models built by `hairstyler models prepare` (models/face) and freshly
+ * A models directory for tests: the face models built by `hairstyler models prepare` (models/face + models/manifest.json) and freshly
  * installed contract models, in a temporary directory so an installed export never slows the tests down.
  */
 export function contractModelsDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'hairfast-models-'));
   if (!existsSync('models/face')) throw new Error('models/face is missing: run `hairstyler models prepare` first');
   cpSync('models/face', join(dir, 'face'), { recursive: true });
+  cpSync('models/manifest.json', join(dir, 'manifest.json'));
   prepareHairfastModels(dir, 'contract');
   return dir;
 }
