@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HairError, type AttachmentRefInput } from '../shared/index.js';
-import { formatBytes } from './format.js';
+import { isHostAllowed } from '../shared/allowed-hosts.js';
+import { formatByteLimit } from '../shared/format-bytes.js';
 
 /** Content types the pipeline's intake reads. */
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/heic', 'image/heif']);
@@ -22,11 +23,6 @@ export interface AttachmentCheckOptions {
   fetch: typeof globalThis.fetch;
 }
 
-export function hostAllowed(url: string, allowed: readonly string[]): boolean {
-  const host = new URL(url).hostname.toLowerCase();
-  return allowed.some((a) => (a.startsWith('*.') ? host.endsWith(a.slice(1)) : host === a.toLowerCase()));
-}
-
 /** The image format named by a file's first bytes, or undefined. */
 export function sniffImage(head: Uint8Array): string | undefined {
   const b = head;
@@ -46,10 +42,10 @@ export function sniffImage(head: Uint8Array): string | undefined {
  */
 export async function checkAttachment(input: AttachmentLike, options: AttachmentCheckOptions): Promise<AttachmentRefInput> {
   const a = attachmentSchema.parse(input);
-  if (a.size > options.maxBytes) throw new HairError('IMAGE_TOO_LARGE', { limit: formatBytes(options.maxBytes) });
+  if (a.size > options.maxBytes) throw new HairError('IMAGE_TOO_LARGE', { limit: formatByteLimit(options.maxBytes) });
   const declared = a.contentType?.split(';')[0]?.trim().toLowerCase();
   if (declared && !IMAGE_TYPES.has(declared)) throw new HairError('UNSUPPORTED_FORMAT', { contentType: declared });
-  if (!hostAllowed(a.url, options.allowedHosts)) throw new HairError('DOWNLOAD_HOST_NOT_ALLOWED');
+  if (!isHostAllowed(new URL(a.url).hostname, options.allowedHosts)) throw new HairError('DOWNLOAD_HOST_NOT_ALLOWED');
   const head = await readHead(a.url, options.fetch);
   if (head && !sniffImage(head)) throw new HairError('UNSUPPORTED_FORMAT', { contentType: declared ?? 'unknown' });
   return { url: a.url, size: a.size, name: a.name.slice(0, 1024), maxBytes: options.maxBytes, ...(declared ? { contentType: declared } : {}) };

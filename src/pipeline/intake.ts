@@ -10,6 +10,7 @@ import {
 } from './intake.contract.js';
 import { isSrgbProfile } from './is-srgb-profile.js';
 import { sniffFormat } from './sniff-format.js';
+import { formatByteLimit } from '../shared/format-bytes.js';
 
 export type { AcceptedFormat, IntakeImage, IntakeLimits, IntakeOptions } from './intake.contract.js';
 export { ACCEPTED_FORMATS, INTAKE_DEFAULTS } from './intake.contract.js';
@@ -19,19 +20,6 @@ export function intakeLimits(
   config: Pick<PipelineConfig, 'MAX_IMAGE_BYTES' | 'MAX_IMAGE_PIXELS' | 'MIN_IMAGE_SIDE'>,
 ): IntakeLimits {
   return { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS, minSide: config.MIN_IMAGE_SIDE };
-}
-
-/** "10 MB", "512 KB": the byte limit as users read it (binary units, as upload dialogs show them). */
-export function formatByteLimit(bytes: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB'] as const;
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  const shown = Number.isInteger(value) ? String(value) : value.toFixed(1).replace(/\.0$/, '');
-  return `${shown} ${units[unit]}`;
 }
 
 /** "40 MP": the pixel limit as users read it. */

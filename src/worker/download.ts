@@ -1,5 +1,7 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { HairError } from '../shared/errors.js';
+import { formatByteLimit } from '../shared/format-bytes.js';
+import { isHostAllowed } from '../shared/allowed-hosts.js';
 
 export interface DownloadOptions {
   /** Exact host names or `*.suffix` patterns. */
@@ -20,18 +22,6 @@ export interface DownloadOptions {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-export function isHostAllowed(host: string, allowedHosts: readonly string[]): boolean {
-  const name = host.toLowerCase();
-  return allowedHosts.some((pattern) => {
-    const p = pattern.toLowerCase();
-    return p.startsWith('*.') ? name.endsWith(p.slice(1)) && name.length > p.length - 1 : name === p;
-  });
-}
-
-export function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
-}
 
 /** Checks a URL before any connection: https (http only on loopback, for tests) to an allowed host. */
 function checkUrl(raw: string | URL, allowedHosts: readonly string[]): URL {
@@ -82,7 +72,7 @@ export async function download(rawUrl: string, options: DownloadOptions): Promis
     ? undefined
     : new Agent({ connect: { timeout: options.connectTimeoutMs }, headersTimeout: options.readTimeoutMs, bodyTimeout: options.readTimeoutMs });
   const dispatcher = options.dispatcher ?? ownAgent!;
-  const limit = formatBytes(options.maxBytes);
+  const limit = formatByteLimit(options.maxBytes);
   try {
     let url = checkUrl(rawUrl, options.allowedHosts);
     const host = url.host;

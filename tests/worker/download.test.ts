@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download, isHostAllowed, type DownloadOptions } from '../../src/worker/download.js';
+import { download, type DownloadOptions } from '../../src/worker/download.js';
+import { isHostAllowed } from '../../src/shared/allowed-hosts.js';
 import { HairError, type ErrorCode } from '../../src/shared/errors.js';
 import { FakeCdn } from '../helpers/fake-cdn.js';
 
@@ -72,7 +73,7 @@ describe('selfie download', () => {
     });
     const error = await download(cdn.url('/a/endless.png'), { ...options, maxBytes: 100 * 1024 }).catch((e: HairError) => e);
     expect((error as HairError).code).toBe('DOWNLOAD_TOO_LARGE');
-    expect((error as HairError).params.limit).toBe('100 KiB');
+    expect((error as HairError).params.limit).toBe('100 KB');
     expect(sent).toBeLessThan(50 * 1024 * 1024);
   });
 

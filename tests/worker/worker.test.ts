@@ -105,7 +105,7 @@ describe('worker: enqueue → worker → Discord', () => {
     const { job, interaction } = await h.submit({ maxBytes: 10 * 1024 });
     expect((await failureOf(job)).code).toBe('DOWNLOAD_TOO_LARGE');
     const edit = h.fake.webhookRequests(interaction.token).find((r) => r.method === 'PATCH');
-    expect(edit!.body.content).toContain('too large (limit: 10 KiB)');
+    expect(edit!.body.content).toContain('too large (limit: 10 KB)');
   });
 
   it('does not retry a selfie the CDN says is gone (404)', async () => {
