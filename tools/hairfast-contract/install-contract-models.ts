@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { CONTRACT_OPSET, graphContract } from '../../src/pipeline/hairfast/contract.js';
 import { hairfastManifestPath, HAIRFAST_DIR } from '../../src/pipeline/hairfast/graphs.js';
 import { HairError } from '../../src/shared/errors.js';
-import { readManifest, type Manifest, type ModelKind } from '../../src/pipeline/runtime/manifest.js';
+import { readManifest, toTensorSpec, type Manifest, type ModelKind } from '../../src/pipeline/runtime/manifest.js';
 import { buildContractModels } from './build-contract-models.js';
 
 export type HairfastPrepareMode = 'none' | 'contract';
@@ -45,7 +45,6 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
       writeFileSync(file, bytes);
       written.push(file);
     }
-    const strip = (s: (typeof spec.inputs)[number]) => ({ name: s.name, dtype: s.dtype, shape: s.shape });
     manifest.models[name] = {
       file: spec.file,
       sha256: digest,
@@ -54,8 +53,8 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
       source: { package: 'hairstyler', version: '0.1.0', path: 'tools/hairfast-contract', license: 'Apache-2.0' },
       opset: CONTRACT_OPSET,
       precision: 'fp32',
-      inputs: spec.inputs.map(strip),
-      outputs: spec.outputs.map(strip),
+      inputs: spec.inputs.map(toTensorSpec),
+      outputs: spec.outputs.map(toTensorSpec),
       notes: 'contract model: production names and shapes, cheap input-dependent math, not a trained network',
     };
   }

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
-import { MANIFEST_FILE, readManifest, type Manifest, type ModelKind } from '../runtime/manifest.js';
+import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest, type ModelKind } from '../runtime/manifest.js';
 import type { OrtSession, OrtTensor, SessionManager, TensorData } from '../runtime/ort.js';
-import { graphContract, type GraphContract, type GraphTensorSpec } from './contract.js';
+import { graphContract, type GraphContract } from './contract.js';
 import { alignContract } from './align.contract.js';
 import { blendContract } from './blend.contract.js';
 import { embedContract } from './embed.contract.js';
@@ -83,8 +83,7 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     // Manifest paths are relative to MODELS_DIR (as the contract's); a bare file name is taken in hairfast/.
     const direct = join(config.modelsDir, entry.file);
     const file = existsSync(direct) ? direct : join(config.modelsDir, HAIRFAST_DIR, entry.file);
-    const strip = (t: GraphTensorSpec) => ({ name: t.name, dtype: t.dtype, shape: t.shape });
-    const io = { inputs: spec.inputs.map(strip), outputs: spec.outputs.map(strip) };
+    const io = { inputs: spec.inputs.map(toTensorSpec), outputs: spec.outputs.map(toTensorSpec) };
     // Contract graphs are tiny: one thread beats the pool's hand-offs (as for the face models).
     const threads = kind === 'contract' ? { intraOpThreads: 1 } : {};
     sessions.set(name, await deps.manager.load(`hairfast/${name}`, file, io, { skipWarmup: config.warm === false, ...threads }));
