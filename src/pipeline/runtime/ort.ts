@@ -330,9 +330,9 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
     return native;
   };
 
-  const runTensors = async (session: OrtSession, feeds: Record<string, ort.Tensor>, fetches?: readonly string[]) => {
+  /** Runs feeds that were already checked against the session's contract. */
+  const runNative = async (session: OrtSession, feeds: Record<string, ort.Tensor>, fetches?: readonly string[]) => {
     const native = nativeOf(session);
-    checkFeeds(session, feeds);
     try {
       return fetches ? await native.run(feeds, [...fetches]) : await native.run(feeds);
     } catch (error) {
@@ -340,6 +340,11 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
       const message = error instanceof Error ? error.message : String(error);
       throw new HairError('INTERNAL', { model: session.name }, { cause: error, detail: `${session.name} (${session.ep}) failed on ${shapes}: ${message}` });
     }
+  };
+
+  const runTensors = (session: OrtSession, feeds: Record<string, ort.Tensor>, fetches?: readonly string[]) => {
+    checkFeeds(session, feeds);
+    return runNative(session, feeds, fetches);
   };
 
   return {
@@ -370,7 +375,7 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
       checkFeeds(session, feeds);
       const tensors: Record<string, ort.Tensor> = {};
       for (const [key, value] of Object.entries(feeds)) tensors[key] = toTensor(value);
-      const outputs = await runTensors(session, tensors);
+      const outputs = await runNative(session, tensors);
       const result: Record<string, TensorData> = {};
       for (const [key, tensor] of Object.entries(outputs)) result[key] = fromTensor(tensor);
       return result;
