@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { HairError } from '../shared/errors.js';
@@ -78,9 +78,12 @@ export async function buildFaceModel(recipe: FaceRecipe): Promise<BuiltFaceModel
   return { bytes, source: { package: recipe.package, version, path, license: 'Apache-2.0' } };
 }
 
+/** Where `prepare` puts a face model when the manifest does not say yet (maintainers' --update-manifest). */
+const defaultFile = (recipe: FaceRecipe): string => `face/${recipe.name}.onnx`;
+
 function entryFor(recipe: FaceRecipe, built: BuiltFaceModel, digest: string): ModelEntry {
   return {
-    file: `face/${recipe.name}.onnx`,
+    file: defaultFile(recipe),
     sha256: digest,
     bytes: built.bytes.length,
     kind: 'converted',
@@ -105,8 +108,8 @@ export const faceModels: ModelPreparer = {
       if (!entry && !updateManifest) {
         throw new HairError('MODEL_INVALID', { model: recipe.name }, { detail: `model ${recipe.name} is missing from the manifest` });
       }
-      const file = join(modelsDir, entry?.file ?? `face/${recipe.name}.onnx`);
-      if (entry && !force && existsSync(file) && !checkModelFile(recipe.name, entry, file)) {
+      const file = join(modelsDir, entry?.file ?? defaultFile(recipe));
+      if (entry && !force && !checkModelFile(recipe.name, entry, file)) {
         results.push({ model: recipe.name, file, action: 'skipped', sha256: entry.sha256, ms: performance.now() - started });
         continue;
       }
