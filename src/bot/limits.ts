@@ -43,19 +43,18 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
   async function activeJobs(userId: string): Promise<string[]> {
     const key = keys.userActive(userId);
     const ids = await redis.zrange(key, '0', '-1');
-    const live: string[] = [];
-    for (const id of ids) {
-      if (await deps.isUnfinished(id)) live.push(id);
-      else await redis.zrem(key, id);
-    }
-    return live;
+    const unfinished = await Promise.all(ids.map((id) => deps.isUnfinished(id)));
+    const gone = ids.filter((_, i) => !unfinished[i]);
+    if (gone.length > 0) await redis.zrem(key, ...gone);
+    return ids.filter((_, i) => unfinished[i]);
   }
 
+  /** One round trip: drop entries older than an hour, count the rest, read the oldest (when it retries). */
   async function windowCheck(key: string, limit: number, at: number): Promise<number | undefined> {
-    await redis.zremrangebyscore(key, 0, at - HOUR_MS);
-    const count = await redis.zcard(key);
+    const replies = await redis.multi().zremrangebyscore(key, 0, at - HOUR_MS).zcard(key).zrange(key, '0', '0', 'WITHSCORES').exec();
+    const count = Number(replies?.[1]?.[1] ?? 0);
     if (count < limit) return undefined;
-    const oldest = await redis.zrange(key, '0', '0', 'WITHSCORES');
+    const oldest = (replies?.[2]?.[1] ?? []) as string[];
     return Number(oldest[1] ?? at) + HOUR_MS;
   }
 
