@@ -57,14 +57,15 @@ async function tryCommand(interaction: ChatInputCommandInteraction, ctx: BotCont
 
 async function queueCommand(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const locale = localeOf(interaction);
-  const [counts, mine] = await Promise.all([ctx.enqueuer.counts(), ctx.limits.activeJobs(interaction.user.id)]);
-  const lines = [t(locale, 'queue.summary', { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, workers: await ctx.enqueuer.workersOnline() })];
-  for (const jobId of mine) {
+  const [counts, mine, workers] = await Promise.all([ctx.enqueuer.counts(), ctx.limits.activeJobs(interaction.user.id), ctx.enqueuer.workersOnline()]);
+  const lines = [t(locale, 'queue.summary', { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, workers })];
+  const mineLines = await Promise.all(mine.map(async (jobId) => {
     const position = await ctx.enqueuer.position(jobId);
-    lines.push(position
+    return position
       ? t(locale, 'queue.mineWaiting', { position, eta: relativeTime(await ctx.enqueuer.estimate(position)) })
-      : t(locale, 'queue.mineActive'));
-  }
+      : t(locale, 'queue.mineActive');
+  }));
+  lines.push(...mineLines);
   if (mine.length === 0) lines.push(t(locale, 'queue.mineNone'));
   await interaction.reply({ content: lines.join('\n'), flags: MessageFlags.Ephemeral });
 }
