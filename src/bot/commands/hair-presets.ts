@@ -11,31 +11,30 @@ import { presetName, type PresetKind } from '../preset-catalog.js';
 /** Interaction tokens of preset builds live as long as the token does. */
 const PRESET_REPLY_TTL_S = 15 * 60;
 
-const d = (key: string) => both(key);
 const data = new SlashCommandBuilder()
   .setName('hair-presets')
   .setNameLocalizations({ ko: '헤어-프리셋' })
-  .setDescription(d('cmd.presets')[0]).setDescriptionLocalizations(d('cmd.presets')[1])
+  .setDescription(both('cmd.presets')[0]).setDescriptionLocalizations(both('cmd.presets')[1])
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
   .setContexts(InteractionContextType.Guild)
-  .addSubcommand((s) => s.setName('add').setDescription(d('cmd.presets.add')[0]).setDescriptionLocalizations(d('cmd.presets.add')[1])
-    .addStringOption((o) => o.setName('name').setDescription(d('cmd.opt.presetName')[0]).setDescriptionLocalizations(d('cmd.opt.presetName')[1]).setRequired(true).setMaxLength(32))
-    .addStringOption((o) => o.setName('kind').setDescription(d('cmd.opt.presetKind')[0]).setDescriptionLocalizations(d('cmd.opt.presetKind')[1]).setRequired(true)
+  .addSubcommand((s) => s.setName('add').setDescription(both('cmd.presets.add')[0]).setDescriptionLocalizations(both('cmd.presets.add')[1])
+    .addStringOption((o) => o.setName('name').setDescription(both('cmd.opt.presetName')[0]).setDescriptionLocalizations(both('cmd.opt.presetName')[1]).setRequired(true).setMaxLength(32))
+    .addStringOption((o) => o.setName('kind').setDescription(both('cmd.opt.presetKind')[0]).setDescriptionLocalizations(both('cmd.opt.presetKind')[1]).setRequired(true)
       .addChoices({ name: 'shape', name_localizations: { ko: '모양' }, value: 'shape' }, { name: 'color', name_localizations: { ko: '색상' }, value: 'color' }, { name: 'both', name_localizations: { ko: '둘 다' }, value: 'both' }))
-    .addAttachmentOption((o) => o.setName('image').setDescription(d('cmd.opt.presetImage')[0]).setDescriptionLocalizations(d('cmd.opt.presetImage')[1]).setRequired(true)))
-  .addSubcommand((s) => s.setName('remove').setDescription(d('cmd.presets.remove')[0]).setDescriptionLocalizations(d('cmd.presets.remove')[1])
-    .addStringOption((o) => o.setName('name').setDescription(d('cmd.opt.presetName')[0]).setDescriptionLocalizations(d('cmd.opt.presetName')[1]).setRequired(true).setAutocomplete(true)))
-  .addSubcommand((s) => s.setName('rename').setDescription(d('cmd.presets.rename')[0]).setDescriptionLocalizations(d('cmd.presets.rename')[1])
-    .addStringOption((o) => o.setName('name').setDescription(d('cmd.opt.presetName')[0]).setDescriptionLocalizations(d('cmd.opt.presetName')[1]).setRequired(true).setAutocomplete(true))
-    .addStringOption((o) => o.setName('new_name').setDescription(d('cmd.opt.newName')[0]).setDescriptionLocalizations(d('cmd.opt.newName')[1]).setRequired(true).setMaxLength(32)))
-  .addSubcommand((s) => s.setName('list').setDescription(d('cmd.presets.list')[0]).setDescriptionLocalizations(d('cmd.presets.list')[1]))
-  .addSubcommand((s) => s.setName('preview').setDescription(d('cmd.presets.preview')[0]).setDescriptionLocalizations(d('cmd.presets.preview')[1])
-    .addStringOption((o) => o.setName('name').setDescription(d('cmd.opt.presetName')[0]).setDescriptionLocalizations(d('cmd.opt.presetName')[1]).setRequired(true).setAutocomplete(true)))
-  .addSubcommand((s) => s.setName('builtins').setDescription(d('cmd.presets.builtins')[0]).setDescriptionLocalizations(d('cmd.presets.builtins')[1])
-    .addStringOption((o) => o.setName('state').setDescription(d('cmd.opt.state')[0]).setDescriptionLocalizations(d('cmd.opt.state')[1]).setRequired(true)
+    .addAttachmentOption((o) => o.setName('image').setDescription(both('cmd.opt.presetImage')[0]).setDescriptionLocalizations(both('cmd.opt.presetImage')[1]).setRequired(true)))
+  .addSubcommand((s) => s.setName('remove').setDescription(both('cmd.presets.remove')[0]).setDescriptionLocalizations(both('cmd.presets.remove')[1])
+    .addStringOption((o) => o.setName('name').setDescription(both('cmd.opt.presetName')[0]).setDescriptionLocalizations(both('cmd.opt.presetName')[1]).setRequired(true).setAutocomplete(true)))
+  .addSubcommand((s) => s.setName('rename').setDescription(both('cmd.presets.rename')[0]).setDescriptionLocalizations(both('cmd.presets.rename')[1])
+    .addStringOption((o) => o.setName('name').setDescription(both('cmd.opt.presetName')[0]).setDescriptionLocalizations(both('cmd.opt.presetName')[1]).setRequired(true).setAutocomplete(true))
+    .addStringOption((o) => o.setName('new_name').setDescription(both('cmd.opt.newName')[0]).setDescriptionLocalizations(both('cmd.opt.newName')[1]).setRequired(true).setMaxLength(32)))
+  .addSubcommand((s) => s.setName('list').setDescription(both('cmd.presets.list')[0]).setDescriptionLocalizations(both('cmd.presets.list')[1]))
+  .addSubcommand((s) => s.setName('preview').setDescription(both('cmd.presets.preview')[0]).setDescriptionLocalizations(both('cmd.presets.preview')[1])
+    .addStringOption((o) => o.setName('name').setDescription(both('cmd.opt.presetName')[0]).setDescriptionLocalizations(both('cmd.opt.presetName')[1]).setRequired(true).setAutocomplete(true)))
+  .addSubcommand((s) => s.setName('builtins').setDescription(both('cmd.presets.builtins')[0]).setDescriptionLocalizations(both('cmd.presets.builtins')[1])
+    .addStringOption((o) => o.setName('state').setDescription(both('cmd.opt.state')[0]).setDescriptionLocalizations(both('cmd.opt.state')[1]).setRequired(true)
       .addChoices({ name: 'on', name_localizations: { ko: '켜기' }, value: 'on' }, { name: 'off', name_localizations: { ko: '끄기' }, value: 'off' })))
-  .addSubcommand((s) => s.setName('role').setDescription(d('cmd.presets.role')[0]).setDescriptionLocalizations(d('cmd.presets.role')[1])
-    .addRoleOption((o) => o.setName('role').setDescription(d('cmd.opt.role')[0]).setDescriptionLocalizations(d('cmd.opt.role')[1])));
+  .addSubcommand((s) => s.setName('role').setDescription(both('cmd.presets.role')[0]).setDescriptionLocalizations(both('cmd.presets.role')[1])
+    .addRoleOption((o) => o.setName('role').setDescription(both('cmd.opt.role')[0]).setDescriptionLocalizations(both('cmd.opt.role')[1])));
 
 export const hairPresets: SlashCommand = {
   kind: 'slash',
