@@ -4,7 +4,7 @@ import { sha256 } from '../shared/sha256.js';
 import type { EngineInfo, RgbImage } from './engine.js';
 import { embedImage, type ImageEmbedding } from './hairfast/embed.js';
 import { graphContext, loadHairfastGraphs } from './hairfast/graphs.js';
-import { hairFast } from './hairfast/hair-fast.js';
+import { hairFast, hairfastTimings } from './hairfast/hair-fast.js';
 import { createSessionManager } from './runtime/ort.js';
 
 /**
@@ -73,9 +73,7 @@ export async function createAlignedTransfer(config: AlignedTransferConfig, deps:
     const shape = input.shape ? await embed('shape', input.shape) : face;
     const color = input.color ? await embed('color', input.color) : face;
     const out = await hairFast(ctx, { face, shape, color, withAlpha: false });
-    const timings: Record<string, number> = {};
-    for (const [name, ms] of Object.entries(out.stages)) timings[`hairfast.${name}`] = ms;
-    for (const [name, ms] of ctx.ms) timings[`graph.${name}`] = ms;
+    const timings = hairfastTimings(out, ctx);
     timings['total'] = performance.now() - t0;
     return { image: out.image, image01: out.image01.data as Float32Array, timings, graphRuns: Object.fromEntries(ctx.runs) };
   };

@@ -13,7 +13,7 @@ import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions, type Ali
 import { createFilePresetCacheStore } from './hairfast/file-preset-cache-store.js';
 import { embedImage, type ImageEmbedding } from './hairfast/embed.js';
 import { graphContext, loadHairfastGraphs, type GraphContext } from './hairfast/graphs.js';
-import { hairFast } from './hairfast/hair-fast.js';
+import { hairFast, hairfastTimings } from './hairfast/hair-fast.js';
 import { createPresetLibrary, type PresetSource } from './hairfast/preset-library.js';
 import { intake, intakeLimits } from './intake.js';
 import { pasteBack } from './paste-back.js';
@@ -173,8 +173,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     stage('transferring');
     const out = await hairFast(ctx, { face, shape, color, withAlpha: request.pasteBack });
     t = lap('hairfast', t);
-    for (const [name, ms] of Object.entries(out.stages)) timings[`hairfast.${name}`] = ms;
-    for (const [name, ms] of ctx.ms) timings[`graph.${name}`] = ms;
+    Object.assign(timings, hairfastTimings(out, ctx));
     let image = out.image;
     if (request.pasteBack) {
       stage('pasting');

@@ -59,3 +59,11 @@ export async function hairFast(ctx: GraphContext, input: HairFastInput): Promise
   const alpha = input.withAlpha ? await timed('alpha', async () => pasteMask(need(face, 'mask'), targetColor)) : undefined;
   return { image, image01, ...(alpha ? { alpha } : {}), stages };
 }
+
+/** A request's HairFastGAN timings: `hairfast.<stage>` and `graph.<name>` (summed over the request's runs), in ms. */
+export function hairfastTimings(out: Pick<HairFastOutput, 'stages'>, ctx: Pick<GraphContext, 'ms'>): Record<string, number> {
+  const timings: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(out.stages)) timings[`hairfast.${name}`] = ms;
+  for (const [name, ms] of ctx.ms) timings[`graph.${name}`] = ms;
+  return timings;
+}
