@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const cached = await createTryOnEngine(config, { manager });
   const uncached = await createTryOnEngine(config, { manager, builtinPresetCache: MISSING, presetCache: MISSING, warm: false });
   const selfie = new Uint8Array(readFileSync('tests/fixtures/astronaut.png'));
-  process.stdout.write(`hairfast bench: ${cached.info.modelKind} graphs on ${cached.info.executionProvider}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${RUNS} runs after ${WARMUP} warm-up, engine load ${cached.info.loadMs.toFixed(0)} ms, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+  process.stdout.write(`hairfast bench: ${cached.info.modelKind} ${cached.info.precision} graphs on ${cached.info.executionProvider}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${RUNS} runs after ${WARMUP} warm-up, engine load ${cached.info.loadMs.toFixed(0)} ms, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
   const modes: Array<[string, Omit<TryOnRequest, 'selfie' | 'pasteBack'>]> = [
     ['shape', { shape: { presetId: 'builtin:short-layered-mirrored' } }],
     ['color', { color: { presetId: 'builtin:copper' } }],

@@ -21,7 +21,7 @@ export async function runPresetsBuild(options: PresetsBuildOptions): Promise<voi
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'presets', destination: process.stderr });
   const engine = await createTryOnEngine(config, { logger });
   try {
-    process.stdout.write(`presets build: ${engine.info.modelKind} graphs on ${engine.info.executionProvider}, cache in ${config.PRESET_CACHE_DIR}\n`);
+    process.stdout.write(`presets build: ${engine.info.modelKind} ${engine.info.precision} graphs on ${engine.info.executionProvider}, cache in ${config.PRESET_CACHE_DIR}\n`);
     for (const preset of wanted) {
       const started = performance.now();
       const image = new Uint8Array(readFileSync(join(config.STYLES_DIR, preset.image)));

@@ -74,7 +74,7 @@ async function runAlignedTransfer(options: TransferCliOptions, command: Command)
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'transfer', destination: process.stderr });
   const transfer = await createAlignedTransfer(config, { logger });
   try {
-    process.stderr.write(`hairfast: ${transfer.info.modelKind} graphs on ${transfer.info.executionProvider} (loaded in ${transfer.info.loadMs.toFixed(0)} ms), aligned inputs\n`);
+    process.stderr.write(`hairfast: ${transfer.info.modelKind} ${transfer.info.precision} graphs on ${transfer.info.executionProvider} (loaded in ${transfer.info.loadMs.toFixed(0)} ms), aligned inputs\n`);
     const result = await transfer.run({ face, ...(shape ? { shape } : {}), ...(color ? { color } : {}) });
     await writePng(result.image, options.output);
     // Little-endian float32 NCHW [1,3,1024,1024], as the graph returned it.
@@ -83,7 +83,7 @@ async function runAlignedTransfer(options: TransferCliOptions, command: Command)
     if (options.json) {
       process.stdout.write(`${JSON.stringify({
         output: options.output, ...(options.rawOut ? { rawOut: options.rawOut } : {}), width: result.image.width, height: result.image.height,
-        aligned: true, modelKind: transfer.info.modelKind, executionProvider: transfer.info.executionProvider, loadMs: Math.round(transfer.info.loadMs),
+        aligned: true, modelKind: transfer.info.modelKind, precision: transfer.info.precision, executionProvider: transfer.info.executionProvider, loadMs: Math.round(transfer.info.loadMs),
         graphRuns: result.graphRuns, timings: ms,
       }, null, 2)}\n`);
     } else {
@@ -108,7 +108,7 @@ export async function runTransfer(options: TransferCliOptions, command: Command)
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'transfer', destination: process.stderr });
   const engine = await createTryOnEngine(config, { logger });
   try {
-    process.stderr.write(`hairfast: ${engine.info.modelKind} graphs on ${engine.info.executionProvider} (loaded in ${engine.info.loadMs.toFixed(0)} ms)\n`);
+    process.stderr.write(`hairfast: ${engine.info.modelKind} ${engine.info.precision} graphs on ${engine.info.executionProvider} (loaded in ${engine.info.loadMs.toFixed(0)} ms)\n`);
     const result = await engine.tryOn({ selfie, ...(shape ? { shape } : {}), ...(color ? { color } : {}), pasteBack: options.pasteBack === true });
     const { image } = result;
     await writePng(image, options.output);

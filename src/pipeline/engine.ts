@@ -61,6 +61,8 @@ export interface PresetCacheStore {
 export interface EngineInfo {
   executionProvider: string;
   modelKind: string;
+  /** Which variants of the HairFastGAN graphs are loaded. */
+  precision: 'fp32' | 'fp16';
   /** ms to create and warm every session. */
   loadMs: number;
 }

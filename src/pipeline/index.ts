@@ -28,7 +28,7 @@ export type { TryOnEngine } from './engine.js';
  * built-ins, and whenever the models change), so a request only runs per-selfie work.
  */
 export type EngineConfig = Pick<PipelineConfig,
-  'MODELS_DIR' | 'STYLES_DIR' | 'PRESET_CACHE_DIR' | 'HAIR_EP' | 'ORT_INTRA_OP_THREADS' | 'MAX_IMAGE_BYTES' | 'MAX_IMAGE_PIXELS'
+  'MODELS_DIR' | 'STYLES_DIR' | 'PRESET_CACHE_DIR' | 'HAIR_EP' | 'HAIR_PRECISION' | 'ORT_INTRA_OP_THREADS' | 'MAX_IMAGE_BYTES' | 'MAX_IMAGE_PIXELS'
   | 'MIN_IMAGE_SIDE' | 'FACE_MIN_SCORE' | 'FACE_MIN_SIZE_PX' | 'FACE_DOMINANCE_RATIO' | 'FACE_MAX_YAW_DEG' | 'ALIGN_OUTPUT_SIZE'>;
 
 export interface TryOnEngineDeps {
@@ -58,7 +58,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   let graphs: Awaited<ReturnType<typeof loadHairfastGraphs>>;
   try {
     faceSessions = await loadFaceSessions(manager, faceModelPaths(config.MODELS_DIR));
-    graphs = await loadHairfastGraphs({ modelsDir: config.MODELS_DIR, warm: deps.warm ?? true }, { manager, ...(logger ? { logger } : {}) });
+    graphs = await loadHairfastGraphs({ modelsDir: config.MODELS_DIR, warm: deps.warm ?? true, precision: config.HAIR_PRECISION }, { manager, ...(logger ? { logger } : {}) });
   } catch (error) {
     if (ownsManager) await manager.dispose();
     throw error;
@@ -72,9 +72,10 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   const info: EngineInfo = Object.freeze({
     executionProvider: graphs.executionProvider,
     modelKind: graphs.kind,
+    precision: graphs.precision,
     loadMs: performance.now() - started,
   });
-  logger?.info({ ...info, loadMs: Math.round(info.loadMs) }, `try-on engine ready (hairfast ${graphs.kind} on ${graphs.executionProvider})`);
+  logger?.info({ ...info, loadMs: Math.round(info.loadMs) }, `try-on engine ready (hairfast ${graphs.kind} ${graphs.precision} on ${graphs.executionProvider})`);
 
   const decodeAndAlign = async (bytes: Uint8Array, singleFace: boolean, signal?: AbortSignal): Promise<{ photo: RgbImage; aligned: AlignedFace }> => {
     const { image: photo } = await intake(bytes, limits);

@@ -12,6 +12,8 @@ const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filte
 
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'webgpu', 'cpu'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
+export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
+export type HairfastPrecisionChoice = (typeof HAIRFAST_PRECISIONS)[number];
 
 /** Everything the pipeline (CLI, worker) needs. Defaults are the production defaults. */
 const pipelineSchema = z.object({
@@ -21,6 +23,8 @@ const pipelineSchema = z.object({
   /** Where preset caches live (binary, keyed by preset id + models hash). */
   PRESET_CACHE_DIR: z.string().min(1).default('styles/cache'),
   HAIR_EP: z.enum(EXECUTION_PROVIDERS).default('auto'),
+  /** HairFastGAN graph variants: fp16 on a GPU when exported (auto), or forced. */
+  HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto'),
   /** CPU threads per session; 0 lets onnxruntime decide. */
   ORT_INTRA_OP_THREADS: int(0, 256).default(0),
   /** Upload limits: bytes of the file, decoded pixels, shortest side. */

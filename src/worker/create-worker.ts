@@ -105,7 +105,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     engine = await deps.createEngine(config, { presetCache: createRedisPresetCache(redis, prefix), presetSource: presetSources.get, logger });
     const loadMs = engine.info.loadMs || performance.now() - started;
     const gpu = await gpuName(engine.info.executionProvider);
-    metrics.setInfo({ workerId: id, executionProvider: engine.info.executionProvider, modelKind: engine.info.modelKind, gpu, loadMs });
+    metrics.setInfo({ workerId: id, executionProvider: engine.info.executionProvider, modelKind: engine.info.modelKind, precision: engine.info.precision, gpu, loadMs });
 
     const discord = { DISCORD_API_URL: config.DISCORD_API_URL ?? 'https://discord.com/api', DISCORD_TOKEN: config.DISCORD_TOKEN };
     const delivery = createDelivery(discord, { logger, ...(deps.rest ? { rest: deps.rest } : {}), ...(deps.now ? { now: deps.now } : {}) });

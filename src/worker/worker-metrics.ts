@@ -9,7 +9,7 @@ export interface WorkerMetrics {
   observeStage(stage: string, ms: number): void;
   observeJob(queue: string, endToEndMs: number): void;
   failed(queue: string, code: ErrorCode): void;
-  setInfo(info: { workerId: string; executionProvider: string; modelKind: string; gpu: string; loadMs: number }): void;
+  setInfo(info: { workerId: string; executionProvider: string; modelKind: string; precision: string; gpu: string; loadMs: number }): void;
 }
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
@@ -53,7 +53,7 @@ export function createWorkerMetrics(queues: Record<string, QueueCounter>): Worke
   const info = new Gauge({
     name: 'hair_worker_info',
     help: 'This worker: execution provider, model kind and GPU (value is always 1)',
-    labelNames: ['worker_id', 'execution_provider', 'model_kind', 'gpu'],
+    labelNames: ['worker_id', 'execution_provider', 'model_kind', 'precision', 'gpu'],
     registers: [registry],
   });
   const load = new Gauge({ name: 'hair_engine_load_seconds', help: 'Time to create and warm every session', registers: [registry] });
@@ -65,7 +65,7 @@ export function createWorkerMetrics(queues: Record<string, QueueCounter>): Worke
     failed: (queue, code) => failures.inc({ queue, code }),
     setInfo(value) {
       info.reset();
-      info.set({ worker_id: value.workerId, execution_provider: value.executionProvider, model_kind: value.modelKind, gpu: value.gpu }, 1);
+      info.set({ worker_id: value.workerId, execution_provider: value.executionProvider, model_kind: value.modelKind, precision: value.precision, gpu: value.gpu }, 1);
       load.set(value.loadMs / 1000);
     },
   };

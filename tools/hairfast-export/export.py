@@ -5,6 +5,8 @@
   random weights:    export.py --src /path/HairFastGAN --random-weights --seed 0
   options:           --only embed,bisenet  --fp16  --device cuda  --out models/hairfast  --check
 
+--fp16 converts each exported fp32 graph (to_fp16.py); it needs no half-precision kernels on the tracing device.
+
 The architectures always come from --src (a checkout of AIRI-Institute/HairFastGAN, imported at run time and never
 copied here). Writes <out>/<name>.onnx (+ <name>_fp16.onnx) and <out>/manifest.json (src/pipeline/runtime/manifest.ts
 schema; files are relative to the models directory, i.e. hairfast/<name>.onnx).
@@ -27,8 +29,10 @@ import torch  # noqa: E402
 from hairfast_export import costs  # noqa: E402
 from hairfast_export.graphs import Builders, example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
+from hairfast_export.fp16 import DEFAULT_LIMIT  # noqa: E402
 from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, load_contract, run_ort,  # noqa: E402
                                      sha256, stamp_output_shapes)
+from to_fp16 import write_fp16_variant  # noqa: E402
 
 LICENSE = 'MIT (HairFastGAN code); the checkpoints carry their upstream licenses'
 # models/sean_codes is NVIDIA's SEAN code: "Licensed under the CC BY-NC-SA 4.0 license" (non-commercial)
@@ -74,74 +78,59 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
     t0 = time.time()
     module = builders.build(name).to(device).eval()
     inputs = tuple(t.to(device) for t in example_inputs(spec, seed=args.seed))
-    rows = []
-    want32 = None
-    precisions = ['fp32', 'fp16'] if args.fp16 else ['fp32']
-    for precision in precisions:
-        if precision == 'fp16':
-            if device.type == 'cpu' and torch.__version__ < '2':
-                raise RuntimeError('--fp16 traces the graphs in half precision; torch 1.x has no CPU half conv: '
-                                   'use --device cuda (or torch >= 2)')
-            mod = module.half()
-            inp = tuple(t.half() if t.is_floating_point() else t for t in inputs)
-        else:
-            mod, inp = module, inputs
-        key = name if precision == 'fp32' else f'{name}_fp16'
-        path = args.out / f'{key}.onnx'
-        row = {'graph': key, 'torch': torch.__version__, 'device': str(device)}
-        if args.bench_gpu and device.type == 'cuda':
-            row.update(gpu_bench(mod, inp, device))
-        if args.check or args.fp16:
-            with torch.no_grad():
-                t_torch = time.time()
-                want = mod(*inp)
-                row['torch_s'] = round(time.time() - t_torch, 2)
-            want = want if isinstance(want, tuple) else (want,)
-            if precision == 'fp32':
-                want32 = tuple(w.float().cpu() for w in want)
-            else:
-                row['torch_fp16_vs_fp32_max_abs'] = max(
-                    (w.float().cpu() - w32).abs().max().item() for w, w32 in zip(want, want32))
-        t_export = time.time()
-        export_onnx(mod, inp, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
-                    opset=args.opset)
-        row['export_s'] = round(time.time() - t_export, 1)
-        stamp_output_shapes(path, spec)
-        float_dtype = 'float32' if precision == 'fp32' else 'float16'
-        problems = contract_mismatches(path, spec, float_dtype=float_dtype)
-        if problems:
-            raise RuntimeError(f'{key} does not match the contract: {problems}')
-        model = onnx.load(str(path))
-        gmac, uncounted = costs.gmac_counted(model)
-        entry = {
-            'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
-            'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
-                       'path': 'tools/hairfast-export/export.py', 'license': LICENSES.get(name, LICENSE)},
-            'opset': args.opset, 'precision': precision,
-            'inputs': [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in spec['inputs']],
-            'outputs': [dict(s, dtype=float_dtype if s['dtype'] == 'float32' else s['dtype']) for s in spec['outputs']],
-            'params': costs.params(model), 'gmac': round(gmac, 3),
-            'notes': f'{kind} weights (seed {args.seed})' if kind == 'random' else 'official checkpoints',
-        }
-        del model
-        if uncounted:
-            entry['notes'] += f'; gmac is a lower bound ({uncounted} matrix/conv nodes without inferred shapes)'
-        row.update({'bytes': entry['bytes'], 'params': entry['params'], 'gmac': entry['gmac'],
-                    'gmac_uncounted_nodes': uncounted})
-        if args.check and precision == 'fp32':
-            feeds = {s['name']: t.cpu().numpy() for s, t in zip(spec['inputs'], inp)}
-            got, ms = run_ort(path, feeds)
-            row['ort_cpu_ms'] = round(ms, 1)
-            row['max_abs'] = max_abs(spec, got, want32)
-            entry['notes'] += f"; export check: max-abs {row['max_abs']:.3g} vs torch"
-        manifest['models'][key] = entry
-        manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
-        print(json.dumps(row), flush=True)
+    path = args.out / f'{name}.onnx'
+    row = {'graph': name, 'torch': torch.__version__, 'device': str(device)}
+    if args.bench_gpu and device.type == 'cuda':
+        row.update(gpu_bench(module, inputs, device))
+    want = None
+    if args.check:
+        with torch.no_grad():
+            t_torch = time.time()
+            want = module(*inputs)
+            row['torch_s'] = round(time.time() - t_torch, 2)
+        want = tuple(w.float().cpu() for w in (want if isinstance(want, tuple) else (want,)))
+    t_export = time.time()
+    export_onnx(module, inputs, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
+                opset=args.opset)
+    del module
+    row['export_s'] = round(time.time() - t_export, 1)
+    stamp_output_shapes(path, spec)
+    problems = contract_mismatches(path, spec)
+    if problems:
+        raise RuntimeError(f'{name} does not match the contract: {problems}')
+    model = onnx.load(str(path))
+    gmac, uncounted = costs.gmac_counted(model)
+    entry = {
+        'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
+        'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
+                   'path': 'tools/hairfast-export/export.py', 'license': LICENSES.get(name, LICENSE)},
+        'opset': args.opset, 'precision': 'fp32', 'inputs': spec['inputs'], 'outputs': spec['outputs'],
+        'params': costs.params(model), 'gmac': round(gmac, 3),
+        'notes': f'{kind} weights (seed {args.seed})' if kind == 'random' else 'official checkpoints',
+    }
+    del model
+    if uncounted:
+        entry['notes'] += f'; gmac is a lower bound ({uncounted} matrix/conv nodes without inferred shapes)'
+    row.update({'bytes': entry['bytes'], 'params': entry['params'], 'gmac': entry['gmac'],
+                'gmac_uncounted_nodes': uncounted})
+    if want is not None:
+        feeds = {s['name']: t.cpu().numpy() for s, t in zip(spec['inputs'], inputs)}
+        got, ms = run_ort(path, feeds)
+        row['ort_cpu_ms'] = round(ms, 1)
+        row['max_abs'] = max_abs(spec, got, want)
+        entry['notes'] += f"; export check: max-abs {row['max_abs']:.3g} vs torch"
+    manifest['models'][name] = entry
+    rows = [row]
+    if args.fp16:
+        # half precision is made from the fp32 graph (to_fp16.py), not traced: see hairfast_export/fp16.py
+        rows.append(write_fp16_variant(name, spec, path, manifest, seed=args.seed, limit=args.fp16_limit,
+                                       check=args.check))
+    manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
+    for r in rows:
+        print(json.dumps(r), flush=True)
         if args.report:
             with open(args.report, 'a') as f:
-                f.write(json.dumps(row) + '\n')
-        rows.append(row)
-    del module
+                f.write(json.dumps(r) + '\n')
     print(f'# {name}: {time.time() - t0:.1f}s', flush=True)
     return rows
 
@@ -155,10 +144,13 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', type=Path, default=REPO_ROOT / 'models' / 'hairfast')
     p.add_argument('--only', type=str, default='', help='comma-separated graph names (default: all)')
-    p.add_argument('--fp16', action='store_true', help='also write half-precision variants (<name>_fp16)')
+    p.add_argument('--fp16', action='store_true', help='also write half-precision variants (<name>_fp16, to_fp16.py)')
+    p.add_argument('--fp16-limit', type=float, default=DEFAULT_LIMIT,
+                   help='--fp16: nodes whose tensors exceed this magnitude on the example inputs stay float32')
     p.add_argument('--device', type=str, default='cpu', help='torch device used to trace (cpu, cuda, cuda:1)')
     p.add_argument('--opset', type=int, default=17)
-    p.add_argument('--check', action='store_true', help='run each fp32 graph in onnxruntime (CPU) and compare to torch')
+    p.add_argument('--check', action='store_true', help='run each graph in onnxruntime (CPU) and compare: fp32 to torch, '
+                   'fp16 to fp32')
     p.add_argument('--bench-gpu', action='store_true', help='on CUDA: torch forward time and peak memory per graph')
     p.add_argument('--keep-going', action='store_true', help='report a failing graph and go on with the next')
     p.add_argument('--report', type=Path, help='append one JSON line per exported file here')

@@ -4,6 +4,7 @@
 
   parity.py --src /tmp/hairfast-src --models models/hairfast --seed 0 [--only a,b] [--markdown docs/parity.md]
   parity.py ... --e2e [--mode both|shape|color|same] [--ts]   # HairFast.swap vs the graph chain (or `hairstyler transfer`)
+  parity.py ... --precision fp16 [--e2e ...]   # the <name>_fp16 graphs (fp16 storage, float32 arithmetic per op)
 
 The official side runs the repo's own functions and modules (get_segmentation, get_hair_face_code, get_new_shape,
 Zencoder, decode_sean, get_latents, Alignment.align_images, DilateErosion, ClipBlendingModel, PostProcessModel,
@@ -28,10 +29,12 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
+import onnx  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from hairfast_export.fp16 import emulate_half  # noqa: E402
 from hairfast_export.graphs import example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.onnx_io import load_contract, run_ort  # noqa: E402
@@ -322,14 +325,34 @@ def official_swap(refs: 'References', face, shape, color):
         return hf.swap(face, shape, color)
 
 
-def graph_swap(models: Path, face, shape, color) -> tuple[np.ndarray, dict]:
+class GraphFiles:
+    """The graph file parity runs for a name: <name>.onnx (fp32), or for fp16 the shipped <name>_fp16.onnx rewritten by
+    fp16.emulate_half (fp16 storage, float32 arithmetic per op, as on a GPU; onnxruntime's CPU EP would skip
+    roundings between ops it has no half kernels for), written once per run into a temporary directory."""
+
+    def __init__(self, models: Path, precision: str):
+        self.models, self.precision = models, precision
+        self._tmp = tempfile.TemporaryDirectory(prefix='parity-fp16-') if precision == 'fp16' else None
+        self._done: dict[str, Path] = {}
+
+    def __call__(self, name: str) -> Path:
+        if self.precision == 'fp32':
+            return self.models / f'{name}.onnx'
+        if name not in self._done:
+            path = Path(self._tmp.name) / f'{name}_fp16_emulated.onnx'
+            onnx.save(emulate_half(onnx.load(str(self.models / f'{name}_fp16.onnx'))), str(path))
+            self._done[name] = path
+        return self._done[name]
+
+
+def graph_swap(models: 'GraphFiles', face, shape, color) -> tuple[np.ndarray, dict]:
     """The contract's flow (graphs.contract.json "flow"), every step an exported graph. Inputs that are the same
     tensor object are the same image (as after the official equal_replacer): per-image work runs once for them, but
     the shape module, alignment and blending run in full, as they do in the official code ("officialShortcuts")."""
     times = {}
 
     def g(name, **feeds):
-        out, ms = run_ort(models / f'{name}.onnx', {k: np.ascontiguousarray(v) for k, v in feeds.items()})
+        out, ms = run_ort(models(name), {k: np.ascontiguousarray(v) for k, v in feeds.items()})
         times[name] = times.get(name, 0) + ms
         return out
 
@@ -387,7 +410,7 @@ def mode_images(mode: str, seed: int, eight_bit: bool = False):
     return {'both': (a, b, c), 'shape': (a, b, a), 'color': (a, a, c), 'same': (a, a, a)}[mode]
 
 
-def ts_swap(models_dir: Path, face, shape, color, work: Path) -> tuple[np.ndarray, dict]:
+def ts_swap(models_dir: Path, face, shape, color, work: Path, precision: str = 'fp32') -> tuple[np.ndarray, dict]:
     """`hairstyler transfer --aligned` (the TypeScript runtime, onnxruntime-node) on the same images, written as
     8-bit PNGs (one file per distinct image object); returns its unrounded float result (--raw-out)."""
     from PIL import Image
@@ -403,7 +426,7 @@ def ts_swap(models_dir: Path, face, shape, color, work: Path) -> tuple[np.ndarra
     out, raw = work / 'ts.png', work / 'ts.f32'
     cmd = ['node', 'bin/hairstyler.js', 'transfer', '--aligned', '--face', str(paths[0][0]), '--shape', str(paths[1][0]),
            '--color', str(paths[2][0]), '-o', str(out), '--raw-out', str(raw), '--json']
-    env = dict(os.environ, MODELS_DIR=str(models_dir), HAIR_EP='cpu', LOG_LEVEL='warn')
+    env = dict(os.environ, MODELS_DIR=str(models_dir), HAIR_EP='cpu', HAIR_PRECISION=precision, LOG_LEVEL='warn')
     t0 = time.time()
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -450,8 +473,12 @@ def main(argv=None) -> int:
                    '(run `npm run build` first) instead of the Python graph chain; inputs are 8-bit exact')
     p.add_argument('--ts-models-dir', type=Path, help="MODELS_DIR for --ts (default: --models' parent, which must hold "
                    'hairfast/manifest.json)')
+    p.add_argument('--precision', choices=('fp32', 'fp16'), default='fp32',
+                   help='fp16: the <name>_fp16 graphs, computed as on a GPU (fp16.emulate_half); with --ts the '
+                   'TypeScript runtime runs the fp16 files themselves (HAIR_PRECISION=fp16, CPU EP)')
     args = p.parse_args(argv)
     contract = load_contract()
+    files = GraphFiles(args.models, args.precision)
     manifest = json.loads((args.models / 'manifest.json').read_text())
     names = [n for n in args.only.split(',') if n] or [n for n in contract['graphs'] if n in manifest['models']]
     refs = References(args.src, args.seed)
@@ -464,10 +491,11 @@ def main(argv=None) -> int:
         if args.ts:
             models_dir = args.ts_models_dir or args.models.parent
             with tempfile.TemporaryDirectory(prefix='parity-ts-') as work:
-                got, report = ts_swap(models_dir, face, shape, color, Path(work))
+                got, report = ts_swap(models_dir, face, shape, color, Path(work), args.precision)
             psnr, max_abs = psnr_of(got, want.reshape(got.shape))
             psnr_png, max_abs_png = psnr_of(report.pop('png'), want.reshape(got.shape))
-            row = {'graph': 'end_to_end', 'side': 'hairstyler transfer --aligned', 'mode': args.mode, 'seed': args.seed,
+            row = {'graph': 'end_to_end', 'side': 'hairstyler transfer --aligned', 'precision': args.precision,
+                   'ts_precision': report.get('precision'), 'mode': args.mode, 'seed': args.seed,
                    'inputs': '8-bit', 'official_cpu_s': round(official_s, 1), 'psnr_db': round(psnr, 2), 'max_abs': max_abs,
                    'psnr_png_db': round(psnr_png, 2), 'max_abs_png': max_abs_png, 'official_image_std': float(want.std()),
                    'ts_wall_s': report['wall_s'], 'ts_load_ms': report.get('loadMs'), 'ts_total_ms': report['timings']['total'],
@@ -478,10 +506,11 @@ def main(argv=None) -> int:
                     f.write(json.dumps(row) + '\n')
             return 0
         t0 = time.time()
-        got, times = graph_swap(args.models, face, shape, color)
+        got, times = graph_swap(files, face, shape, color)
         graphs_s = time.time() - t0
         psnr, max_abs = psnr_of(got, want)
-        row = {'graph': 'end_to_end', 'mode': args.mode, 'seed': args.seed, 'official_cpu_s': round(official_s, 1),
+        row = {'graph': 'end_to_end', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
+               'official_cpu_s': round(official_s, 1),
                'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
                'psnr_db': round(psnr, 2), 'max_abs': max_abs,
                'official_image_std': float(want.std())}
@@ -496,8 +525,8 @@ def main(argv=None) -> int:
         t0 = time.time()
         want = getattr(refs, name)(*[t.clone() for t in inputs])
         official_s = time.time() - t0
-        got, ort_ms = run_ort(args.models / f'{name}.onnx', {s['name']: t.numpy() for s, t in zip(spec['inputs'], inputs)})
-        row = {'graph': name, 'seed': args.seed, 'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
+        got, ort_ms = run_ort(files(name), {s['name']: t.numpy() for s, t in zip(spec['inputs'], inputs)})
+        row = {'graph': name, 'precision': args.precision, 'seed': args.seed, 'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
                'outputs': compare(spec, want, got)}
         print(json.dumps(row), flush=True)
         if args.json:

@@ -2,7 +2,9 @@
 """Render the exporter's JSON lines as markdown tables (for docs/parity.md and docs/hairfast-graphs.md).
 
   report.py parity PARITY.jsonl      -> per-graph parity table
-  report.py graphs MANIFEST.json [ROWS.jsonl ...] -> sizes / params / GMAC / times table, fp32 + fp16 memory
+  report.py graphs MANIFEST.json [ROWS.jsonl ...] -> sizes / params / GMAC / times table
+  report.py memory MANIFEST.json    -> weights + activation peak per graph, fp32 and fp16, and the totals
+  report.py fp16 ROWS.jsonl         -> to_fp16.py rows: nodes kept at fp32, error vs the fp32 graph
 """
 from __future__ import annotations
 
@@ -52,7 +54,58 @@ def graphs_table(manifest_path: Path, row_paths: list[Path]) -> str:
     return '\n'.join(out)
 
 
+def memory_table(manifest_path: Path) -> str:
+    """Per-graph weights (initializers) and activation peak (fp16.probe shapes, costs.activation_peak_bytes)."""
+    models = json.loads(manifest_path.read_text())['models']
+    mb = lambda b: f'{b / 2 ** 20:.0f}'  # noqa: E731
+    out = ['| graph | fp32 weights MiB | fp32 activations MiB | fp16 weights MiB | fp16 activations MiB |',
+           '| --- | --- | --- | --- | --- |']
+    totals = {p: {'w': 0, 'a_sum': 0, 'a_max': 0} for p in ('fp32', 'fp16')}
+    for name in sorted(k for k in models if not k.endswith('_fp16')):
+        cells = []
+        for key, precision in ((name, 'fp32'), (f'{name}_fp16', 'fp16')):
+            e = models.get(key, {})
+            w, a = e.get('weightBytes'), e.get('activationBytes')
+            cells += [mb(w) if w is not None else '', mb(a) if a is not None else '']
+            t = totals[precision]
+            t['w'] += w or 0
+            t['a_sum'] += a or 0
+            t['a_max'] = max(t['a_max'], a or 0)
+        out.append(f"| {name} | {' | '.join(cells)} |")
+    t32, t16 = totals['fp32'], totals['fp16']
+    out.append(f"| **all weights** | {mb(t32['w'])} | | {mb(t16['w'])} | |")
+    out.append(f"| **largest activation peak** | | {mb(t32['a_max'])} | | {mb(t16['a_max'])} |")
+    out.append(f"| **sum of activation peaks** | | {mb(t32['a_sum'])} | | {mb(t16['a_sum'])} |")
+    return '\n'.join(out)
+
+
+def fp16_table(path: Path) -> str:
+    rows = {}
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        if 'vs_fp32' in r:
+            rows[r['graph']] = r
+    out = ['| graph | nodes fp16 / kept fp32 | output | fp16 vs fp32 (GPU-like) | shipped file on ORT CPU | ORT CPU ms fp32 / fp16 |',
+           '| --- | --- | --- | --- | --- | --- |']
+
+    def err(o):
+        if 'mismatched_labels' in o:
+            return f"{o['mismatched_labels']} of {o['of']} labels"
+        return f"{o['max_abs']:.3g}" + ('' if o['finite'] else ' (not finite)')
+    for g, r in sorted(rows.items()):
+        for name, o in r['vs_fp32'].items():
+            out.append(f"| {g} | {r['fp16_nodes']} / {r['fp32_nodes']} | {name} | {err(o)} | "
+                       f"{err(r['shipped_file_vs_fp32'][name])} | {r['ort_cpu_ms_fp32']} / {r['ort_cpu_ms_fp16']} |")
+    return '\n'.join(out)
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[0] == 'memory':
+        print(memory_table(Path(argv[1])))
+        return 0
+    if len(argv) >= 2 and argv[0] == 'fp16':
+        print(fp16_table(Path(argv[1])))
+        return 0
     if len(argv) >= 2 and argv[0] == 'parity':
         print(parity_table(Path(argv[1])))
         return 0

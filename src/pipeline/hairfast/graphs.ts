@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HairfastPrecisionChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest, type ModelKind } from '../runtime/manifest.js';
@@ -19,20 +20,29 @@ import { shapeContract } from './shape.contract.js';
 export type GraphName = string;
 export type Feeds = Record<string, OrtTensor>;
 
+export type HairfastPrecision = Exclude<HairfastPrecisionChoice, 'auto'>;
+
 export interface GraphsConfig {
   modelsDir: string;
   /** Run every graph once on zero inputs after loading (the first real run is then not slower). @defaultValue true */
   warm?: boolean;
+  /**
+   * Which exported variants to load: `fp16` (`<graph>_fp16`, half the weight memory, for GPUs), `fp32`, or `auto`:
+   * fp16 when every graph has an fp16 variant and the sessions run on a GPU provider, else fp32. The CPU provider
+   * has few half-precision kernels and is slower and less exact with fp16 graphs. @defaultValue 'auto'
+   */
+  precision?: HairfastPrecisionChoice;
 }
 
 export interface GraphsDeps {
   /** The session manager (shared with the face front-end); its owner disposes it. */
   manager: SessionManager;
-  logger?: Pick<Logger, 'info'>;
+  logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
 export interface HairfastGraphs {
   readonly kind: ModelKind;
+  readonly precision: HairfastPrecision;
   readonly modelsHash: string;
   readonly executionProvider: string;
   readonly loadMs: number;
@@ -48,11 +58,16 @@ export function hairfastManifestPath(modelsDir: string): string {
   return join(modelsDir, HAIRFAST_DIR, MANIFEST_FILE);
 }
 
-/** sha256 over the graph names and file hashes, in name order. */
-export function modelsHashOf(manifest: Manifest): string {
+/** sha256 over the graph names and file hashes, in name order (of the whole manifest, or of the loaded entries). */
+export function modelsHashOf(manifest: Pick<Manifest, 'models'>): string {
   const h = createHash('sha256');
   for (const name of Object.keys(manifest.models).sort()) h.update(`${name}:${manifest.models[name]!.sha256}\n`);
   return h.digest('hex');
+}
+
+/** The manifest key of a graph in a precision (`embed`, `embed_fp16`). */
+export function variantKey(graph: GraphName, precision: HairfastPrecision): string {
+  return precision === 'fp16' ? `${graph}_fp16` : graph;
 }
 
 export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps): Promise<HairfastGraphs> {
@@ -72,12 +87,24 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     throw new HairError('MODEL_INVALID', { file: manifestPath }, { detail: `${manifestPath} mixes model kinds: ${[...kinds].join(', ')}` });
   }
   const kind = [...kinds][0]!;
+  const graphNames = Object.keys(contract.graphs);
+  const choice = config.precision ?? 'auto';
+  const withoutFp16 = graphNames.filter((name) => !manifest.models[variantKey(name, 'fp16')]);
+  if (choice === 'fp16' && withoutFp16.length > 0) {
+    throw new HairError('MODEL_MISSING', { file: manifestPath }, {
+      detail: `HAIR_PRECISION=fp16 but ${manifestPath} has no fp16 variant of ${withoutFp16.join(', ')}; run ` +
+        '`python3 tools/hairfast-export/to_fp16.py --models <dir>` (or export with --fp16), or set HAIR_PRECISION=fp32',
+    });
+  }
   const sessions = new Map<string, OrtSession>();
-  for (const [name, spec] of Object.entries(contract.graphs)) {
-    const entry = manifest.models[name];
+  const loaded: Manifest['models'] = {};
+  const load = async (name: GraphName, precision: HairfastPrecision): Promise<OrtSession> => {
+    const spec = contract.graphs[name]!;
+    const key = variantKey(name, precision);
+    const entry = manifest.models[key];
     if (!entry) {
       throw new HairError('MODEL_MISSING', { file: spec.file }, {
-        detail: `${manifestPath} has no graph "${name}"; run \`hairstyler models prepare --hairfast=contract\``,
+        detail: `${manifestPath} has no graph "${key}"; run \`hairstyler models prepare --hairfast=contract\``,
       });
     }
     // Manifest paths are relative to MODELS_DIR (as the contract's); a bare file name is taken in hairfast/.
@@ -86,15 +113,44 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     const io = { inputs: spec.inputs.map(toTensorSpec), outputs: spec.outputs.map(toTensorSpec) };
     // Contract graphs are tiny: one thread beats the pool's hand-offs (as for the face models).
     const threads = kind === 'contract' ? { intraOpThreads: 1 } : {};
-    sessions.set(name, await deps.manager.load(`hairfast/${name}`, file, io, { skipWarmup: config.warm === false, ...threads }));
+    const session = await deps.manager.load(`hairfast/${key}`, file, io, { skipWarmup: config.warm === false, ...threads });
+    loaded[key] = entry;
+    return session;
+  };
+  let precision: HairfastPrecision = choice === 'auto' ? 'fp32' : choice;
+  let first = 0;
+  if (choice === 'auto' && withoutFp16.length === 0 && deps.manager.ep !== undefined) {
+    precision = deps.manager.ep === 'cpu' ? 'fp32' : 'fp16';
+  } else if (choice === 'auto' && withoutFp16.length === 0) {
+    // The provider decides: load one graph in fp16 (the manager settles its provider on its first session), keep
+    // fp16 on a GPU provider, and start over in fp32 on the CPU.
+    const probe = await load(graphNames[0]!, 'fp16');
+    if (probe.ep !== 'cpu') {
+      precision = 'fp16';
+      sessions.set(graphNames[0]!, probe);
+      first = 1;
+    } else {
+      await deps.manager.release(probe);
+      delete loaded[variantKey(graphNames[0]!, 'fp16')];
+    }
   }
+  for (const name of graphNames.slice(first)) sessions.set(name, await load(name, precision));
   const executionProvider = deps.manager.ep ?? 'cpu';
   const loadMs = performance.now() - started;
-  const modelsHash = modelsHashOf(manifest);
-  deps.logger?.info({ kind, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, modelsHash: modelsHash.slice(0, 12) },
-    `hairfast graphs loaded (kind ${kind})`);
+  if (precision === 'fp16' && executionProvider === 'cpu') {
+    deps.logger?.warn({ precision, executionProvider }, 'fp16 hairfast graphs on the CPU provider: it computes most half-precision ops through casts and is much slower than fp32 (use HAIR_PRECISION=auto or fp32 on CPU hosts)');
+  }
+  const modelsHash = modelsHashOf({ models: loaded });
+  const entries = Object.values(loaded);
+  const mib = (pick: (e: (typeof entries)[number]) => number | undefined) =>
+    entries.every((e) => pick(e) !== undefined) ? Math.round(entries.reduce((sum, e) => sum + pick(e)!, 0) / 2 ** 20) : undefined;
+  // The exporter's figures: weights stay resident per session; each session's arena holds up to its activation peak.
+  const memory = { weightsMiB: mib((e) => e.weightBytes), activationPeaksMiB: mib((e) => e.activationBytes) };
+  deps.logger?.info({ kind, precision, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, modelsHash: modelsHash.slice(0, 12), ...memory },
+    `hairfast graphs loaded (kind ${kind}, ${precision}, HAIR_PRECISION=${choice})`);
   return {
     kind,
+    precision,
     modelsHash,
     executionProvider,
     loadMs,

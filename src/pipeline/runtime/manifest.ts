@@ -60,6 +60,10 @@ export const modelEntrySchema = z.object({
   /** Cost figures, where known. */
   params: z.number().int().nonnegative().optional(),
   gmac: z.number().nonnegative().optional(),
+  /** Bytes of the initializers (what a session keeps resident for its weights). */
+  weightBytes: z.number().int().nonnegative().optional(),
+  /** Peak bytes of the tensors alive at once during one run (the exporter's estimate from measured shapes). */
+  activationBytes: z.number().int().nonnegative().optional(),
   notes: z.string().optional(),
 });
 export type ModelEntry = z.infer<typeof modelEntrySchema>;

@@ -69,6 +69,8 @@ export interface SessionManager {
   runTensors(session: OrtSession, feeds: Record<string, OrtTensor>, fetches?: readonly string[]): Promise<Record<string, OrtTensor>>;
   /** An ORT tensor over a typed array (no copy), so callers need not import onnxruntime-node. */
   tensor(value: TensorData): OrtTensor;
+  /** Releases one session (a later load of its name creates it again). */
+  release(session: OrtSession): Promise<void>;
   /** Releases every session. Safe to call twice; later loads/runs throw. */
   dispose(): Promise<void>;
 }
@@ -382,6 +384,12 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
     },
     runTensors,
     tensor: toTensor,
+    async release(session) {
+      const native = nativeOf(session);
+      sessions.delete(session.name);
+      natives.delete(session);
+      await native.release();
+    },
     dispose() {
       disposing ??= (async () => {
         const all = await Promise.allSettled([...sessions.values()]);

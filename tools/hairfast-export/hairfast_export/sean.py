@@ -6,7 +6,8 @@ branches, no NaN for absent classes.
 - `select_codes` is decode_sean's "all-zero code -> the repo's mean style code" fallback as a `where`.
 - `DenseACE` is ACE.forward in UI mode: the per-class masked_scatter of relu(fc_mu_j(code_j)) becomes
   sum_j onehot_j * relu(fc_mu_j(code_j)) (the classes of a one-hot map are disjoint). The randn * noise_var term
-  is dropped (it is zero for a zero noise_var, its initial value).
+  is dropped (it is zero for a zero noise_var, its initial value). The modulation x * (1 + gamma) + beta is computed
+  as x + x * gamma + beta (`modulate`), the same value in fp32 that keeps small gammas in fp16.
 """
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def select_codes(codes: torch.Tensor, mean_codes: torch.Tensor) -> torch.Tensor:
 def scatter_class_styles(styles: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
     """styles [B,K,C], seg one-hot [B or 1,K,H,W] -> [B,C,H,W] with each pixel set to its class's style."""
     return torch.einsum('bkc,bkhw->bchw', styles, seg.expand(styles.shape[0], -1, -1, -1))
+
+
+def modulate(normalized: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """normalized * (1 + gamma) + beta, written so that a small gamma survives half precision: 1 + gamma rounds
+    to 1 in fp16 for |gamma| < 4.9e-4 (its step at 1), which drops the whole modulation."""
+    return normalized + normalized * gamma + beta
 
 
 class DenseACE(nn.Module):
@@ -66,7 +73,7 @@ class DenseACE(nn.Module):
         seg = nearest_resize(segmap, (x.shape[2], x.shape[3]))
         gamma_spade, beta_spade = self.spade(seg)
         if not self.use_rgb:
-            return normalized * (1 + gamma_spade) + beta_spade
+            return modulate(normalized, gamma_spade, beta_spade)
         codes = obj_dic  # [B,K,512], already through select_codes
         mu = F.relu(torch.einsum('bki,koi->bko', codes, self.fc_w) + self.fc_b.unsqueeze(0))
         middle_avg = scatter_class_styles(mu, seg)  # an absent class has no pixel, as the official skip
@@ -76,4 +83,4 @@ class DenseACE(nn.Module):
         ba = torch.sigmoid(self.blending_beta)
         gamma_final = ga * gamma_avg + (1 - ga) * gamma_spade
         beta_final = ba * beta_avg + (1 - ba) * beta_spade
-        return normalized * (1 + gamma_final) + beta_final
+        return modulate(normalized, gamma_final, beta_final)
