@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { HairError, type BotConfig } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
+import { RESERVE_SCRIPT, type ReserveOutcome } from './reserve-script.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -49,15 +50,6 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
     return ids.filter((_, i) => unfinished[i]);
   }
 
-  /** One round trip: drop entries older than an hour, count the rest, read the oldest (when it retries). */
-  async function windowCheck(key: string, limit: number, at: number): Promise<number | undefined> {
-    const replies = await redis.multi().zremrangebyscore(key, 0, at - HOUR_MS).zcard(key).zrange(key, '0', '0', 'WITHSCORES').exec();
-    const count = Number(replies?.[1]?.[1] ?? 0);
-    if (count < limit) return undefined;
-    const oldest = (replies?.[2]?.[1] ?? []) as string[];
-    return Number(oldest[1] ?? at) + HOUR_MS;
-  }
-
   return {
     quotas,
     activeJobs,
@@ -66,28 +58,24 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
       if (await redis.sismember(keys.blocked(guildId), userId)) throw new HairError('USER_BLOCKED');
     },
 
-    /** Throws USER_BLOCKED, TOO_MANY_JOBS, QUOTA_EXCEEDED or GUILD_QUOTA_EXCEEDED; otherwise counts the request against every limit. */
+    /**
+     * Throws USER_BLOCKED, TOO_MANY_JOBS, QUOTA_EXCEEDED or GUILD_QUOTA_EXCEEDED; otherwise counts the request against
+     * every limit. Finished jobs are pruned first; the check and the count are one script (reserve-script.ts).
+     */
     async reserve({ guildId, userId, jobId }: Reservation): Promise<void> {
       const at = now();
       await this.assertNotBlocked(guildId, userId);
-      const active = await activeJobs(userId);
-      if (active.length >= config.USER_MAX_ACTIVE_JOBS) {
-        throw new HairError('TOO_MANY_JOBS', { limit: config.USER_MAX_ACTIVE_JOBS });
-      }
+      await activeJobs(userId);
       const limit = await quotas(guildId);
-      const userRetry = await windowCheck(keys.userHour(userId), limit.user, at);
-      if (userRetry !== undefined) throw new HairError('QUOTA_EXCEEDED', { limit: limit.user, retryAt: relativeTime(userRetry) });
-      const guildRetry = await windowCheck(keys.guildHour(guildId), limit.guild, at);
-      if (guildRetry !== undefined) throw new HairError('GUILD_QUOTA_EXCEEDED', { limit: limit.guild, retryAt: relativeTime(guildRetry) });
-      await redis
-        .multi()
-        .zadd(keys.userActive(userId), at, jobId)
-        .expire(keys.userActive(userId), 24 * 3600)
-        .zadd(keys.userHour(userId), at, jobId)
-        .pexpire(keys.userHour(userId), HOUR_MS)
-        .zadd(keys.guildHour(guildId), at, jobId)
-        .pexpire(keys.guildHour(guildId), HOUR_MS)
-        .exec();
+      const [outcome, oldest] = (await redis.eval(
+        RESERVE_SCRIPT, 3, keys.userActive(userId), keys.userHour(userId), keys.guildHour(guildId),
+        at, HOUR_MS, config.USER_MAX_ACTIVE_JOBS, limit.user, limit.guild, jobId, 24 * 3600,
+      )) as ReserveOutcome;
+      if (outcome === 'ok') return;
+      if (outcome === 'active') throw new HairError('TOO_MANY_JOBS', { limit: config.USER_MAX_ACTIVE_JOBS });
+      const retryAt = relativeTime(Number(oldest) + HOUR_MS);
+      if (outcome === 'user') throw new HairError('QUOTA_EXCEEDED', { limit: limit.user, retryAt });
+      throw new HairError('GUILD_QUOTA_EXCEEDED', { limit: limit.guild, retryAt });
     },
 
     /** Gives a reservation back (the enqueue failed after reserve). */

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { botKeys } from '../../src/bot/bot-keys.js';
+import { createLimits } from '../../src/bot/limits.js';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** The limits on real Redis, hit by concurrent requests (a double-click, a busy server). */
+describe('limits under concurrent requests', () => {
+  let redis: Redis;
+  const prefix = `test-limits-${randomBytes(5).toString('hex')}`;
+  const keys = botKeys(prefix);
+  const config = { USER_MAX_ACTIVE_JOBS: 1, USER_HOURLY_QUOTA: 20, GUILD_HOURLY_QUOTA: 3 };
+
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL);
+  });
+  afterAll(async () => {
+    const left = await redis.keys(`${prefix}:*`);
+    if (left.length > 0) await redis.del(...left);
+    await redis.quit();
+  });
+
+  const codes = (results: PromiseSettledResult<void>[]) =>
+    results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code));
+
+  it('lets exactly one of six simultaneous requests of a user through when one job may run', async () => {
+    const limits = createLimits(config, { redis, keys, isUnfinished: async () => true });
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => limits.reserve({ guildId: 'g1', userId: 'u1', jobId: `a${i}` })),
+    );
+    expect(codes(results).filter((c) => c === 'ok')).toHaveLength(1);
+    expect(codes(results).filter((c) => c === 'TOO_MANY_JOBS')).toHaveLength(5);
+    expect(await redis.zcard(keys.userActive('u1'))).toBe(1);
+    expect(await redis.zcard(keys.userHour('u1'))).toBe(1);
+  });
+
+  it('counts exactly the guild quota when many members ask at once, and a released slot is free again', async () => {
+    const limits = createLimits(config, { redis, keys, isUnfinished: async () => true });
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => limits.reserve({ guildId: 'g2', userId: `m${i}`, jobId: `b${i}` })),
+    );
+    expect(codes(results).filter((c) => c === 'ok')).toHaveLength(3);
+    expect(codes(results).filter((c) => c === 'GUILD_QUOTA_EXCEEDED')).toHaveLength(5);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason.params).toMatchObject({ limit: 3, retryAt: expect.stringMatching(/^<t:\d+:R>$/) });
+    expect(await redis.zcard(keys.guildHour('g2'))).toBe(3);
+
+    const winner = results.findIndex((r) => r.status === 'fulfilled');
+    await limits.release({ guildId: 'g2', userId: `m${winner}`, jobId: `b${winner}` });
+    await expect(limits.reserve({ guildId: 'g2', userId: 'late', jobId: 'c1' })).resolves.toBeUndefined();
+    await expect(limits.reserve({ guildId: 'g2', userId: 'later', jobId: 'c2' })).rejects.toMatchObject({ code: 'GUILD_QUOTA_EXCEEDED' });
+  });
+
+  it('prunes finished jobs before counting, and the hourly window slides', async () => {
+    let clock = 1_000_000;
+    const finished = new Set<string>();
+    const limits = createLimits({ ...config, USER_HOURLY_QUOTA: 2, GUILD_HOURLY_QUOTA: 100 }, {
+      redis, keys, now: () => clock, isUnfinished: async (id) => !finished.has(id),
+    });
+    await limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd1' });
+    await expect(limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd2' })).rejects.toMatchObject({ code: 'TOO_MANY_JOBS' });
+    finished.add('d1');
+    await limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd3' });
+    finished.add('d3');
+    await expect(limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd4' })).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    clock += 60 * 60 * 1000 + 1;
+    await expect(limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd5' })).resolves.toBeUndefined();
+  });
+});
