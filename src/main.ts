@@ -2,26 +2,24 @@
 // number of `npm run worker` on other hosts against the same Redis (docs/discord-setup.md).
 import { createBot } from './bot/bot.js';
 import { createTryOnEngine } from './pipeline/index.js';
-import { createLogger, loadConfig, toHairError } from './shared/index.js';
+import { createLogger, exitOnShutdownSignals, loadConfig, toHairError } from './shared/index.js';
 import { createWorker, type HairWorker } from './worker/create-worker.js';
 
 const log = createLogger({ name: 'hairstyler' });
 let worker: HairWorker | undefined;
 let bot: ReturnType<typeof createBot> | undefined;
 
-async function stop(signal: string): Promise<void> {
-  log.info({ signal }, 'shutting down');
-  const results = await Promise.allSettled([bot?.close(), worker?.close()]);
-  process.exit(results.some((r) => r.status === 'rejected') ? 1 : 0);
-}
-
 try {
   const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
   const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
   worker = await createWorker(config, { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
   bot = createBot(config, { log: logger.child({ role: 'bot' }) });
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const running = { bot, worker };
+  exitOnShutdownSignals(logger, async () => {
+    const results = await Promise.allSettled([running.bot.close(), running.worker.close()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
   await bot.start();
 } catch (error) {
   const e = toHairError(error);

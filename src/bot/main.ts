@@ -1,20 +1,15 @@
 // `npm run bot`: the Discord side only (workers run elsewhere, sharing Redis).
-import { createLogger, loadConfig, toHairError } from '../shared/index.js';
+import { createLogger, exitOnShutdownSignals, loadConfig, toHairError } from '../shared/index.js';
 import { createBot, type Bot } from './bot.js';
 
 const log = createLogger({ name: 'bot' });
 let bot: Bot | undefined;
 try {
   const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
-  bot = createBot(config, { log: createLogger({ level: config.LOG_LEVEL, name: 'bot' }) });
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'bot' });
+  bot = createBot(config, { log: logger });
   const running = bot;
-  const stop = async (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    await running.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  exitOnShutdownSignals(logger, () => running.close());
   await bot.start();
 } catch (error) {
   const e = toHairError(error);

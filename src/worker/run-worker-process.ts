@@ -1,6 +1,7 @@
 import { loadConfig, type LoadConfigOptions } from '../shared/config.js';
 import { toHairError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
+import { exitOnShutdownSignals } from '../shared/shutdown-signals.js';
 import { createWorker, type EngineFactory, type HairWorker } from './create-worker.js';
 
 export interface WorkerProcessOptions {
@@ -19,24 +20,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<H
     const config = loadConfig({ ...options.config, need: ['redis', 'discord', ...(options.config?.need ?? [])] });
     logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
     const worker = await createWorker(config, { logger, createEngine: options.createEngine });
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      logger.info({ signal }, 'signal received');
-      worker.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown incomplete');
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    exitOnShutdownSignals(logger, () => worker.close());
     return worker;
   } catch (error) {
     const hairError = toHairError(error);
