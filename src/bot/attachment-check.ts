@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { HairError, type AttachmentRefInput } from '../shared/index.js';
 import { isHostAllowed } from '../shared/allowed-hosts.js';
 import { formatByteLimit } from '../shared/format-bytes.js';
+import { SNIFF_HEAD_BYTES, sniffFormat } from '../shared/sniff-format.js';
 
 /** Content types the pipeline's intake reads. */
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/heic', 'image/heif']);
-const SNIFF_BYTES = 32;
+const SNIFF_BYTES = SNIFF_HEAD_BYTES;
 const SNIFF_TIMEOUT_MS = 1_500;
 
 const attachmentSchema = z.object({
@@ -23,22 +24,10 @@ export interface AttachmentCheckOptions {
   fetch: typeof globalThis.fetch;
 }
 
-/** The image format named by a file's first bytes, or undefined. */
-export function sniffImage(head: Uint8Array): string | undefined {
-  const b = head;
-  const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b[0] === 0x89 && ascii(1, 4) === 'PNG') return 'png';
-  if (ascii(0, 4) === 'GIF8') return 'gif';
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
-  if (ascii(4, 8) === 'ftyp' && /^(avif|avis|heic|heix|hevc|mif1|msf1)$/.test(ascii(8, 12))) return 'heif';
-  return undefined;
-}
-
 /**
  * Checks a member's attachment before anything is queued: declared type, declared size against the interaction's
- * limit, the host, and the first bytes (a text file named .png is refused here, privately and at once). Only
- * SNIFF_BYTES are read, into memory; the worker downloads and checks the whole file again.
+ * limit, the host, and the first bytes with the intake's own sniffer (a text file named .png is refused here,
+ * privately and at once). Only SNIFF_HEAD_BYTES are read, into memory; the worker downloads and checks the whole file again.
  */
 export async function checkAttachment(input: AttachmentLike, options: AttachmentCheckOptions): Promise<AttachmentRefInput> {
   const a = attachmentSchema.parse(input);
@@ -47,7 +36,8 @@ export async function checkAttachment(input: AttachmentLike, options: Attachment
   if (declared && !IMAGE_TYPES.has(declared)) throw new HairError('UNSUPPORTED_FORMAT', { contentType: declared });
   if (!isHostAllowed(new URL(a.url).hostname, options.allowedHosts)) throw new HairError('DOWNLOAD_HOST_NOT_ALLOWED');
   const head = await readHead(a.url, options.fetch);
-  if (head && !sniffImage(head)) throw new HairError('UNSUPPORTED_FORMAT', { contentType: declared ?? 'unknown' });
+  const sniffed = head ? sniffFormat(head) : undefined;
+  if (sniffed && !sniffed.accepted) throw new HairError('UNSUPPORTED_FORMAT', { contentType: declared ?? 'unknown', format: sniffed.format });
   return { url: a.url, size: a.size, name: a.name.slice(0, 1024), maxBytes: options.maxBytes, ...(declared ? { contentType: declared } : {}) };
 }
 

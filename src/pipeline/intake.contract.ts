@@ -2,7 +2,7 @@
  * Contract of the intake stage: what goes in (raw upload bytes plus limits), what comes out (an upright,
  * sRGB, 8-bit, 3-channel working copy) and the choice made for each kind of input.
  *
- * Formats (sniffed from magic numbers in sniff-format.ts, never from a file name or MIME type):
+ * Formats (sniffed from magic numbers in src/shared/sniff-format.ts, never from a file name or MIME type):
  * - accepted: JPEG, PNG, WebP, GIF (first frame only), AVIF, and HEIF/HEIC where this sharp build decodes the
  *   coded image. The prebuilt sharp's libheif decodes AV1 only, so an HEVC-coded HEIC (iPhone default) is
  *   refused with UNSUPPORTED_FORMAT `{format: 'heic'}` rather than called damaged. The decoder libvips picks must
@@ -36,11 +36,8 @@
  */
 import type { RgbImage } from './engine.js';
 
-export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'heif'] as const;
-export type AcceptedFormat = (typeof ACCEPTED_FORMATS)[number];
-
-/** Formats recognised only in order to name them in the refusal. */
-export type RefusedFormat = 'svg' | 'tiff' | 'pdf' | 'bmp' | 'ico' | 'jp2' | 'jxl' | 'heic' | 'unknown';
+import type { AcceptedFormat } from '../shared/sniff-format.js';
+export { ACCEPTED_FORMATS, type AcceptedFormat, type RefusedFormat } from '../shared/sniff-format.js';
 
 export interface IntakeLimits {
   /** Largest upload in bytes, checked before anything is parsed. Config `MAX_IMAGE_BYTES`. */

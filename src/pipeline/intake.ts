@@ -9,7 +9,7 @@ import {
   type IntakeOptions,
 } from './intake.contract.js';
 import { isSrgbProfile } from './is-srgb-profile.js';
-import { sniffFormat } from './sniff-format.js';
+import { sniffFormat } from '../shared/sniff-format.js';
 import { formatByteLimit } from '../shared/format-bytes.js';
 
 export type { AcceptedFormat, IntakeImage, IntakeLimits, IntakeOptions } from './intake.contract.js';

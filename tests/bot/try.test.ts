@@ -75,6 +75,22 @@ describe('/hair try through the fake Discord', () => {
     expect((await h.tryOnQueue.getJobCounts('waiting')).waiting).toBe(0);
   });
 
+  it('sniffs attachments as the intake does: an AVIF brand late in a long ftyp box passes, an SVG named .png does not', async () => {
+    h = await startHarness();
+    // ftyp box of 40 bytes (major brand isom, AVIF only among the compatible brands), then a media-data box
+    const brands = ['isom', 'iso8', 'mif1', 'miaf', 'MA1B', 'avif'];
+    const ftyp = Buffer.concat([Buffer.from([0, 0, 0, 8 + 4 + 4 * brands.length]), Buffer.from('ftyp'), Buffer.from(brands[0]!),
+      Buffer.from([0, 0, 0, 0]), ...brands.slice(1).map((b) => Buffer.from(b))]);
+    const avif = Buffer.concat([ftyp, Buffer.from([0, 0, 0, 16]), Buffer.from('mdat'), Buffer.alloc(8)]);
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><image href="http://127.0.0.1:1/x"/></svg>');
+    const a = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: h.fake.addAttachment({ filename: 'me.avif', bytes: avif, contentType: 'image/avif' }), shape: 'Bob' } });
+    const b = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: h.fake.addAttachment({ filename: 'me.png', bytes: svg, contentType: 'image/png' }), shape: 'Bob' } });
+    await waitForJob(h.tryOnQueue, tryOnJobId(a.id)); // the worker decodes (and judges) the rest
+    await h.fake.waitForCallback(b.id);
+    expect(replyText(h.fake, b.id)).toBe(errorMessage('en', 'UNSUPPORTED_FORMAT'));
+    expect((await h.tryOnQueue.getJobCounts('waiting')).waiting).toBe(1);
+  });
+
   it('autocompletes at most 25 presets, filtered by what was typed and by slot', async () => {
     h = await startHarness();
     const all = h.fake.autocomplete({ name: 'hair', subcommand: 'try', options: { shape: '' }, focused: 'shape' });

@@ -1,4 +1,16 @@
-import type { AcceptedFormat, RefusedFormat } from './intake.contract.js';
+/**
+ * Image formats named from the first bytes of a file (magic numbers), never from a name or a MIME type. Shared by
+ * the bot (on the first SNIFF_HEAD_BYTES of an attachment, before queueing) and the pipeline's intake (on the whole
+ * upload), so both accept and refuse the same files.
+ */
+export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'heif'] as const;
+export type AcceptedFormat = (typeof ACCEPTED_FORMATS)[number];
+
+/** Formats recognised only in order to name them in the refusal. */
+export type RefusedFormat = 'svg' | 'tiff' | 'pdf' | 'bmp' | 'ico' | 'jp2' | 'jxl' | 'heic' | 'unknown';
+
+/** Bytes that are always enough to sniff: the largest `ftyp` box read (ISO-BMFF brands) and the markup check. */
+export const SNIFF_HEAD_BYTES = 4096;
 
 export type SniffResult = { accepted: true; format: AcceptedFormat } | { accepted: false; format: RefusedFormat };
 
