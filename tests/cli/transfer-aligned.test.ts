@@ -38,7 +38,7 @@ describe('hairstyler transfer --aligned', () => {
     const output = join(work, 'out.png');
     const raw = join(work, 'out.f32');
     const r = await runCli('transfer', '--aligned', '--face', coffee, '--shape', astronaut, '--color', astronaut, '-o', output, '--raw-out', raw, '--json');
-    expect(r.stderr).toMatch(/hairfast: contract graphs on cpu .*aligned inputs/);
+    expect(r.stderr).toMatch(/hairfast: contract fp32 graphs on cpu .*aligned inputs/);
     expect(r.code).toBe(0);
     expect(existsSync(join(modelsDir, 'face'))).toBe(false);
     const report = JSON.parse(r.stdout);

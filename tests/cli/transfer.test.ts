@@ -28,7 +28,7 @@ describe('hairstyler transfer / presets build', () => {
     const output = join(work, 'out.png');
     const r = await runCli('transfer', '--face', ASTRONAUT, '--shape', 'short-layered-mirrored', '--color', 'builtin:copper', '-o', output, '--paste-back', '--json');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/hairfast: contract graphs on cpu/);
+    expect(r.stderr).toMatch(/hairfast: contract fp32 graphs on cpu/);
     expect(JSON.parse(r.stdout)).toMatchObject({ modelKind: 'contract', width: 512, height: 512 });
     expect(await sharp(output).metadata()).toMatchObject({ width: 512, height: 512, format: 'png' });
   });
