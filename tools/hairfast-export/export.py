@@ -32,6 +32,7 @@ from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.fp16 import DEFAULT_LIMIT  # noqa: E402
 from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, load_contract, run_ort,  # noqa: E402
                                      sha256, stamp_output_shapes)
+from hairfast_export.rows import emit  # noqa: E402
 from to_fp16 import write_fp16_variant  # noqa: E402
 
 LICENSE = 'MIT (HairFastGAN code); the checkpoints carry their upstream licenses'
@@ -127,10 +128,7 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
                                        check=args.check))
     manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
     for r in rows:
-        print(json.dumps(r), flush=True)
-        if args.report:
-            with open(args.report, 'a') as f:
-                f.write(json.dumps(r) + '\n')
+        emit(r, args.report)
     print(f'# {name}: {time.time() - t0:.1f}s', flush=True)
     return rows
 

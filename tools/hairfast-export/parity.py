@@ -38,6 +38,7 @@ from hairfast_export.fp16 import emulate_half  # noqa: E402
 from hairfast_export.graphs import example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.onnx_io import load_contract, run_ort  # noqa: E402
+from hairfast_export.rows import emit  # noqa: E402
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
@@ -500,10 +501,7 @@ def main(argv=None) -> int:
                    'psnr_png_db': round(psnr_png, 2), 'max_abs_png': max_abs_png, 'official_image_std': float(want.std()),
                    'ts_wall_s': report['wall_s'], 'ts_load_ms': report.get('loadMs'), 'ts_total_ms': report['timings']['total'],
                    'ts_model_kind': report['modelKind'], 'ts_graph_runs': report['graphRuns'], 'ts_command': report['command']}
-            print(json.dumps(row), flush=True)
-            if args.json:
-                with open(args.json, 'a') as f:
-                    f.write(json.dumps(row) + '\n')
+            emit(row, args.json)
             return 0
         t0 = time.time()
         got, times = graph_swap(files, face, shape, color)
@@ -514,10 +512,7 @@ def main(argv=None) -> int:
                'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
                'psnr_db': round(psnr, 2), 'max_abs': max_abs,
                'official_image_std': float(want.std())}
-        print(json.dumps(row), flush=True)
-        if args.json:
-            with open(args.json, 'a') as f:
-                f.write(json.dumps(row) + '\n')
+        emit(row, args.json)
         return 0
     for name in names:
         spec = contract['graphs'][name]
@@ -528,10 +523,7 @@ def main(argv=None) -> int:
         got, ort_ms = run_ort(files(name), {s['name']: t.numpy() for s, t in zip(spec['inputs'], inputs)})
         row = {'graph': name, 'precision': args.precision, 'seed': args.seed, 'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
                'outputs': compare(spec, want, got)}
-        print(json.dumps(row), flush=True)
-        if args.json:
-            with open(args.json, 'a') as f:
-                f.write(json.dumps(row) + '\n')
+        emit(row, args.json)
     return 0
 
 

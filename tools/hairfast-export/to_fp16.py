@@ -32,6 +32,7 @@ from hairfast_export import costs  # noqa: E402
 from hairfast_export.fp16 import DEFAULT_LIMIT, convert_to_fp16, emulate_half, probe  # noqa: E402
 
 from hairfast_export.graphs import example_inputs  # noqa: E402
+from hairfast_export.rows import emit  # noqa: E402
 from hairfast_export.onnx_io import REPO_ROOT, contract_mismatches, load_contract, run_ort, sha256  # noqa: E402
 
 
@@ -175,16 +176,13 @@ def main(argv=None) -> int:
             row = refresh_memory(name, contract['graphs'][name], args.models / Path(manifest['models'][name]['file']).name,
                                  manifest, seed=args.seed)
             manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
-            print(json.dumps(row), flush=True)
+            emit(row)
             continue
         row = write_fp16_variant(name, contract['graphs'][name], args.models / Path(manifest['models'][name]['file']).name,
                                  manifest, seed=args.seed, limit=args.limit, check=not args.no_check,
                                  target=args.target)
         manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
-        print(json.dumps(row), flush=True)
-        if args.report:
-            with open(args.report, 'a') as f:
-                f.write(json.dumps(row) + '\n')
+        emit(row, args.report)
     return 0
 
 

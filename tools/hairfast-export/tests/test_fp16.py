@@ -13,25 +13,11 @@ from torch import nn
 import torch.nn.functional as F
 
 import _path  # noqa: F401  (puts tools/hairfast-export on sys.path)
-from hairfast_export import ops
 from hairfast_export.fp16 import DEFAULT_LIMIT, convert_to_fp16, probe, emulate_half
 from hairfast_export.onnx_io import export_onnx, run_ort
-from hairfast_export.stylegan import Generator
+from test_export_mechanics import TinyGenerator
 
 HAS_NODE = shutil.which('node') is not None
-
-
-class TinySynthesis(nn.Module):
-    """A few StyleGAN2 layers (modulation, demodulation, upfirdn, noise) from an F, then a bicubic downsample."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.g = Generator(size=64, style_dim=8, n_mlp=1, channels={4: 8, 8: 8, 16: 8, 32: 6, 64: 4}).eval()
-
-    def forward(self, s, f):
-        image, _ = self.g.synthesize(s, 2, 4, layer_in=f)
-        return ops.BicubicDownsample(4)(image)
 
 
 class LargeSums(nn.Module):
@@ -92,7 +78,7 @@ class Fp16ConversionTest(unittest.TestCase):
     def test_generator_layers_match_fp32_within_fp16_precision(self):
         g = torch.Generator().manual_seed(1)
         feeds = {'s': torch.randn(1, 18, 8, generator=g).numpy(), 'f': torch.randn(1, 8, 8, 8, generator=g).numpy()}
-        path = self.export(TinySynthesis(), (torch.from_numpy(feeds['s']), torch.from_numpy(feeds['f'])), ['s', 'f'], ['image'])
+        path = self.export(TinyGenerator(), (torch.from_numpy(feeds['s']), torch.from_numpy(feeds['f'])), ['s', 'f'], ['image'])
         half, report = self.convert(path, calibration=probe(path, feeds, run_ort).absmax)
         model = onnx.load(str(half))
         self.assertEqual(float_initializer_types(model), {TensorProto.FLOAT16})
