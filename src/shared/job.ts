@@ -283,6 +283,8 @@ export const workerRegistrationSchema = z.object({
   executionProvider: z.string(),
   gpu: z.string().default(''),
   modelKind: z.string(),
+  /** Which variants of the HairFastGAN graphs the worker loaded (HAIR_PRECISION). */
+  precision: z.string().default('fp32'),
   loadMs: z.coerce.number(),
   concurrency: z.coerce.number().int(),
   startedAt: z.coerce.number().int(),

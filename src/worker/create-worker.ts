@@ -125,6 +125,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
         executionProvider: engine.info.executionProvider,
         gpu,
         modelKind: engine.info.modelKind,
+        precision: engine.info.precision,
         loadMs: Math.round(loadMs),
         concurrency: config.WORKER_CONCURRENCY,
         startedAt: Date.now(),
@@ -174,11 +175,12 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
         executionProvider: engine.info.executionProvider,
         gpu: gpu || undefined,
         modelKind: engine.info.modelKind,
+        precision: engine.info.precision,
         loadMs: Math.round(loadMs),
         concurrency: config.WORKER_CONCURRENCY,
         http: health.url,
       },
-      `worker ready: ${engine.info.executionProvider}${gpu ? ` on ${gpu}` : ''}, sessions warm in ${Math.round(loadMs)} ms`,
+      `worker ready: ${engine.info.executionProvider}${gpu ? ` on ${gpu}` : ''}, ${engine.info.precision} graphs, sessions warm in ${Math.round(loadMs)} ms`,
     );
 
     let closing: Promise<void> | undefined;

@@ -27,7 +27,7 @@ describe('/hair-admin', () => {
     await recordFailed(keys, 'f2', 'NO_FACE');
     const shared = redisKeys(h.config.QUEUE_PREFIX);
     await h.redis.zadd(shared.workers, Date.now(), 'gpu-1');
-    await h.redis.hset(shared.worker('gpu-1'), { id: 'gpu-1', host: 'box', pid: '1', executionProvider: 'cuda', gpu: 'NVIDIA H100', modelKind: 'contract', loadMs: '900', concurrency: '1', startedAt: String(Date.now()), heartbeatAt: String(Date.now()), jobsDone: '7' });
+    await h.redis.hset(shared.worker('gpu-1'), { id: 'gpu-1', host: 'box', pid: '1', executionProvider: 'cuda', gpu: 'NVIDIA H100', modelKind: 'contract', precision: 'fp16', loadMs: '900', concurrency: '1', startedAt: String(Date.now()), heartbeatAt: String(Date.now()), jobsDone: '7' });
     const sent = admin('stats');
     const callback = await h.fake.waitForCallback(sent.id);
     expect(callback.data.flags & 64).toBe(64);
@@ -36,7 +36,7 @@ describe('/hair-admin', () => {
     expect(fields[uiText('en', 'stats.latency')]).toBe('p50 2.00 s · p95 4.00 s');
     expect(fields[uiText('en', 'stats.gpu')]).toBe('p50 1.00 s · p95 2.00 s');
     expect(fields[uiText('en', 'stats.failures')]).toBe('NO_FACE: 2');
-    expect(fields[uiText('en', 'stats.workers', { count: 1 })]).toContain('cuda · NVIDIA H100');
+    expect(fields[uiText('en', 'stats.workers', { count: 1 })]).toContain('cuda · NVIDIA H100 · fp16');
   });
 
   it('refuses non-admins, re-checked in code', async () => {

@@ -58,7 +58,7 @@ describe('worker processes', () => {
     const w = start();
     await w.ready;
     const readyLine = JSON.parse(w.output.find((line) => line.includes('"msg":"worker ready'))!);
-    expect(readyLine).toMatchObject({ executionProvider: 'cpu', modelKind: 'contract' });
+    expect(readyLine).toMatchObject({ executionProvider: 'cpu', modelKind: 'contract', precision: 'fp32' });
     expect(readyLine.loadMs).toBeGreaterThan(0);
     const selfie = holdSelfie('/attachments/term/selfie.png');
     const { job, interaction } = await h.submit({ url: selfie.url });

@@ -38,7 +38,7 @@ export const hairAdmin: SlashCommand = {
       const s = await queueStats(ctx);
       const c = s.counts;
       const failures = Object.entries(s.failuresByCode).map(([code, n]) => `${code}: ${n}`).join('\n') || '—';
-      const workers = s.workers.map((w) => `\`${w.id}\` ${w.host} · ${w.executionProvider}${w.gpu ? ` · ${w.gpu}` : ''} · ${t(locale, 'stats.jobsDone', { count: w.jobsDone })}`).join('\n') || '—';
+      const workers = s.workers.map((w) => `\`${w.id}\` ${w.host} · ${w.executionProvider}${w.gpu ? ` · ${w.gpu}` : ''} · ${w.precision} · ${t(locale, 'stats.jobsDone', { count: w.jobsDone })}`).join('\n') || '—';
       const embed = new EmbedBuilder()
         .setTitle(t(locale, s.paused ? 'stats.titlePaused' : 'stats.title'))
         .addFields(
