@@ -138,6 +138,17 @@ describe('session manager', () => {
     expect(short.message).toContain('has 10 values, dims [1, 192, 192, 3] need 110592');
   });
 
+  it('release frees one session: it cannot run any more, and loading its name again creates a new one', async () => {
+    manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
+    const first = await manager.load('blazeface-full', detectorFile(), fullContract, { skipWarmup: true });
+    await manager.release(first);
+    const feeds = { input: { dtype: 'float32' as const, data: new Float32Array(192 * 192 * 3), dims: [1, 192, 192, 3] } };
+    await expect(manager.run(first, feeds)).rejects.toThrow(/not created by this manager/);
+    const second = await manager.load('blazeface-full', detectorFile(), fullContract, { skipWarmup: true });
+    expect(second).not.toBe(first);
+    expect(Object.keys(await manager.run(second, feeds)).sort()).toEqual(['classificators', 'regressors']);
+  });
+
   it('runTensors keeps ORT tensors in and out; dispose is safe twice and ends the manager', async () => {
     manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 0 });
     const session = await loadDetector(manager, detectorFile());
