@@ -30,8 +30,8 @@ from hairfast_export import costs  # noqa: E402
 from hairfast_export.graphs import Builders, example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.fp16 import DEFAULT_LIMIT  # noqa: E402
-from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, load_contract, run_ort,  # noqa: E402
-                                     sha256, stamp_output_shapes)
+from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, feeds_of, load_contract,  # noqa: E402
+                                     run_ort, sha256, stamp_output_shapes)
 from hairfast_export.rows import emit  # noqa: E402
 from to_fp16 import write_fp16_variant  # noqa: E402
 
@@ -115,7 +115,7 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
     row.update({'bytes': entry['bytes'], 'params': entry['params'], 'gmac': entry['gmac'],
                 'gmac_uncounted_nodes': uncounted})
     if want is not None:
-        feeds = {s['name']: t.cpu().numpy() for s, t in zip(spec['inputs'], inputs)}
+        feeds = feeds_of(spec, inputs)
         got, ms = run_ort(path, feeds)
         row['ort_cpu_ms'] = round(ms, 1)
         row['max_abs'] = max_abs(spec, got, want)

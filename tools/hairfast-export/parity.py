@@ -37,7 +37,7 @@ import torch.nn.functional as F  # noqa: E402
 from hairfast_export.fp16 import emulate_half  # noqa: E402
 from hairfast_export.graphs import example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
-from hairfast_export.onnx_io import load_contract, run_ort  # noqa: E402
+from hairfast_export.onnx_io import feeds_of, load_contract, output_errors, run_ort  # noqa: E402
 from hairfast_export.rows import emit  # noqa: E402
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -447,19 +447,6 @@ def psnr_of(got: np.ndarray, want: torch.Tensor) -> tuple[float, float]:
     return (float('inf') if mse == 0 else float(10 * np.log10(1.0 / mse))), float(diff.abs().max())
 
 
-def compare(spec: dict, want: tuple, got: dict) -> dict:
-    row = {}
-    for s, w in zip(spec['outputs'], want):
-        g = got[s['name']]
-        w = w.detach().cpu().numpy().reshape(g.shape)
-        if s['dtype'] == 'int64':
-            row[s['name']] = {'mismatched_pixels': int((g != w).sum()), 'of': int(g.size)}
-        else:
-            row[s['name']] = {'max_abs': float(np.abs(g.astype(np.float64) - w.astype(np.float64)).max()),
-                              'ref_max_abs_value': float(np.abs(w).max())}
-    return row
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--src', type=Path, required=True)
@@ -520,9 +507,9 @@ def main(argv=None) -> int:
         t0 = time.time()
         want = getattr(refs, name)(*[t.clone() for t in inputs])
         official_s = time.time() - t0
-        got, ort_ms = run_ort(files(name), {s['name']: t.numpy() for s, t in zip(spec['inputs'], inputs)})
+        got, ort_ms = run_ort(files(name), feeds_of(spec, inputs))
         row = {'graph': name, 'precision': args.precision, 'seed': args.seed, 'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
-               'outputs': compare(spec, want, got)}
+               'outputs': output_errors(spec, got, {s['name']: w.detach().cpu().numpy() for s, w in zip(spec['outputs'], want)})}
         emit(row, args.json)
     return 0
 

@@ -22,8 +22,9 @@ def parity_table(path: Path) -> str:
            '| --- | --- | --- | --- | --- | --- |']
     for g, r in rows.items():
         for name, o in r['outputs'].items():
-            if 'mismatched_pixels' in o:
-                err, ref = f"{o['mismatched_pixels']} of {o['of']} labels differ", 'labels'
+            labels = o.get('mismatched_labels', o.get('mismatched_pixels'))  # older parity rows: mismatched_pixels
+            if labels is not None:
+                err, ref = f"{labels} of {o['of']} labels differ", 'labels'
             else:
                 err, ref = f"{o['max_abs']:.3g}", f"{o['ref_max_abs_value']:.3g}"
             out.append(f"| {g} | {name} | {err} | {ref} | {r['official_cpu_s']} | {r['ort_cpu_ms']} |")

@@ -25,34 +25,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 
 from hairfast_export import costs  # noqa: E402
 from hairfast_export.fp16 import DEFAULT_LIMIT, convert_to_fp16, emulate_half, probe  # noqa: E402
-
 from hairfast_export.graphs import example_inputs  # noqa: E402
 from hairfast_export.rows import emit  # noqa: E402
-from hairfast_export.onnx_io import REPO_ROOT, contract_mismatches, load_contract, run_ort, sha256  # noqa: E402
+from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, feeds_of, load_contract, output_errors,  # noqa: E402
+                                     run_ort, sha256)
 
 
 TARGET_MAX_ABS = 1e-2  # the issue's fp16 target per graph
 TARGET_LABEL_FRACTION = 0.01  # label maps: at most 1% of the labels may change (argmax ties flip in fp16)
 # BatchNormalization is cheap and elementwise; at fp32 its running statistics are not rounded (x - mean cancels).
 KEEP_FP32_OPS = frozenset({'BatchNormalization'})
-
-
-def output_errors(spec: dict, got: dict, want: dict) -> dict:
-    """Per output: max-abs difference (float) or the number of labels that differ (int masks)."""
-    row = {}
-    for s in spec['outputs']:
-        g, w = got[s['name']], want[s['name']]
-        if s['dtype'] == 'int64':
-            row[s['name']] = {'mismatched_labels': int((g != w).sum()), 'of': int(g.size)}
-        else:
-            row[s['name']] = {'max_abs': float(np.abs(g.astype(np.float64) - w.astype(np.float64)).max()),
-                              'finite': bool(np.isfinite(g).all()), 'ref_max_abs_value': float(np.abs(w).max())}
-    return row
 
 
 def meets_target(errors: dict, target: float, label_fraction: float) -> bool:
@@ -69,8 +55,7 @@ def meets_target(errors: dict, target: float, label_fraction: float) -> bool:
 
 def limit_schedule(limit: float, floor: float) -> list[float]:
     """The calibration limit to try first, then tighter ones (more nodes kept at fp32) down to `floor`."""
-    steps = [limit] + [x for x in (1024.0, 256.0, 64.0, 16.0) if x < limit and x >= floor]
-    return steps
+    return [limit] + [x for x in (1024.0, 256.0, 64.0, 16.0) if floor <= x < limit]
 
 
 def write_fp16_variant(name: str, spec: dict, fp32_path: Path, manifest: dict, seed: int = 0,
@@ -83,12 +68,11 @@ def write_fp16_variant(name: str, spec: dict, fp32_path: Path, manifest: dict, s
     misses `target`, the conversion is redone with a tighter limit (down to `floor`), keeping more nodes at fp32. The
     row says which limit was kept and whether it met the target."""
     t0 = time.time()
-    feeds = {s['name']: t.numpy() for s, t in zip(spec['inputs'], example_inputs(spec, seed=seed))}
+    feeds = feeds_of(spec, example_inputs(spec, seed=seed))
     measured = probe(fp32_path, feeds, run_ort)
     model = onnx.load(str(fp32_path))
     entry32 = manifest['models'][name]
-    entry32['weightBytes'] = costs.weight_bytes(model)
-    entry32['activationBytes'] = costs.activation_peak_bytes(model, measured.shapes)
+    entry32.update(costs.memory_figures(model, measured.shapes))
     want = run_ort(fp32_path, feeds) if check else None
     tried = []
     for lim in limit_schedule(limit, floor) if check else [limit]:
@@ -111,8 +95,7 @@ def write_fp16_variant(name: str, spec: dict, fp32_path: Path, manifest: dict, s
     if problems:
         raise RuntimeError(f'{name}_fp16 does not match the contract: {problems}')
     entry = dict(entry32, file=str(Path(entry32['file']).with_name(path.name)), sha256=sha256(path),
-                 bytes=path.stat().st_size, precision='fp16', weightBytes=costs.weight_bytes(half),
-                 activationBytes=costs.activation_peak_bytes(half, measured.shapes))
+                 bytes=path.stat().st_size, precision='fp16', **costs.memory_figures(half, measured.shapes))
     del half
     entry['notes'] = (f"{entry32.get('notes', '')}; fp16 from {fp32_path.name} (tools/hairfast-export/to_fp16.py, "
                       f"limit {lim:g}): {report.fp16_nodes} fp16 nodes, {report.fp32_nodes} kept fp32").lstrip('; ')
@@ -135,14 +118,13 @@ def write_fp16_variant(name: str, spec: dict, fp32_path: Path, manifest: dict, s
 
 def refresh_memory(name: str, spec: dict, fp32_path: Path, manifest: dict, seed: int = 0) -> dict:
     """Recomputes weightBytes / activationBytes of <name> and <name>_fp16 (one probe run of the fp32 graph)."""
-    feeds = {s['name']: t.numpy() for s, t in zip(spec['inputs'], example_inputs(spec, seed=seed))}
+    feeds = feeds_of(spec, example_inputs(spec, seed=seed))
     shapes = probe(fp32_path, feeds, run_ort).shapes
     row = {'graph': name}
     for key in (name, f'{name}_fp16'):
         if key in manifest['models']:
             model = onnx.load(str(fp32_path.with_name(Path(manifest['models'][key]['file']).name)))
-            manifest['models'][key].update(weightBytes=costs.weight_bytes(model),
-                                           activationBytes=costs.activation_peak_bytes(model, shapes))
+            manifest['models'][key].update(costs.memory_figures(model, shapes))
             row[key] = {k: manifest['models'][key][k] for k in ('weightBytes', 'activationBytes')}
             del model
     return row

@@ -75,6 +75,11 @@ def weight_bytes(model: onnx.ModelProto) -> int:
     return int(sum(prod(i.dims) * ELEM_BYTES.get(i.data_type, 4) for i in model.graph.initializer))
 
 
+def memory_figures(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> dict[str, int]:
+    """The manifest's `weightBytes` and `activationBytes` of a graph."""
+    return {'weightBytes': weight_bytes(model), 'activationBytes': activation_peak_bytes(model, shapes)}
+
+
 def activation_peak_bytes(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> int:
     """Largest total size of the tensors alive at once when the nodes run in file order: a tensor lives from its
     producer to its last consumer; graph inputs and outputs count, weights do not (see weight_bytes).

@@ -62,6 +62,23 @@ def _stripped(model: onnx.ModelProto) -> onnx.ModelProto:
     return light
 
 
+def _copy_without(model: onnx.ModelProto, *fields: str) -> onnx.ModelProto:
+    """A copy of the model whose graph has the named repeated fields empty, for the caller to fill: they are taken
+    out of the original while it is copied, so the copy never holds the old nodes or weights (the original gets them
+    back unchanged)."""
+    graph = model.graph
+    saved = {name: list(getattr(graph, name)) for name in fields}
+    for name in fields:
+        graph.ClearField(name)
+    out = onnx.ModelProto()
+    try:
+        out.CopyFrom(model)
+    finally:
+        for name, items in saved.items():
+            getattr(graph, name).extend(items)
+    return out
+
+
 def float_tensor_types(model: onnx.ModelProto) -> dict[str, int]:
     """Element type of every named tensor (inputs, initializers, node outputs) as far as ONNX inference knows it."""
     inferred = shape_inference.infer_shapes(_stripped(model))
@@ -225,15 +242,8 @@ def convert_to_fp16(model: onnx.ModelProto, calibration: dict[str, float] | None
         have[name] = FLOAT
         report.casts += 1
 
-    out = onnx.ModelProto()
-    graph_backup = (list(graph.node), list(graph.initializer), list(graph.value_info))
-    # build the new model around the old graph's metadata without deep-copying the old weights
-    graph.ClearField('node'); graph.ClearField('initializer'); graph.ClearField('value_info')
-    try:
-        out.CopyFrom(model)
-    finally:
-        graph.node.extend(graph_backup[0]); graph.initializer.extend(graph_backup[1])
-        graph.value_info.extend(graph_backup[2])
+    # value_info is dropped: its float types are stale (onnxruntime infers them again)
+    out = _copy_without(model, 'node', 'initializer', 'value_info')
     out.graph.node.extend(nodes)
     out.graph.initializer.extend(new_inits)
     return out, report
@@ -248,14 +258,8 @@ def _fold_weight_identities(model: onnx.ModelProto) -> onnx.ModelProto:
              if n.op_type == 'Identity' and n.input[0] in weights and n.output[0] not in outputs}
     if not alias:
         return model
-    out = onnx.ModelProto()
-    backup = list(model.graph.node)
-    model.graph.ClearField('node')
-    try:
-        out.CopyFrom(model)
-    finally:
-        model.graph.node.extend(backup)
-    for src in backup:
+    out = _copy_without(model, 'node')
+    for src in model.graph.node:
         if src.op_type == 'Identity' and src.output[0] in alias:
             continue
         node = out.graph.node.add()
@@ -308,17 +312,10 @@ def emulate_half(model: onnx.ModelProto) -> onnx.ModelProto:
     measuring fp16 error on a machine without a GPU; the graph that ships is the one convert_to_fp16 returns.
     """
     types = float_tensor_types(model)
-    out = onnx.ModelProto()
-    graph = model.graph
-    backup = list(graph.node)
-    graph.ClearField('node')
-    try:
-        out.CopyFrom(model)
-    finally:
-        graph.node.extend(backup)
+    out = _copy_without(model, 'node')
     nodes = []
     widened: dict[str, str] = {}
-    for src in backup:
+    for src in model.graph.node:
         halves_in = [pos for pos, name in enumerate(src.input) if name and types.get(name) == HALF]
         halves_out = [pos for pos, name in enumerate(src.output) if name and types.get(name) == HALF]
         if src.op_type in ('Cast', 'Constant') or not (halves_in or halves_out):

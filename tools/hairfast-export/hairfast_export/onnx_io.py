@@ -145,6 +145,26 @@ def run_ort(model_path: Path, feeds: dict[str, np.ndarray], threads: int = 0) ->
         return outputs, float(meta['run_ms'])
 
 
+def feeds_of(spec: dict, tensors) -> dict[str, np.ndarray]:
+    """The contract inputs of a graph as onnxruntime feeds, from tensors in input order."""
+    return {s['name']: t.detach().cpu().numpy() for s, t in zip(spec['inputs'], tensors)}
+
+
+def output_errors(spec: dict, got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> dict:
+    """Per contract output: the number of labels that differ (int masks), or the max-abs difference, whether the
+    result is finite and the reference's largest magnitude (float outputs)."""
+    row = {}
+    for s in spec['outputs']:
+        g = got[s['name']]
+        w = np.asarray(want[s['name']]).reshape(g.shape)
+        if s['dtype'] == 'int64':
+            row[s['name']] = {'mismatched_labels': int((g != w).sum()), 'of': int(g.size)}
+        else:
+            row[s['name']] = {'max_abs': float(np.abs(g.astype(np.float64) - w.astype(np.float64)).max()),
+                              'finite': bool(np.isfinite(g).all()), 'ref_max_abs_value': float(np.abs(w).max())}
+    return row
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:
