@@ -6,7 +6,6 @@ import { SNIFF_HEAD_BYTES, sniffFormat } from '../shared/sniff-format.js';
 
 /** Content types the pipeline's intake reads. */
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/heic', 'image/heif']);
-const SNIFF_BYTES = SNIFF_HEAD_BYTES;
 const SNIFF_TIMEOUT_MS = 1_500;
 
 const attachmentSchema = z.object({
@@ -44,19 +43,19 @@ export async function checkAttachment(input: AttachmentLike, options: Attachment
 /** The first bytes of a file, or undefined when the CDN does not answer in time (the worker checks it then). */
 async function readHead(url: string, fetchImpl: typeof globalThis.fetch): Promise<Uint8Array | undefined> {
   try {
-    const response = await fetchImpl(url, { headers: { range: `bytes=0-${SNIFF_BYTES - 1}` }, redirect: 'error', signal: AbortSignal.timeout(SNIFF_TIMEOUT_MS) });
+    const response = await fetchImpl(url, { headers: { range: `bytes=0-${SNIFF_HEAD_BYTES - 1}` }, redirect: 'error', signal: AbortSignal.timeout(SNIFF_TIMEOUT_MS) });
     if (!response.ok || !response.body) return undefined;
     const reader = response.body.getReader();
     const chunks: Uint8Array[] = [];
     let length = 0;
-    while (length < SNIFF_BYTES) {
+    while (length < SNIFF_HEAD_BYTES) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
       length += value.length;
     }
     await reader.cancel().catch(() => undefined);
-    return Buffer.concat(chunks).subarray(0, SNIFF_BYTES);
+    return Buffer.concat(chunks).subarray(0, SNIFF_HEAD_BYTES);
   } catch {
     return undefined;
   }

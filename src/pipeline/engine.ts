@@ -2,6 +2,7 @@
  * The seam between the worker and the pipeline: what the worker calls, what the pipeline returns.
  * Types only; `createTryOnEngine` (src/pipeline/index.ts) builds the real one from warm sessions.
  */
+import type { HairfastPrecision } from '../shared/config.js';
 
 /** Pipeline stages reported to the caller while a request runs (the worker adds downloading/uploading). */
 export type PipelineStage = 'detecting' | 'aligning' | 'transferring' | 'pasting';
@@ -62,7 +63,7 @@ export interface EngineInfo {
   executionProvider: string;
   modelKind: string;
   /** Which variants of the HairFastGAN graphs are loaded. */
-  precision: 'fp32' | 'fp16';
+  precision: HairfastPrecision;
   /** ms to create and warm every session. */
   loadMs: number;
 }

@@ -14,6 +14,8 @@ export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'webgpu', 'cpu'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
 export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
 export type HairfastPrecisionChoice = (typeof HAIRFAST_PRECISIONS)[number];
+/** The graph variants a worker actually loads. */
+export type HairfastPrecision = Exclude<HairfastPrecisionChoice, 'auto'>;
 
 /** Everything the pipeline (CLI, worker) needs. Defaults are the production defaults. */
 const pipelineSchema = z.object({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HairfastPrecisionChoice } from '../../shared/config.js';
+import type { HairfastPrecision, HairfastPrecisionChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest, type ModelKind } from '../runtime/manifest.js';
@@ -19,8 +19,6 @@ import { shapeContract } from './shape.contract.js';
  */
 export type GraphName = string;
 export type Feeds = Record<string, OrtTensor>;
-
-export type HairfastPrecision = Exclude<HairfastPrecisionChoice, 'auto'>;
 
 export interface GraphsConfig {
   modelsDir: string;
@@ -119,19 +117,21 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
   };
   let precision: HairfastPrecision = choice === 'auto' ? 'fp32' : choice;
   let first = 0;
-  if (choice === 'auto' && withoutFp16.length === 0 && deps.manager.ep !== undefined) {
-    precision = deps.manager.ep === 'cpu' ? 'fp32' : 'fp16';
-  } else if (choice === 'auto' && withoutFp16.length === 0) {
-    // The provider decides: load one graph in fp16 (the manager settles its provider on its first session), keep
-    // fp16 on a GPU provider, and start over in fp32 on the CPU.
-    const probe = await load(graphNames[0]!, 'fp16');
-    if (probe.ep !== 'cpu') {
-      precision = 'fp16';
-      sessions.set(graphNames[0]!, probe);
-      first = 1;
+  if (choice === 'auto' && withoutFp16.length === 0) {
+    if (deps.manager.ep !== undefined) {
+      precision = deps.manager.ep === 'cpu' ? 'fp32' : 'fp16';
     } else {
-      await deps.manager.release(probe);
-      delete loaded[variantKey(graphNames[0]!, 'fp16')];
+      // The provider decides: load one graph in fp16 (the manager settles its provider on its first session), keep
+      // fp16 on a GPU provider, and start over in fp32 on the CPU.
+      const probe = await load(graphNames[0]!, 'fp16');
+      if (probe.ep !== 'cpu') {
+        precision = 'fp16';
+        sessions.set(graphNames[0]!, probe);
+        first = 1;
+      } else {
+        await deps.manager.release(probe);
+        delete loaded[variantKey(graphNames[0]!, 'fp16')];
+      }
     }
   }
   for (const name of graphNames.slice(first)) sessions.set(name, await load(name, precision));
