@@ -40,7 +40,7 @@ async function measure(fake: FakeDiscord, label: string, send: (i: number) => In
 const fake = await startFakeDiscord();
 const prefix = `bench-bot-${randomBytes(4).toString('hex')}`;
 const config = loadConfig({
-  need: ['redis', 'discord', 'bot'],
+  need: ['discord'],
   env: {
     DISCORD_TOKEN: 'bench', DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl, QUEUE_PREFIX: prefix,
     DOWNLOAD_ALLOWED_HOSTS: '127.0.0.1', USER_HOURLY_QUOTA: '100000', GUILD_HOURLY_QUOTA: '100000', LOG_LEVEL: 'silent',

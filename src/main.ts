@@ -10,7 +10,7 @@ let worker: HairWorker | undefined;
 let bot: ReturnType<typeof createBot> | undefined;
 
 try {
-  const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
+  const config = loadConfig({ need: ['discord'] });
   const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
   worker = await createWorker(config, { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
   bot = createBot(config, { log: logger.child({ role: 'bot' }) });

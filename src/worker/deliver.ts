@@ -149,7 +149,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
       const route: Route = `/webhooks/${job.reply.applicationId}/${job.reply.interactionToken}/messages/@original`;
       try {
         const message = (await rest.patch(route, { auth: false, body, files, signal })) as { id?: string };
-        return { via: 'interaction', messageId: message?.id };
+        return { via: 'interaction', ...(message?.id ? { messageId: message.id } : {}) };
       } catch (error) {
         if (!isWebhookGone(error)) throw toDeliveryError(error, 'the interaction reply edit', [job.reply.interactionToken]);
         deps.logger.info({ discordCode: (error as DiscordAPIError).code }, 'interaction token no longer valid; posting in the channel');
@@ -160,7 +160,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     try {
       const channelBody = { ...body, content: mention, allowed_mentions: { users: [job.userId], parse: [] } };
       const message = (await rest.post(route, { body: channelBody, files, signal })) as { id?: string };
-      return { via: 'channel', messageId: message?.id };
+      return { via: 'channel', ...(message?.id ? { messageId: message.id } : {}) };
     } catch (error) {
       throw toDeliveryError(error, 'the channel message', [job.reply.interactionToken, config.DISCORD_TOKEN ?? '']);
     }

@@ -41,7 +41,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   const fake = await startFakeDiscord();
   const prefix = `test-bot-${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
-    need: ['redis', 'discord', 'bot'],
+    need: ['discord'],
     env: {
       DISCORD_TOKEN: 'fake-bot-token', DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl,
       QUEUE_PREFIX: prefix, DOWNLOAD_ALLOWED_HOSTS: '127.0.0.1', PROGRESS_EDIT_INTERVAL_MS: '0', LOG_LEVEL: 'silent',
