@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { createBot } from '../src/bot/bot.js';
-import type { PresetEntry } from '../src/bot/preset-catalog.js';
-import { createLogger, loadConfig } from '../src/shared/index.js';
+import { createLogger, loadConfig, type PresetEntry } from '../src/shared/index.js';
 import { startFakeDiscord, type FakeDiscord, type InteractionState } from '../tests/fake-discord/index.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);

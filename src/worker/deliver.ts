@@ -3,6 +3,7 @@ import { HairError, type ErrorCode } from '../shared/errors.js';
 import { errorMessage, uiText, type Locale } from '../shared/i18n/index.js';
 import { buildCustomId, INTERACTION_TOKEN_TTL_MS, type TryOnJobData } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
+import { parsePresetId } from '../shared/presets.js';
 import type { EncodedResult } from './encode-result.js';
 
 /** Discord JSON error codes after which the interaction reply cannot be edited: post in the channel instead. */
@@ -53,7 +54,7 @@ interface MessageBody {
 
 function presetLabel(presetId: string | undefined, locale: Locale): string {
   if (!presetId) return uiText(locale, 'worker.result.sameAsFace');
-  return presetId.split(':').at(-1) ?? presetId;
+  return parsePresetId(presetId)?.slug ?? presetId;
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBot, type Bot } from '../../src/bot/bot.js';
-import type { PresetEntry } from '../../src/bot/preset-catalog.js';
-import { createLogger, loadConfig, QUEUE_NAMES, type Config, type Logger } from '../../src/shared/index.js';
+import { createLogger, loadConfig, QUEUE_NAMES, type Config, type Logger, type PresetEntry } from '../../src/shared/index.js';
 import { startFakeDiscord, type FakeDiscord } from '../fake-discord/index.js';
 
 export const SELFIE = readFileSync(new URL('../fixtures/astronaut.png', import.meta.url));
