@@ -38,6 +38,8 @@ export const ERROR_TABLE = {
   JOB_TIMEOUT: { retryable: false, userFacing: false },
   // delivery and infrastructure
   DISCORD_UNAVAILABLE: { retryable: true, userFacing: false },
+  /** A worker could not reach the studio that asked (its callback). */
+  STUDIO_UNAVAILABLE: { retryable: true, userFacing: false },
   OUT_OF_MEMORY: { retryable: true, userFacing: false },
   MODEL_MISSING: { retryable: false, userFacing: false },
   MODEL_INVALID: { retryable: false, userFacing: false },

@@ -23,8 +23,11 @@ export interface DownloadOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
-/** Checks a URL before any connection: https (http only on loopback, for tests) to an allowed host. */
-function checkUrl(raw: string | URL, allowedHosts: readonly string[]): URL {
+/**
+ * Checks a URL before any connection: https (http only on loopback) to an allowed host. The studio callback goes
+ * through the same check as downloads.
+ */
+export function checkUrl(raw: string | URL, allowedHosts: readonly string[]): URL {
   let url: URL;
   try {
     url = new URL(raw);

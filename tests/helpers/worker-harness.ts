@@ -14,6 +14,7 @@ import {
   tryOnJobId,
   type JobProgress,
   type PresetBuildJobInput,
+  type DiscordTryOnJobData,
   type TryOnJobInput,
 } from '../../src/shared/job.js';
 import { createLogger, type Logger } from '../../src/shared/log.js';
@@ -62,7 +63,7 @@ export interface SubmitOptions {
 export interface Submitted {
   job: Job;
   interaction: InteractionState;
-  data: ReturnType<typeof parseTryOnJob>;
+  data: DiscordTryOnJobData;
 }
 
 export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
@@ -146,7 +147,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
         colorPresetId: 'builtin:copper',
         requestedAt: Date.now(),
         ...options.job,
-      });
+      }) as DiscordTryOnJobData;
       const jobId = tryOnJobId(interaction.id);
       if (options.cancelFirst) await redis.set(redisKeys(prefix).cancel(jobId), data.userId, 'EX', 60);
       const job = await tryOnQueue.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId });

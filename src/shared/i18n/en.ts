@@ -32,6 +32,7 @@ export const en = {
     JOB_CANCELLED: 'Your try-on was cancelled.',
     JOB_TIMEOUT: 'Your try-on took too long and was stopped. Please try again.',
     DISCORD_UNAVAILABLE: 'Discord is not answering right now. Please try again in a moment.',
+    STUDIO_UNAVAILABLE: 'The studio could not be reached to hand over your result. Please try again.',
     OUT_OF_MEMORY: 'The server is busy. Please try again in a moment.',
     MODEL_MISSING: 'The bot is not set up completely. Please tell the server admins.',
     MODEL_INVALID: 'The bot is not set up correctly. Please tell the server admins.',

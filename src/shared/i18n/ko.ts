@@ -32,6 +32,7 @@ export const ko = {
     JOB_CANCELLED: '작업이 취소되었어요.',
     JOB_TIMEOUT: '작업이 너무 오래 걸려 중단되었어요. 다시 시도해 주세요.',
     DISCORD_UNAVAILABLE: '디스코드가 지금 응답하지 않아요. 잠시 후 다시 시도해 주세요.',
+    STUDIO_UNAVAILABLE: '결과를 전달하려고 했지만 스튜디오에 연결하지 못했어요. 다시 시도해 주세요.',
     OUT_OF_MEMORY: '서버가 바빠요. 잠시 후 다시 시도해 주세요.',
     MODEL_MISSING: '봇 설정이 끝나지 않았어요. 서버 관리자에게 알려 주세요.',
     MODEL_INVALID: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
