@@ -161,6 +161,11 @@ function readEnvironment(options: LoadConfigOptions): Record<string, string | un
   return { ...fromFile, ...process.env };
 }
 
+/** Whether a Discord bot token is configured: `npm start` runs the bot then, and the studio alone otherwise. */
+export function hasDiscordToken(options: LoadConfigOptions = {}): boolean {
+  return Boolean(readEnvironment(options)['DISCORD_TOKEN']);
+}
+
 /**
  * Reads and validates configuration once. Every missing or invalid setting is named in one CONFIG_INVALID error,
  * so an operator fixes them all in one go. Empty strings count as unset.

@@ -31,6 +31,8 @@ export const ERROR_TABLE = {
   TOO_MANY_JOBS: { retryable: false, userFacing: true },
   USER_BLOCKED: { retryable: false, userFacing: true },
   QUEUE_PAUSED: { retryable: false, userFacing: true },
+  /** Too many requests from one address in a minute (the studio's per-IP limit). */
+  RATE_LIMITED: { retryable: false, userFacing: true },
   NOT_OWNER: { retryable: false, userFacing: true },
   NOT_MODERATOR: { retryable: false, userFacing: true },
   JOB_NOT_FOUND: { retryable: false, userFacing: true },

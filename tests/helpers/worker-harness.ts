@@ -85,17 +85,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
     list.push(data as JobProgress);
     progress.set(jobId, list);
   });
-  const logLines: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    name: 'worker-test',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    }),
-  });
+  const { logger, lines: logLines } = capturedLogger('worker-test');
   const env: Record<string, string> = {
     REDIS_URL,
     QUEUE_PREFIX: prefix,
@@ -175,17 +165,38 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
         await queue.obliterate({ force: true }).catch(() => undefined);
         await queue.close();
       }
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deletePrefix(redis, prefix);
       redis.disconnect();
       await cdn.close();
       await fake.close();
     },
   };
+}
+
+/** A debug logger whose JSON lines a test can read. */
+export function capturedLogger(name: string): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    name,
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    }),
+  });
+  return { logger, lines };
+}
+
+/** Removes every key under a test's random prefix (never FLUSHDB: Redis is shared). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
 }
 
 /** Waits for a condition polled every 25 ms. */
