@@ -1,9 +1,9 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/index.js';
-import { cookieValue, sameSecret } from '../shared/secrets.js';
 import type { Enqueuer } from './enqueue.js';
 
 export interface BullBoardConfig {
@@ -15,6 +15,16 @@ export interface BullBoardConfig {
 
 const COOKIE = 'hair_board';
 
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function cookieToken(header: string | undefined): string {
+  const match = header?.split(';').map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
+  return match ? decodeURIComponent(match.slice(COOKIE.length + 1)) : '';
+}
 
 /**
  * Optional Bull Board for operators at `/board`, only when BULL_BOARD_TOKEN is set. Every request needs the token:
@@ -30,7 +40,7 @@ export async function startBullBoard(config: BullBoardConfig, deps: { enqueuer: 
   app.addHook('onRequest', async (request, reply) => {
     const query = (request.query ?? {}) as Record<string, string | undefined>;
     const bearer = request.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '';
-    if (sameSecret(bearer, token) || sameSecret(cookieValue(request.headers.cookie, COOKIE), token)) return;
+    if (sameSecret(bearer, token) || sameSecret(cookieToken(request.headers.cookie), token)) return;
     if (query.token && sameSecret(query.token, token)) {
       reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/board`);
       return;

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
@@ -10,7 +11,7 @@ import type { Config } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { formatByteLimit } from '../shared/format-bytes.js';
 import type { Logger } from '../shared/log.js';
-import { cookieValue, randomToken, sameSecret } from '../shared/secrets.js';
+import { randomToken, sameSecret } from '../shared/secrets.js';
 import type { StudioBackend } from './backend.js';
 import type { FacePreview } from './face-preview.js';
 import { errorBody, errorStatus, toStudioError } from './http-errors.js';
@@ -84,6 +85,7 @@ export async function createStudioApp(config: StudioAppConfig, deps: StudioAppDe
     void reply.code(404).send(errorBody(new HairError('JOB_NOT_FOUND'), localeOfRequest(request), ''));
   });
 
+  await app.register(cookie);
   await app.register(helmet, {
     contentSecurityPolicy: { useDefaults: false, directives: CSP },
     crossOriginEmbedderPolicy: false,
@@ -132,9 +134,7 @@ export async function createStudioApp(config: StudioAppConfig, deps: StudioAppDe
       if (query.guild && GUILD.test(query.guild)) next.set('guild', query.guild);
       if (query.lang === 'ko' || query.lang === 'en') next.set('lang', query.lang);
       const location = next.size > 0 ? `/?${next}` : '/';
-      return reply
-        .header('set-cookie', `${AUTH_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`)
-        .redirect(location, 303);
+      return reply.setCookie(AUTH_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/' }).redirect(location, 303);
     }
     const locale = localeOfRequest(request);
     return reply.code(401).type('text/plain; charset=utf-8').send(`${uiText(locale, 'studio.unauthorized')}\n`);
@@ -153,7 +153,7 @@ export async function createStudioApp(config: StudioAppConfig, deps: StudioAppDe
     const locale = localeOfRequest(request);
     const guildId = request.query.guild && GUILD.test(request.query.guild) ? request.query.guild : undefined;
     if (request.query.lang === 'ko' || request.query.lang === 'en') {
-      reply.header('set-cookie', `${LOCALE_COOKIE}=${request.query.lang}; SameSite=Strict; Path=/; Max-Age=31536000`);
+      reply.setCookie(LOCALE_COOKIE, request.query.lang, { sameSite: 'strict', path: '/', maxAge: 365 * 24 * 3600 });
     }
     return reply
       .header('cache-control', 'no-store')
@@ -173,5 +173,5 @@ export async function createStudioApp(config: StudioAppConfig, deps: StudioAppDe
 
 function authorized(request: FastifyRequest, token: string): boolean {
   const bearer = request.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '';
-  return sameSecret(bearer, token) || sameSecret(cookieValue(request.headers.cookie, AUTH_COOKIE), token);
+  return sameSecret(bearer, token) || sameSecret(request.cookies[AUTH_COOKIE] ?? '', token);
 }

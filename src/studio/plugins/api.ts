@@ -9,7 +9,7 @@ import type { JobBoard, StudioEvent } from '../job-board.js';
 import { studioStrings } from '../page.js';
 import { requestLocale, LOCALE_COOKIE } from '../request-locale.js';
 import type { StudioPresets } from '../studio-presets.js';
-import { cookieValue, randomToken } from '../../shared/secrets.js';
+import { randomToken } from '../../shared/secrets.js';
 
 export interface ApiOptions {
   backend: StudioBackend;
@@ -64,7 +64,7 @@ function guildOf(value: string | undefined): string | undefined {
 
 export function localeOfRequest(request: FastifyRequest): 'en' | 'ko' {
   const query = request.query as Record<string, string | undefined>;
-  return requestLocale(query.lang ?? (request.headers['x-hairstyler-locale'] as string | undefined) ?? cookieValue(request.headers.cookie, LOCALE_COOKIE), request.headers['accept-language']);
+  return requestLocale(query.lang ?? (request.headers['x-hairstyler-locale'] as string | undefined) ?? request.cookies?.[LOCALE_COOKIE], request.headers['accept-language']);
 }
 
 /** The page's API: strings, presets, the face preview, transfers with their event stream and their result. */
