@@ -26,7 +26,7 @@ function withStudioHost(config: Readonly<Config>, studio: RunningStudio | undefi
 
 try {
   if (hasDiscordToken()) {
-    const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
+    const config = loadConfig({ need: ['discord'] });
     const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
     exitOnShutdownSignals(logger, closeAll);
     if (config.STUDIO_PORT !== undefined) running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'queue' } });

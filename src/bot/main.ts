@@ -5,7 +5,7 @@ import { createBot, type Bot } from './bot.js';
 const log = createLogger({ name: 'bot' });
 let bot: Bot | undefined;
 try {
-  const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
+  const config = loadConfig({ need: ['discord'] });
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'bot' });
   bot = createBot(config, { log: logger });
   const running = bot;

@@ -4,3 +4,4 @@ export * from './i18n/index.js';
 export * from './log.js';
 export * from './shutdown-signals.js';
 export * from './job.js';
+export * from './presets.js';

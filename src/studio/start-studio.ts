@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { botKeys } from '../bot/bot-keys.js';
-import { builtinPresets } from '../bot/builtin-presets.js';
 import { createEnqueuer } from '../bot/enqueue.js';
 import { createPresetCatalog } from '../bot/preset-catalog.js';
 import type { TryOnEngine } from '../pipeline/engine.js';
 import { STUDIO_DEFAULT_PORT, type Config } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { redisKeys } from '../shared/job.js';
+import { builtinPresets } from '../shared/presets.js';
 import type { Logger } from '../shared/log.js';
 import type { StudioBackend } from './backend.js';
 import { createStudioApp } from './create-studio.js';

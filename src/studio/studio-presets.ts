@@ -1,7 +1,7 @@
 import sharp from 'sharp';
-import { builtinPresets } from '../bot/builtin-presets.js';
-import { fitsSlot, type PresetCatalog, type PresetEntry, type PresetSlot } from '../bot/preset-catalog.js';
+import type { PresetCatalog } from '../bot/preset-catalog.js';
 import { HairError } from '../shared/errors.js';
+import { builtinPresets, presetServes, type PresetEntry, type PresetSlot } from '../shared/presets.js';
 
 /** A preset as the page's gallery shows it. */
 export interface GalleryPreset {
@@ -47,7 +47,7 @@ export function createStudioPresets(config: { STYLES_DIR: string }, deps: Studio
     async resolve(presetId: string, slot: PresetSlot, guildId?: string): Promise<PresetEntry> {
       const found = (await entries(guildId)).find((p) => p.id === presetId);
       if (!found) throw new HairError('PRESET_NOT_FOUND', { name: presetId.slice(0, 60) });
-      if (!fitsSlot(found.kind, slot)) throw new HairError('PRESET_KIND_MISMATCH', { name: found.name, kind: slot });
+      if (!presetServes(found.kind, slot)) throw new HairError('PRESET_KIND_MISMATCH', { name: found.name, kind: slot });
       return found;
     },
 

@@ -3,6 +3,7 @@ import { errorMessage, uiText, type Locale } from '../shared/i18n/index.js';
 import { HairError, type ErrorCode, type ErrorParams } from '../shared/errors.js';
 import { buildCustomId, INTERACTION_TOKEN_TTL_MS, type DiscordTryOnJobData, type StudioTryOnJobData, type TryOnJobData } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
+import { parsePresetId } from '../shared/presets.js';
 import type { EncodedResult } from './encode-result.js';
 
 /** Discord JSON error codes after which the interaction reply cannot be edited: post in the channel instead. */
@@ -73,7 +74,7 @@ interface MessageBody {
 
 function presetLabel(presetId: string | undefined, locale: Locale): string {
   if (!presetId) return uiText(locale, 'worker.result.sameAsFace');
-  return presetId.split(':').at(-1) ?? presetId;
+  return parsePresetId(presetId)?.slug ?? presetId;
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -169,7 +170,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
       const route: Route = `/webhooks/${job.reply.applicationId}/${job.reply.interactionToken}/messages/@original`;
       try {
         const message = (await rest.patch(route, { auth: false, body, files, signal })) as { id?: string };
-        return { via: 'interaction', messageId: message?.id };
+        return { via: 'interaction', ...(message?.id ? { messageId: message.id } : {}) };
       } catch (error) {
         if (!isWebhookGone(error)) throw toDeliveryError(error, 'the interaction reply edit', [job.reply.interactionToken]);
         deps.logger.info({ discordCode: (error as DiscordAPIError).code }, 'interaction token no longer valid; posting in the channel');
@@ -180,7 +181,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     try {
       const channelBody = { ...body, content: mention, allowed_mentions: { users: [job.userId], parse: [] } };
       const message = (await rest.post(route, { body: channelBody, files, signal })) as { id?: string };
-      return { via: 'channel', messageId: message?.id };
+      return { via: 'channel', ...(message?.id ? { messageId: message.id } : {}) };
     } catch (error) {
       throw toDeliveryError(error, 'the channel message', [job.reply.interactionToken, config.DISCORD_TOKEN ?? '']);
     }

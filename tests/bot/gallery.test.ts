@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { builtinPresets } from '../../src/bot/builtin-presets.js';
-import { uiText } from '../../src/shared/index.js';
+import { builtinPresets, uiText } from '../../src/shared/index.js';
 import { PERMISSIONS } from '../fake-discord/index.js';
 import { replyText, startHarness, type Harness } from './harness.js';
 

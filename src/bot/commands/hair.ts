@@ -1,11 +1,10 @@
 import { InteractionContextType, MessageFlags, Routes, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
-import { HairError } from '../../shared/index.js';
+import { HairError, type PresetSlot } from '../../shared/index.js';
 import { checkInteractionAttachment } from '../attachment-check.js';
 import type { BotContext, SlashCommand } from '../context.js';
 import { galleryPage, type GalleryFilter } from '../gallery.js';
 import { relativeTime } from '../limits.js';
 import { both, localeOf, t } from '../localize.js';
-import type { PresetSlot } from '../preset-catalog.js';
 import { startTryOn } from '../try-on.js';
 
 const data = new SlashCommandBuilder()

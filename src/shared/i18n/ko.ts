@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.js';
+import type { Message } from './message.js';
 
 /** Korean catalog: every English key must be here (a missing one is a type error). */
 export const ko = {
@@ -40,7 +41,7 @@ export const ko = {
     EP_UNAVAILABLE: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
     CONFIG_INVALID: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
     INTERNAL: '문제가 생겼어요 (작업 {jobId}). 다시 시도해 주세요.',
-  } satisfies Record<ErrorCode, string>,
+  } satisfies Record<ErrorCode, Message>,
   ui: {
     // worker (src/worker/deliver.ts)
     'worker.result.title': '새 헤어스타일',
@@ -189,5 +190,5 @@ export const ko = {
     'studio.engine.queue': '변환은 대기열을 거쳐 워커에서 실행돼요.',
     'studio.engine.inProcess': '변환은 이 프로세스에서 실행돼요 (Redis 없음).',
     'studio.unauthorized': '이 스튜디오는 토큰이 필요해요. 받은 ?token=… 링크로 여세요.',
-  } as Record<string, string>,
+  } as Record<string, Message>,
 };

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HairError } from '../../shared/errors.js';
 import { formatByteLimit } from '../../shared/format-bytes.js';
-import { localeSchema, presetKindSchema } from '../../shared/job.js';
+import { localeSchema } from '../../shared/job.js';
+import { presetKindSchema } from '../../shared/presets.js';
 import { SNIFF_HEAD_BYTES, sniffFormat } from '../../shared/sniff-format.js';
 import type { StudioBackend } from '../backend.js';
 import type { FacePreview } from '../face-preview.js';
