@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startFakeDiscord } from '../fake-discord/index.js';
 import { deletePrefix, REDIS_URL } from '../helpers/worker-harness.js';
 
 /** `npm start` as a newcomer runs it (the built entry, `node dist/src/main.js`), with no Discord token. */
@@ -23,10 +24,11 @@ function start(env: Record<string, string>) {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
-      const line = output.find((l) => l.includes('Hairstyler studio: http'));
+      // The plain line without a token; the log line `studio at <url>` with one.
+      const line = output.find((l) => l.includes('Hairstyler studio: http') || l.includes('"msg":"studio at http'));
       if (line) {
         clearInterval(timer);
-        resolve(line.trim().split(' ').at(-1)!);
+        resolve((line.startsWith('{') ? (JSON.parse(line) as { msg: string }).msg : line).trim().split(' ').at(-1)!);
       }
     }, 50);
     void exited.then((code) => {
@@ -48,7 +50,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-describe('npm start without DISCORD_TOKEN', () => {
+describe('npm start', () => {
   it('no Redis: says so in one line, serves the studio on loopback with the engine in process, exits 0 on SIGTERM', async () => {
     const run = start({ REDIS_URL: 'redis://127.0.0.1:1' });
     const url = await run.url;
@@ -68,6 +70,23 @@ describe('npm start without DISCORD_TOKEN', () => {
     expect(run.output.some((l) => l.includes('"msg":"worker ready'))).toBe(true);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+  });
+
+  it('with DISCORD_TOKEN and STUDIO_PORT: the bot, a worker and the studio on the same queue', async () => {
+    const fake = await startFakeDiscord();
+    try {
+      const run = start({
+        REDIS_URL, QUEUE_PREFIX: prefix, DISCORD_TOKEN: 'fake-bot-token', DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl,
+      });
+      const url = await run.url;
+      expect(run.output.some((l) => l.includes('"msg":"bot ready"'))).toBe(true);
+      expect(run.output.some((l) => l.includes('"msg":"worker ready'))).toBe(true);
+      expect(await (await fetch(url)).text()).toContain('Try-ons go through the queue to the workers.');
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    } finally {
+      await fake.close();
+    }
   });
 
   it('bound beyond loopback without STUDIO_TOKEN: exits 1 and names the setting', async () => {
