@@ -149,7 +149,7 @@ describe('studio HTTP: headers, limits, auth', () => {
     expect(((await wrongKind.json()) as { error: { code: string } }).error.code).toBe('PRESET_KIND_MISMATCH');
 
     const prefix = plain.config.QUEUE_PREFIX;
-    const [jobKey] = (await redis.keys(`${prefix}:${QUEUE_NAMES.tryOn}:s*`)).filter((k) => k.split(':').length === 3);
+    const [jobKey] = (await redis.keys(`${prefix}:${QUEUE_NAMES.tryOn}:s*`)).filter((k) => /:s[A-Za-z0-9_-]{16}$/.test(k));
     const data = JSON.parse((await redis.hget(jobKey!, 'data'))!);
     expect(data).toMatchObject({ via: 'studio', colorPresetId: 'builtin:copper', origin: 'studio' });
     expect(JSON.stringify(data)).not.toContain(ticket);
