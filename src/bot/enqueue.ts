@@ -2,7 +2,7 @@ import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   CANCEL_TTL_S, DEFAULT_JOB_OPTIONS, JOB_NAMES, QUEUE_NAMES, WORKER_HEARTBEAT_TTL_S, parsePresetBuildJob, parseTryOnJob,
-  redisKeys, type Logger, type PresetBuildJobInput, type RedisConfig, type TryOnJobData, type TryOnJobInput,
+  redisKeys, type Logger, type PresetBuildJobInput, type RedisConfig, type TryOnJobData, type TryOnJobInput, type DiscordTryOnJobData,
 } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
 
@@ -73,7 +73,8 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
       const data = parseTryOnJob(input);
       await tryOn.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId });
       const pos = (await position(jobId)) ?? 1;
-      deps.log.info({ jobId, guildId: data.guildId, userId: data.userId, origin: data.origin, position: pos }, 'try-on enqueued');
+      const who = data.via === 'discord' ? { guildId: data.guildId, userId: data.userId } : { via: data.via };
+      deps.log.info({ jobId, ...who, origin: data.origin, position: pos }, 'try-on enqueued');
       return { jobId, position: pos, etaAt: await estimate(pos) };
     },
 
@@ -83,8 +84,10 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
       deps.log.info({ jobId, guildId: data.guildId, presetId: data.presetId }, 'preset build enqueued');
     },
 
-    async getTryOn(jobId: string): Promise<Job<TryOnJobData> | undefined> {
-      return (await Job.fromId<TryOnJobData>(tryOn, jobId)) ?? undefined;
+    /** A member's try-on (buttons, /hair cancel); studio jobs in the same queue are not the bot's to touch. */
+    async getTryOn(jobId: string): Promise<Job<DiscordTryOnJobData> | undefined> {
+      const job = await Job.fromId<TryOnJobData>(tryOn, jobId);
+      return job && job.data.via !== 'studio' ? (job as Job<DiscordTryOnJobData>) : undefined;
     },
 
     async isUnfinished(jobId: string): Promise<boolean> {

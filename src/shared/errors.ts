@@ -31,6 +31,8 @@ export const ERROR_TABLE = {
   TOO_MANY_JOBS: { retryable: false, userFacing: true },
   USER_BLOCKED: { retryable: false, userFacing: true },
   QUEUE_PAUSED: { retryable: false, userFacing: true },
+  /** Too many requests from one address in a minute (the studio's per-IP limit). */
+  RATE_LIMITED: { retryable: false, userFacing: true },
   NOT_OWNER: { retryable: false, userFacing: true },
   NOT_MODERATOR: { retryable: false, userFacing: true },
   JOB_NOT_FOUND: { retryable: false, userFacing: true },
@@ -38,6 +40,8 @@ export const ERROR_TABLE = {
   JOB_TIMEOUT: { retryable: false, userFacing: false },
   // delivery and infrastructure
   DISCORD_UNAVAILABLE: { retryable: true, userFacing: false },
+  /** A worker could not reach the studio that asked (its callback). */
+  STUDIO_UNAVAILABLE: { retryable: true, userFacing: false },
   OUT_OF_MEMORY: { retryable: true, userFacing: false },
   MODEL_MISSING: { retryable: false, userFacing: false },
   MODEL_INVALID: { retryable: false, userFacing: false },

@@ -1,7 +1,7 @@
 import { DiscordAPIError, HTTPError, REST, type RawFile, type RESTOptions } from '@discordjs/rest';
-import { HairError, type ErrorCode } from '../shared/errors.js';
 import { errorMessage, uiText, type Locale } from '../shared/i18n/index.js';
-import { buildCustomId, INTERACTION_TOKEN_TTL_MS, type TryOnJobData } from '../shared/job.js';
+import { HairError, type ErrorCode, type ErrorParams } from '../shared/errors.js';
+import { buildCustomId, INTERACTION_TOKEN_TTL_MS, type DiscordTryOnJobData, type StudioTryOnJobData, type TryOnJobData } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
 import { parsePresetId } from '../shared/presets.js';
 import type { EncodedResult } from './encode-result.js';
@@ -25,7 +25,7 @@ export interface DeliveryDeps {
 }
 
 export interface DeliveredMessage {
-  via: 'interaction' | 'channel';
+  via: 'interaction' | 'channel' | 'studio';
   messageId?: string;
 }
 
@@ -37,10 +37,30 @@ export interface ResultSummary {
   pipelineMs: number;
 }
 
-export interface Delivery {
-  deliverResult(job: TryOnJobData, image: EncodedResult, summary: ResultSummary, signal?: AbortSignal): Promise<DeliveredMessage>;
+/** Tells the requester how their try-on ended; one implementation per reply target (Discord, studio). */
+export interface Delivery<Job = TryOnJobData> {
+  deliverResult(job: Job, image: EncodedResult, summary: ResultSummary, signal?: AbortSignal): Promise<DeliveredMessage>;
   /** Best effort is the caller's choice: this throws like deliverResult does. */
-  deliverError(job: TryOnJobData, jobId: string, error: HairError): Promise<DeliveredMessage>;
+  deliverError(job: Job, jobId: string, error: HairError): Promise<DeliveredMessage>;
+}
+
+/** One Delivery for every job: Discord jobs to Discord, studio jobs back to their studio. */
+export function routeDelivery(targets: { discord: Delivery<DiscordTryOnJobData>; studio: Delivery<StudioTryOnJobData> }): Delivery {
+  return {
+    deliverResult: (job, image, summary, signal) =>
+      job.via === 'studio' ? targets.studio.deliverResult(job, image, summary, signal) : targets.discord.deliverResult(job, image, summary, signal),
+    deliverError: (job, jobId, error) =>
+      job.via === 'studio' ? targets.studio.deliverError(job, jobId, error) : targets.discord.deliverError(job, jobId, error),
+  };
+}
+
+/**
+ * What a user is told about a failure: setup failures (models, config) read as INTERNAL with the job id; user and
+ * transient errors keep their own code and text.
+ */
+export function userVisibleFailure(error: HairError, jobId: string): { code: ErrorCode; params: ErrorParams } {
+  const code: ErrorCode = error.userFacing || error.retryable || error.code === 'JOB_TIMEOUT' ? error.code : 'INTERNAL';
+  return { code, params: code === 'INTERNAL' ? { jobId } : { jobId, ...error.params } };
 }
 
 type Route = `/${string}`;
@@ -59,7 +79,7 @@ function presetLabel(presetId: string | undefined, locale: Locale): string {
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
-function resultBody(job: TryOnJobData, image: EncodedResult, summary: ResultSummary, filename: string): MessageBody {
+function resultBody(job: DiscordTryOnJobData, image: EncodedResult, summary: ResultSummary, filename: string): MessageBody {
   const { locale } = job;
   const button = (action: 'recolor' | 'reshape' | 'retry' | 'delete', style: number) => ({
     type: 2,
@@ -129,7 +149,7 @@ function isWebhookGone(error: unknown): boolean {
  * Posts results and errors to Discord with @discordjs/rest: edits the deferred interaction reply while its token
  * lives, else (or when Discord says the token is gone) posts in the channel with the bot token, mentioning the user.
  */
-export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Delivery {
+export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Delivery<DiscordTryOnJobData> {
   const rest =
     deps.rest ??
     new REST({
@@ -143,9 +163,9 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     }).setToken(config.DISCORD_TOKEN ?? '');
   const now = deps.now ?? Date.now;
 
-  const tokenAlive = (job: TryOnJobData) => now() - job.reply.interactionAt < INTERACTION_TOKEN_TTL_MS - TOKEN_MARGIN_MS;
+  const tokenAlive = (job: DiscordTryOnJobData) => now() - job.reply.interactionAt < INTERACTION_TOKEN_TTL_MS - TOKEN_MARGIN_MS;
 
-  async function send(job: TryOnJobData, body: MessageBody, files: RawFile[], mention: string, signal?: AbortSignal): Promise<DeliveredMessage> {
+  async function send(job: DiscordTryOnJobData, body: MessageBody, files: RawFile[], mention: string, signal?: AbortSignal): Promise<DeliveredMessage> {
     if (tokenAlive(job)) {
       const route: Route = `/webhooks/${job.reply.applicationId}/${job.reply.interactionToken}/messages/@original`;
       try {
@@ -176,9 +196,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     },
 
     async deliverError(job, jobId, error) {
-      // Setup failures (models, config) read as INTERNAL to users; transient ones keep their own "try again" text.
-      const code: ErrorCode = error.userFacing || error.retryable || error.code === 'JOB_TIMEOUT' ? error.code : 'INTERNAL';
-      const params = code === 'INTERNAL' ? { jobId } : { jobId, ...error.params };
+      const { code, params } = userVisibleFailure(error, jobId);
       const message = errorMessage(job.locale, code, params);
       const body: MessageBody = { content: `⚠️ ${message}`, embeds: [], components: [], attachments: [] };
       const mention = uiText(job.locale, 'worker.error.mention', { userId: job.userId, message });

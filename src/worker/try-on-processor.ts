@@ -35,7 +35,8 @@ export interface TryOnProcessorDeps {
   workerId: string;
 }
 
-const PIPELINE_TO_JOB_STAGE: Record<PipelineStage, JobStage> = {
+/** The job stage a pipeline stage reports as (the studio's in-process runs report the same). */
+export const PIPELINE_TO_JOB_STAGE: Record<PipelineStage, JobStage> = {
   detecting: 'detecting',
   aligning: 'aligning',
   transferring: 'transferring',
