@@ -2,7 +2,8 @@
 // number of `npm run worker` on other hosts against the same Redis (docs/discord-setup.md).
 import { createBot } from './bot/bot.js';
 import { createTryOnEngine } from './pipeline/index.js';
-import { createLogger, exitOnShutdownSignals, loadConfig, toHairError } from './shared/index.js';
+import { createLogger, exitOnShutdownSignals, exitOnStartupFailure, loadConfig } from './shared/index.js';
+import { assertRedisReachable } from './shared/redis.js';
 import { createWorker, type HairWorker } from './worker/create-worker.js';
 
 const log = createLogger({ name: 'hairstyler' });
@@ -12,6 +13,7 @@ let bot: ReturnType<typeof createBot> | undefined;
 try {
   const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
   const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
+  await assertRedisReachable(config.REDIS_URL); // before any queue client starts connecting
   worker = await createWorker(config, { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
   bot = createBot(config, { log: logger.child({ role: 'bot' }) });
   const running = { bot, worker };
@@ -22,8 +24,6 @@ try {
   });
   await bot.start();
 } catch (error) {
-  const e = toHairError(error);
-  log.fatal({ code: e.code, err: error }, `failed to start: ${e.message}`);
   await Promise.allSettled([bot?.close(), worker?.close()]);
-  setTimeout(() => process.exit(1), 100).unref();
+  exitOnStartupFailure(log, error, 'hairstyler');
 }

@@ -17,7 +17,7 @@ export async function runPresetsBuild(options: PresetsBuildOptions): Promise<voi
   const catalog = readStylesCatalog(config.STYLES_DIR);
   if (!catalog) throw new HairError('CONFIG_INVALID', { file: join(config.STYLES_DIR, 'manifest.json') }, { detail: `${config.STYLES_DIR}/manifest.json is missing` });
   const wanted = options.only ? catalog.presets.filter((p) => p.id === options.only || p.id === `builtin:${options.only}`) : catalog.presets;
-  if (wanted.length === 0) throw new HairError('PRESET_NOT_FOUND', { preset: options.only ?? '' });
+  if (wanted.length === 0) throw new HairError('PRESET_NOT_FOUND', { name: options.only ?? '' });
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'presets', destination: process.stderr });
   const engine = await createTryOnEngine(config, { logger });
   try {

@@ -33,7 +33,7 @@ export function parseReference(value: string): HairReference {
   if (isPresetId(value)) return { presetId: value };
   if (existsSync(value)) return { image: readImage(value) };
   if (/^[a-z0-9][a-z0-9-]{0,39}$/.test(value)) return { presetId: `builtin:${value}` };
-  throw new HairError('PRESET_NOT_FOUND', { preset: value }, { detail: `${value} is neither a preset id nor a readable file` });
+  throw new HairError('PRESET_NOT_FOUND', { name: value }, { detail: `${value} is neither a preset id nor a readable file` });
 }
 
 /** An already aligned 1024² crop, decoded to packed RGB exactly as stored (no resizing, no alpha). */

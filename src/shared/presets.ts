@@ -8,6 +8,11 @@ export const PRESET_SLUG = /^[a-z0-9][a-z0-9-]{0,39}$/;
 export const PRESET_ID = /^(builtin|guild:\d{5,25}):[a-z0-9][a-z0-9-]{0,39}$/;
 export const PRESET_KINDS = ['shape', 'color', 'both'] as const;
 
+/** `builtin:short-layered` → `short-layered`: what a message shows when no display name is known. */
+export function presetSlug(presetId: string): string {
+  return presetId.split(':').at(-1) ?? presetId;
+}
+
 export const presetEntrySchema = z.object({
   id: z.string().regex(/^builtin:[a-z0-9][a-z0-9-]{0,39}$/),
   name: z.object({ en: z.string().min(1).max(100), ko: z.string().min(1).max(100) }),

@@ -1,10 +1,11 @@
-import { InteractionContextType, MessageFlags, Routes, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { InteractionContextType, MessageFlags, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { HairError } from '../../shared/index.js';
 import { checkInteractionAttachment } from '../attachment-check.js';
 import type { BotContext, SlashCommand } from '../context.js';
 import { galleryPage, type GalleryFilter } from '../gallery.js';
 import { relativeTime } from '../limits.js';
 import { both, localeOf, t } from '../localize.js';
+import { editPlaceholder } from '../placeholder.js';
 import type { PresetSlot } from '../preset-catalog.js';
 import { startTryOn } from '../try-on.js';
 
@@ -77,12 +78,11 @@ async function cancelCommand(interaction: ChatInputCommandInteraction, ctx: BotC
   for (const jobId of mine) {
     const job = await ctx.enqueuer.getTryOn(jobId);
     const outcome = await ctx.enqueuer.cancel(jobId, interaction.user.id);
+    if (outcome === 'removed') await ctx.limits.jobEnded(interaction.user.id, jobId);
     // A removed job never reaches a worker: take the cancel button off its queued message ourselves.
     if (outcome === 'removed' && job) {
-      const { reply, locale: jobLocale } = job.data;
-      await interaction.client.rest.patch(Routes.webhookMessage(reply.applicationId, reply.interactionToken, '@original'), {
-        body: { content: t(jobLocale, 'cancel.done', { count: 1 }), components: [] }, auth: false,
-      }).catch((err: unknown) => ctx.log.debug({ err, jobId }, 'could not update the cancelled job message'));
+      await editPlaceholder(ctx, interaction.client.rest, jobId, job.data, { content: t(job.data.locale, 'cancel.done', { count: 1 }), components: [] })
+        .catch((err: unknown) => ctx.log.debug({ err, jobId }, 'could not update the cancelled job message'));
     }
   }
   await interaction.reply({ content: t(locale, 'cancel.done', { count: mine.length }), flags: MessageFlags.Ephemeral });
