@@ -42,7 +42,7 @@ describe('bot → queue → worker → Discord (contract models)', () => {
       return original?.attachments.length ? original : undefined;
     }, 90_000, 'the result image');
     // The presets by their names in the member's language, not their slugs.
-    expect(result.embeds[0].fields.map((f: { value: string }) => f.value)).toEqual(['숏 레이어드 (왼쪽 가르마)', '코퍼']);
+    expect((result.embeds[0] as { fields: Array<{ value: string }> }).fields.map((f) => f.value)).toEqual(['숏 레이어드 (왼쪽 가르마)', '코퍼']);
     const bytes = h.fake.cdnBytes(result.attachments[0]!.url)!;
     expect(bytes.length).toBeGreaterThan(1000);
     expect([[0xff, 0xd8], [0x89, 0x50], [0x52, 0x49]]).toContainEqual([bytes[0], bytes[1]]);
