@@ -1,4 +1,4 @@
-import { Routes, type REST, type RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord.js';
+import { DiscordAPIError, Routes, type REST, type RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord.js';
 import { redisKeys, type TryOnJobData } from '../shared/index.js';
 import type { BotContext } from './context.js';
 
@@ -16,8 +16,13 @@ export async function editPlaceholder(
 ): Promise<boolean> {
   const token = await ctx.redis.get(redisKeys(ctx.config.QUEUE_PREFIX).replyToken(jobId));
   if (token) {
-    await rest.patch(Routes.webhookMessage(job.reply.applicationId, token, '@original'), { body, auth: false });
-    return true;
+    try {
+      await rest.patch(Routes.webhookMessage(job.reply.applicationId, token, '@original'), { body, auth: false });
+      return true;
+    } catch (error) {
+      // Invalid or unknown webhook token (Discord ended it early): the bot token still reaches the message.
+      if (!(error instanceof DiscordAPIError && (error.code === 50027 || error.code === 10015))) throw error;
+    }
   }
   if (!job.reply.messageId) return false;
   await rest.patch(Routes.channelMessage(job.channelId, job.reply.messageId), { body });

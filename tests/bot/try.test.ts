@@ -201,6 +201,34 @@ describe('/hair try through the fake Discord', () => {
     }
   });
 
+  it('tells the member when the worker holding their try-on died and the job is back in the queue', async () => {
+    h = await startHarness();
+    const connection = { url: h.config.REDIS_URL, maxRetriesPerRequest: null };
+    const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' }, locale: 'ko' });
+    const jobId = tryOnJobId(sent.id);
+    await waitForJob(h.tryOnQueue, jobId);
+    await h.fake.waitFor(() => h.fake.original(sent.id)?.content.includes('<t:') || undefined, 10_000, 'the queued reply');
+    // A worker takes the job with a short lock and dies (no renewal, no completion).
+    const dead = new Worker(QUEUE_NAMES.tryOn, null, { connection, prefix: h.config.QUEUE_PREFIX, lockDuration: 800 });
+    expect((await dead.getNextJob('dead-worker-token'))?.id).toBe(jobId);
+    await dead.close();
+    // A live worker's stalled check puts it back (its processor keeps it running until the test ends).
+    let finish!: () => void;
+    const live = new Worker(QUEUE_NAMES.tryOn, () => new Promise<void>((resolve) => (finish = resolve)), { connection, prefix: h.config.QUEUE_PREFIX, stalledInterval: 300 });
+    try {
+      const text = await h.fake.waitFor(() => {
+        const content = h.fake.original(sent.id)?.content ?? '';
+        return content.startsWith(uiText('ko', 'try.requeued', { eta: '' }).slice(0, 8)) ? content : undefined;
+      }, 15_000, 'the requeue notice');
+      expect(text).toBe(uiText('ko', 'try.requeued', { eta: /<t:\d+:R>/.exec(text)?.[0] }));
+      const cancel = parseCustomId((h.fake.original(sent.id)!.components[0] as { components: Array<{ custom_id: string }> }).components[0]!.custom_id);
+      expect(cancel).toMatchObject({ action: 'cancel', jobId });
+    } finally {
+      finish?.();
+      await live.close();
+    }
+  });
+
   it('throttles progress edits to one per PROGRESS_EDIT_INTERVAL_MS', async () => {
     h = await startHarness({ PROGRESS_EDIT_INTERVAL_MS: '60000' });
     const stages = new Worker(QUEUE_NAMES.tryOn, async (job) => {

@@ -106,6 +106,20 @@ describe('bot → queue → worker → Discord (contract models)', () => {
     expect((await h.tryOnQueue.getJob(tryOnJobId(sent.id)))?.attemptsMade).toBe(1);
   }, 90_000);
 
+  it('the token expires while the job runs: the result goes to the channel and no "working on it" message stays behind', async () => {
+    let release!: () => void;
+    const image = h.fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png', hold: new Promise<void>((resolve) => (release = resolve)) });
+    const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, color: 'Copper' }, member: MEMBER });
+    const placeholder = await h.fake.waitFor(() => (h.fake.original(sent.id)?.components.length ? h.fake.original(sent.id) : undefined), 10_000, 'the queued reply');
+    h.fake.expireToken(sent.token); // Discord ended the token early (it also happens 15 minutes in)
+    release();
+    const result = await h.fake.waitFor(() => [...h.fake.messages.values()].find((m) => m.channel_id === h.fake.channelId && m.attachments.length > 0 && m.content.includes(`<@${MEMBER.user.id}>`)), 90_000, 'the result in the channel');
+    expect(result.components.length).toBeGreaterThan(0);
+    await h.fake.waitFor(() => (h.fake.messages.has(placeholder.id) ? undefined : true), 10_000, 'the placeholder to be removed');
+    const removal = h.fake.requests.find((r) => r.method === 'DELETE' && r.path === `/channels/${h.fake.channelId}/messages/${placeholder.id}`);
+    expect(removal?.authorization).toMatch(/^Bot /);
+  }, 120_000);
+
   it('a moderator adds a preset; the worker builds it and members can pick it', async () => {
     const image = h.fake.addAttachment({ filename: 'style.png', bytes: SELFIE, contentType: 'image/png' });
     const sent = h.fake.slashCommand({ name: 'hair-presets', subcommand: 'add', options: { name: 'Astro', kind: 'shape', image }, member: { user: { id: '929292929292929292' }, permissions: PERMISSIONS.manageGuild } });

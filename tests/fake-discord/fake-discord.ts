@@ -123,7 +123,8 @@ export class FakeDiscord {
   readonly guildCommands = new Map<string, any[]>();
   /** Autocomplete answers by interaction id. */
   readonly gatewayEvents: Array<{ op: number; t?: string }> = [];
-  private readonly cdn = new Map<string, { bytes: Buffer; contentType: string }>();
+  /** `hold`: full downloads (not range reads) of the file wait for it, e.g. to act while a worker downloads. */
+  private readonly cdn = new Map<string, { bytes: Buffer; contentType: string; hold?: Promise<void> }>();
   private readonly expiredTokens = new Set<string>();
   /** Direct-message channels by user id (POST /users/@me/channels). */
   readonly dmChannels = new Map<string, string>();
@@ -205,10 +206,10 @@ export class FakeDiscord {
   // Test controls
 
   /** Stores bytes on the fake CDN and returns the attachment record Discord would send. `size` may lie (big files). */
-  addAttachment(file: { filename: string; bytes: Buffer; contentType?: string; size?: number; width?: number; height?: number }): AttachmentRecord {
+  addAttachment(file: { filename: string; bytes: Buffer; contentType?: string; size?: number; width?: number; height?: number; hold?: Promise<void> }): AttachmentRecord {
     const id = snowflake();
     const path = `/attachments/${this.channelId}/${id}/${encodeURIComponent(file.filename)}`;
-    this.cdn.set(path, { bytes: file.bytes, contentType: file.contentType ?? 'application/octet-stream' });
+    this.cdn.set(path, { bytes: file.bytes, contentType: file.contentType ?? 'application/octet-stream', ...(file.hold ? { hold: file.hold } : {}) });
     return {
       id,
       filename: file.filename,
@@ -473,7 +474,11 @@ export class FakeDiscord {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.origin);
-    if (req.method === 'GET' && url.pathname.startsWith('/attachments/')) return this.serveCdn(url.pathname, req, res);
+    if (req.method === 'GET' && url.pathname.startsWith('/attachments/')) {
+      const held = this.cdn.get(url.pathname)?.hold;
+      if (held && !req.headers.range) await held;
+      return this.serveCdn(url.pathname, req, res);
+    }
     if (!url.pathname.startsWith(API_PREFIX)) return this.reply(res, 404, { message: '404: Not Found', code: 0 });
 
     const raw = await readBody(req);

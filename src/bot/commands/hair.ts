@@ -1,5 +1,5 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
-import { HairError } from '../../shared/index.js';
+import { HairError, INTERACTION_TOKEN_TTL_MS, JOB_RETENTION_S, type Locale } from '../../shared/index.js';
 import { checkInteractionAttachment } from '../attachment-check.js';
 import type { BotContext, SlashCommand } from '../context.js';
 import { galleryPage, type GalleryFilter } from '../gallery.js';
@@ -39,6 +39,15 @@ const data = new SlashCommandBuilder()
     .setDescription(both('cmd.hair.cancel')[0]).setDescriptionLocalizations(both('cmd.hair.cancel')[1]))
   .addSubcommand((sub) => sub.setName('privacy').setNameLocalizations({ ko: '개인정보' })
     .setDescription(both('cmd.hair.privacy')[0]).setDescriptionLocalizations(both('cmd.hair.privacy')[1]));
+
+/** What is kept and for how long, from the numbers the code uses (JOB_RETENTION_S, the token's lifetime). */
+export function privacyText(locale: Locale): string {
+  return t(locale, 'privacy.text', {
+    completedHours: JOB_RETENTION_S.tryOnCompleted / 3600,
+    failedHours: JOB_RETENTION_S.tryOnFailed / 3600,
+    tokenMinutes: INTERACTION_TOKEN_TTL_MS / 60_000,
+  });
+}
 
 async function tryCommand(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const guildId = interaction.guildId!;
@@ -101,7 +110,7 @@ export const hair: SlashCommand = {
     }
     if (sub === 'queue') return await queueCommand(interaction, ctx);
     if (sub === 'cancel') return await cancelCommand(interaction, ctx);
-    if (sub === 'privacy') return void (await interaction.reply({ content: t(locale, 'privacy.text'), flags: MessageFlags.Ephemeral }));
+    if (sub === 'privacy') return void (await interaction.reply({ content: privacyText(locale), flags: MessageFlags.Ephemeral }));
   },
   async autocomplete(interaction: AutocompleteInteraction, ctx: BotContext) {
     const focused = interaction.options.getFocused(true);

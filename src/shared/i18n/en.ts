@@ -107,7 +107,7 @@ export const en = {
     'queue.mineWaiting': 'Yours: position {position}, ready {eta}.',
     'queue.mineActive': 'Yours is being made right now.',
     'queue.mineNone': 'You have no try-on in the queue.',
-    'privacy.text': 'Your photo is downloaded into memory only while your try-on runs, and dropped when it ends. It is never written to disk, logs or the queue. The result is posted here; delete it any time with its Delete button.',
+    'privacy.text': 'Your photo is downloaded into memory only while your try-on runs and dropped when it ends: it is never written to disk, logs or the queue.\nWhat is kept, and for how long:\n• the link to your upload (a Discord link that expires by itself): {completedHours} h after your result is posted, so its Retry, Another color and Another shape buttons work; removed at once if the try-on fails;\n• the reply token Discord gives the bot for your request: at most {tokenMinutes} min, deleted as soon as you have the answer;\n• the job record (ids, presets, timings, error code): {completedHours} h after a result, {failedHours} h after a failure;\n• the result: in this channel until you delete it with its Delete button.',
     'context.prompt': 'Pick a hair shape, a hair color or both, then press "Try it".',
     'pick.shape': 'Pick a hair shape',
     'pick.color': 'Pick a hair color',

@@ -17,8 +17,13 @@ export function format(template: string, params: ErrorParams = {}): string {
   });
 }
 
+const PRESET_KINDS = new Set(['shape', 'color', 'both']);
+
+/** A code's message; a preset `kind` param reads in the member's language. */
 export function errorMessage(locale: Locale, code: ErrorCode, params: ErrorParams = {}): string {
-  return format(catalogs[locale].errors[code], params);
+  const kind = params['kind'];
+  const shown = typeof kind === 'string' && PRESET_KINDS.has(kind) ? { ...params, kind: uiText(locale, `kind.${kind}`) } : params;
+  return format(catalogs[locale].errors[code], shown);
 }
 
 /** UI strings: Korean falls back to English for a key ko.ts does not have yet. */
