@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { createBot } from '../src/bot/bot.js';
-import type { PresetEntry } from '../src/bot/preset-catalog.js';
-import { createLogger, loadConfig } from '../src/shared/index.js';
+import { createLogger, loadConfig, type PresetEntry } from '../src/shared/index.js';
 import { startFakeDiscord, type FakeDiscord, type InteractionState } from '../tests/fake-discord/index.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -40,7 +39,7 @@ async function measure(fake: FakeDiscord, label: string, send: (i: number) => In
 const fake = await startFakeDiscord();
 const prefix = `bench-bot-${randomBytes(4).toString('hex')}`;
 const config = loadConfig({
-  need: ['redis', 'discord', 'bot'],
+  need: ['discord'],
   env: {
     DISCORD_TOKEN: 'bench', DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl, QUEUE_PREFIX: prefix,
     DOWNLOAD_ALLOWED_HOSTS: '127.0.0.1', USER_HOURLY_QUOTA: '100000', GUILD_HOURLY_QUOTA: '100000', LOG_LEVEL: 'silent',

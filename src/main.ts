@@ -11,7 +11,7 @@ let worker: HairWorker | undefined;
 let bot: ReturnType<typeof createBot> | undefined;
 
 try {
-  const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
+  const config = loadConfig({ need: ['discord'] });
   const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
   await assertRedisReachable(config.REDIS_URL); // before any queue client starts connecting
   worker = await createWorker(config, { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });

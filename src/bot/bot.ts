@@ -1,9 +1,8 @@
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { Redis } from 'ioredis';
-import { HairError, redisKeys, type Config, type Logger } from '../shared/index.js';
+import { builtinPresets, HairError, redisKeys, type Config, type Logger, type PresetEntry } from '../shared/index.js';
 import { redisErrorListener } from '../shared/redis.js';
 import { botKeys } from './bot-keys.js';
-import { builtinPresets } from './builtin-presets.js';
 import { commands as defaultCommands } from './commands/index.js';
 import { components as defaultComponents } from './components/index.js';
 import type { BotContext } from './context.js';
@@ -11,7 +10,7 @@ import { startBullBoard } from './bull-board.js';
 import { createEnqueuer } from './enqueue.js';
 import { createInteractionRouter } from './interactions.js';
 import { createLimits } from './limits.js';
-import { createPresetCatalog, type PresetEntry } from './preset-catalog.js';
+import { createPresetCatalog } from './preset-catalog.js';
 import { createProgressWatcher } from './progress.js';
 
 /** Local pacing of REST calls (see the Client below). */

@@ -1,9 +1,9 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, StringSelectMenuBuilder } from 'discord.js';
 import { z } from 'zod';
-import { attachmentRefSchema, type Locale } from '../shared/index.js';
+import { attachmentRefSchema, presetName, type Locale, type PresetSlot } from '../shared/index.js';
 import type { BotContext } from './context.js';
 import { t } from './localize.js';
-import { AUTOCOMPLETE_MAX, presetName, type PresetSlot } from './preset-catalog.js';
+import { AUTOCOMPLETE_MAX } from './preset-catalog.js';
 
 /** Context-menu drafts: the checked image of the target message plus the member's picks, in Redis for 15 minutes. */
 export const DRAFT_PREFIX = 'hairctx';

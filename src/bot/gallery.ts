@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
-import type { Locale } from '../shared/index.js';
+import { presetName, type Locale, type PresetEntry, type PresetSlot } from '../shared/index.js';
 import type { BotContext } from './context.js';
 import { t } from './localize.js';
-import { presetName, type PresetEntry, type PresetSlot } from './preset-catalog.js';
 
 export const GALLERY_PREFIX = 'hairgal';
 export const GALLERY_PAGE_SIZE = 5;

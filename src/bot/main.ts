@@ -6,7 +6,7 @@ import { createBot, type Bot } from './bot.js';
 const log = createLogger({ name: 'bot' });
 let bot: Bot | undefined;
 try {
-  const config = loadConfig({ need: ['redis', 'discord', 'bot'] });
+  const config = loadConfig({ need: ['discord'] });
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'bot' });
   await assertRedisReachable(config.REDIS_URL); // before any queue client starts connecting
   bot = createBot(config, { log: logger });

@@ -1,30 +1,15 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { HairError, type Locale, type RedisKeys } from '../shared/index.js';
+import {
+  containsTyped, guildPresetId, HairError, matchesTypedName, parsePresetId, presetKindSchema, presetName, presetServes,
+  type Locale, type PresetEntry, type PresetKind, type PresetSlot, type RedisKeys,
+} from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
 import { sha256 } from '../shared/sha256.js';
 
-export type PresetKind = 'shape' | 'color' | 'both';
-/** Which option a preset is offered for: a `both` preset fits either. */
-export type PresetSlot = 'shape' | 'color';
-
-export interface PresetEntry {
-  id: string;
-  name: string;
-  nameKo?: string;
-  kind: PresetKind;
-  source: 'builtin' | 'guild';
-  status: 'building' | 'ready' | 'failed';
-  /** Built-ins: the image file under styles/ (used as the gallery thumbnail). */
-  imagePath?: string;
-  addedBy?: string;
-  addedAt?: number;
-  failure?: string;
-}
-
 const guildPresetSchema = z.object({
   name: z.string(),
-  kind: z.enum(['shape', 'color', 'both']),
+  kind: presetKindSchema,
   status: z.enum(['building', 'ready', 'failed']),
   addedBy: z.string(),
   addedAt: z.number(),
@@ -36,18 +21,16 @@ type GuildPreset = z.infer<typeof guildPresetSchema>;
 const NAME_RULE = /^[\p{L}\p{N}][\p{L}\p{N} _-]{0,31}$/u;
 export const AUTOCOMPLETE_MAX = 25;
 
-export function presetName(entry: PresetEntry, locale: Locale): string {
-  return locale === 'ko' && entry.nameKo ? entry.nameKo : entry.name;
-}
-
-export function fitsSlot(kind: PresetKind, slot: PresetSlot): boolean {
-  return kind === 'both' || kind === slot;
-}
-
 /** A stable ASCII slug for a preset id (shared PRESET_SLUG: ≤ 40 of a-z 0-9 -); other scripts get a short hash. */
 export function slugFor(name: string): string {
   const ascii = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
   return ascii.length >= 2 ? ascii : `p-${sha256(name).slice(0, 10)}`;
+}
+
+/** The guild and slug of a guild preset's id; undefined for anything else (the catalog stores guild presets only). */
+function guildSlot(presetId: string): { guildId: string; slug: string } | undefined {
+  const id = parsePresetId(presetId);
+  return id?.source === 'guild' ? id : undefined;
 }
 
 export interface PresetCatalogDeps {
@@ -68,7 +51,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
       const parsed = guildPresetSchema.safeParse(JSON.parse(json));
       if (!parsed.success) return [];
       const p = parsed.data;
-      return [{ id: `guild:${guildId}:${slug}`, name: p.name, kind: p.kind, source: 'guild' as const, status: p.status, addedBy: p.addedBy, addedAt: p.addedAt, ...(p.failure ? { failure: p.failure } : {}) }];
+      return [{ id: guildPresetId(guildId, slug), name: p.name, kind: p.kind, source: 'guild' as const, status: p.status, addedBy: p.addedBy, addedAt: p.addedAt, ...(p.failure ? { failure: p.failure } : {}) }];
     }).sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -80,7 +63,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
   async function list(guildId: string, slot?: PresetSlot, options: { includeUnready?: boolean } = {}): Promise<PresetEntry[]> {
     const builtins = (await builtinsEnabled(guildId)) ? deps.builtins : [];
     const all = [...builtins, ...(await guildPresets(guildId))];
-    return all.filter((p) => (!slot || fitsSlot(p.kind, slot)) && (options.includeUnready || p.status === 'ready'));
+    return all.filter((p) => (!slot || presetServes(p.kind, slot)) && (options.includeUnready || p.status === 'ready'));
   }
 
   async function readGuild(guildId: string, slug: string): Promise<GuildPreset | undefined> {
@@ -89,8 +72,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
   }
 
   async function findByName(guildId: string, name: string): Promise<PresetEntry | undefined> {
-    const wanted = name.trim().toLowerCase();
-    return (await guildPresets(guildId)).find((p) => p.name.toLowerCase() === wanted || p.id.endsWith(`:${wanted}`));
+    return (await guildPresets(guildId)).find((p) => matchesTypedName(p, name));
   }
 
   function checkName(name: string): string {
@@ -105,9 +87,8 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
 
     /** Autocomplete: presets for a slot whose name (either language) or id contains the typed text, ≤ 25. */
     async search(guildId: string, slot: PresetSlot, typed: string, locale: Locale): Promise<Array<{ name: string; value: string }>> {
-      const q = typed.trim().toLowerCase();
       return (await list(guildId, slot))
-        .filter((p) => !q || [p.name, p.nameKo ?? '', p.id].some((s) => s.toLowerCase().includes(q)))
+        .filter((p) => containsTyped(p, typed))
         .slice(0, AUTOCOMPLETE_MAX)
         .map((p) => ({ name: presetName(p, locale).slice(0, 100), value: p.id }));
     },
@@ -118,10 +99,9 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
      */
     async resolve(guildId: string, slot: PresetSlot, value: string): Promise<PresetEntry> {
       const all = await list(guildId);
-      const wanted = value.trim().toLowerCase();
-      const found = all.find((p) => p.id === value) ?? all.find((p) => p.name.toLowerCase() === wanted || p.nameKo?.toLowerCase() === wanted);
+      const found = all.find((p) => p.id === value) ?? all.find((p) => matchesTypedName(p, value));
       if (!found) throw new HairError('PRESET_NOT_FOUND', { name: value.slice(0, 60) });
-      if (!fitsSlot(found.kind, slot)) throw new HairError('PRESET_KIND_MISMATCH', { name: found.name, kind: slot });
+      if (!presetServes(found.kind, slot)) throw new HairError('PRESET_KIND_MISMATCH', { name: found.name, kind: slot });
       return found;
     },
 
@@ -143,20 +123,20 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
     async add(guildId: string, input: { name: string; kind: PresetKind; addedBy: string }): Promise<PresetEntry> {
       const name = checkName(input.name);
       const existing = await guildPresets(guildId);
-      if (existing.some((p) => p.name.toLowerCase() === name.toLowerCase())) throw new HairError('PRESET_EXISTS', { name });
+      if (existing.some((p) => matchesTypedName(p, name))) throw new HairError('PRESET_EXISTS', { name });
       if (existing.length >= config.GUILD_PRESET_LIMIT) throw new HairError('PRESET_LIMIT_REACHED', { limit: config.GUILD_PRESET_LIMIT });
       let slug = slugFor(name);
-      if (existing.some((p) => p.id.endsWith(`:${slug}`))) slug = `${slug.slice(0, 33).replace(/-+$/, '')}-${sha256(name).slice(0, 6)}`;
+      if (existing.some((p) => parsePresetId(p.id)?.slug === slug)) slug = `${slug.slice(0, 33).replace(/-+$/, '')}-${sha256(name).slice(0, 6)}`;
       const record: GuildPreset = { name, kind: input.kind, status: 'building', addedBy: input.addedBy, addedAt: Date.now() };
       const created = await redis.hsetnx(keys.presets(guildId), slug, JSON.stringify(record));
       if (!created) throw new HairError('PRESET_EXISTS', { name });
-      return { id: `guild:${guildId}:${slug}`, name, kind: input.kind, source: 'guild', status: 'building', addedBy: input.addedBy, addedAt: record.addedAt };
+      return { id: guildPresetId(guildId, slug), name, kind: input.kind, source: 'guild', status: 'building', addedBy: input.addedBy, addedAt: record.addedAt };
     },
 
     async remove(guildId: string, name: string): Promise<PresetEntry> {
       const found = await findByName(guildId, name);
       if (!found) throw new HairError('PRESET_NOT_FOUND', { name });
-      const slug = found.id.split(':')[2]!;
+      const { slug } = guildSlot(found.id)!;
       await redis.multi().hdel(keys.presets(guildId), slug).hdel(keys.presetThumbs(guildId), slug).del(deps.shared.presetSource(found.id)).exec();
       // The workers' caches of it, whatever models hash names them (contract: presetCache('*:<presetId>')).
       const pattern = deps.shared.presetCache(`*:${found.id}`).replace(/[?[\]]/g, '\\$&');
@@ -176,7 +156,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
       const next = checkName(newName);
       const clash = await findByName(guildId, next);
       if (clash && clash.id !== found.id) throw new HairError('PRESET_EXISTS', { name: next });
-      const slug = found.id.split(':')[2]!;
+      const { slug } = guildSlot(found.id)!;
       const record = (await readGuild(guildId, slug))!;
       await redis.hset(keys.presets(guildId), slug, JSON.stringify({ ...record, name: next }));
       return { ...found, name: next };
@@ -189,24 +169,25 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
 
     /** The worker finished a build: mark it usable and keep its thumbnail for galleries. */
     async markBuilt(presetId: string, thumbnailBase64: string | undefined): Promise<void> {
-      const [, guildId, slug] = presetId.split(':') as [string, string, string];
-      const record = await readGuild(guildId, slug);
-      if (!record) return;
+      const at = guildSlot(presetId);
+      const record = at && (await readGuild(at.guildId, at.slug));
+      if (!at || !record) return;
+      const { guildId, slug } = at;
       const multi = redis.multi().hset(keys.presets(guildId), slug, JSON.stringify({ ...record, status: 'ready' }));
       if (thumbnailBase64) multi.hset(keys.presetThumbs(guildId), slug, thumbnailBase64);
       await multi.exec();
     },
 
     async markFailed(presetId: string, code: string): Promise<void> {
-      const [, guildId, slug] = presetId.split(':') as [string, string, string];
-      const record = await readGuild(guildId, slug);
-      if (record) await redis.hset(keys.presets(guildId), slug, JSON.stringify({ ...record, status: 'failed', failure: code }));
+      const at = guildSlot(presetId);
+      const record = at && (await readGuild(at.guildId, at.slug));
+      if (at && record) await redis.hset(keys.presets(at.guildId), at.slug, JSON.stringify({ ...record, status: 'failed', failure: code }));
     },
 
     async thumbnail(presetId: string): Promise<Buffer | undefined> {
-      const [source, guildId, slug] = presetId.split(':');
-      if (source !== 'guild' || !guildId || !slug) return undefined;
-      const b64 = await redis.hget(keys.presetThumbs(guildId), slug);
+      const at = guildSlot(presetId);
+      if (!at) return undefined;
+      const b64 = await redis.hget(keys.presetThumbs(at.guildId), at.slug);
       return b64 ? Buffer.from(b64, 'base64') : undefined;
     },
   };

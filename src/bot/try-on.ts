@@ -1,16 +1,14 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, type MessageComponentInteraction, type RepliableInteraction } from 'discord.js';
-import { buildCustomId, HairError, tryOnJobId, type AttachmentRefInput, type Locale, type TryOnMode } from '../shared/index.js';
+import type { z } from 'zod';
+import { buildCustomId, HairError, tryOnJobId, type Locale, type TryOnJobInput, type tryOnOriginSchema } from '../shared/index.js';
 import type { BotContext } from './context.js';
 import { relativeTime } from './limits.js';
 import { localeOf, t } from './localize.js';
 
-export interface TryOnRequest {
-  selfie: AttachmentRefInput;
-  shapePresetId?: string | undefined;
-  colorPresetId?: string | undefined;
-  origin: 'command' | 'context-menu' | 'retry' | 'recolor';
-  mode?: TryOnMode;
-}
+/** What a member chose: the selfie, the presets, how they started it (the job adds who, where and the reply). */
+export type TryOnChoice = Pick<TryOnJobInput, 'selfie' | 'shapePresetId' | 'colorPresetId' | 'mode'> & {
+  origin: z.infer<typeof tryOnOriginSchema>;
+};
 
 /** The "queued" message: position, ETA and a cancel button (its customId carries the job and the owner). */
 export function queuedView(locale: Locale, jobId: string, ownerId: string, position: number, etaAt: number) {
@@ -40,7 +38,7 @@ async function deferredMessageId(interaction: RepliableInteraction | MessageComp
  * from the interaction id (tryOnJobId), so a double submission cannot queue twice. The token goes to Redis beside the
  * job (never into it) for the worker's reply; the presets' names in the member's language go with the job.
  */
-export async function startTryOn(interaction: RepliableInteraction | MessageComponentInteraction, ctx: BotContext, request: TryOnRequest): Promise<void> {
+export async function startTryOn(interaction: RepliableInteraction | MessageComponentInteraction, ctx: BotContext, request: TryOnChoice): Promise<void> {
   const locale = localeOf(interaction);
   const guildId = interaction.guildId;
   const channelId = interaction.channelId;

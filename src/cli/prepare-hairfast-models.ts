@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { hairfastManifestPath } from '../pipeline/hairfast/graphs.js';
 import { readManifest } from '../pipeline/runtime/manifest.js';
-import { prepareHairfastModels, type HairfastPrepareMode } from '../../tools/hairfast-contract/install-contract-models.js';
+import { prepareHairfastModels, type HairfastPrepareMode } from '../model-build/hairfast-contract/install-contract-models.js';
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 
 /**

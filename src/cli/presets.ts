@@ -5,7 +5,7 @@ import { loadConfig } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { createTryOnEngine } from '../pipeline/index.js';
-import { readStylesCatalog } from '../pipeline/styles-catalog.js';
+import { builtinPresetId, readStylesManifest, stylesManifestPath } from '../shared/presets.js';
 
 interface PresetsBuildOptions {
   only?: string;
@@ -14,9 +14,11 @@ interface PresetsBuildOptions {
 /** `hairstyler presets build`: computes every built-in preset's cache into PRESET_CACHE_DIR for the installed models. */
 export async function runPresetsBuild(options: PresetsBuildOptions): Promise<void> {
   const config = loadConfig();
-  const catalog = readStylesCatalog(config.STYLES_DIR);
-  if (!catalog) throw new HairError('CONFIG_INVALID', { file: join(config.STYLES_DIR, 'manifest.json') }, { detail: `${config.STYLES_DIR}/manifest.json is missing` });
-  const wanted = options.only ? catalog.presets.filter((p) => p.id === options.only || p.id === `builtin:${options.only}`) : catalog.presets;
+  const styles = readStylesManifest(config.STYLES_DIR);
+  const file = stylesManifestPath(config.STYLES_DIR);
+  if (!styles) throw new HairError('CONFIG_INVALID', { file }, { detail: `${file} is missing` });
+  const only = options.only;
+  const wanted = only ? styles.presets.filter((p) => p.id === only || p.id === builtinPresetId(only)) : styles.presets;
   if (wanted.length === 0) throw new HairError('PRESET_NOT_FOUND', { name: options.only ?? '' });
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'presets', destination: process.stderr });
   const engine = await createTryOnEngine(config, { logger });

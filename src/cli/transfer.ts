@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { loadConfig } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
-import { isPresetId } from '../shared/presets.js';
+import { builtinPresetId, isPresetId, PRESET_SLUG } from '../shared/presets.js';
 import { createAlignedTransfer } from '../pipeline/aligned-transfer.js';
 import type { HairReference, RgbImage } from '../pipeline/engine.js';
 import { createTryOnEngine } from '../pipeline/index.js';
@@ -32,7 +32,7 @@ function readImage(path: string): Uint8Array {
 export function parseReference(value: string): HairReference {
   if (isPresetId(value)) return { presetId: value };
   if (existsSync(value)) return { image: readImage(value) };
-  if (/^[a-z0-9][a-z0-9-]{0,39}$/.test(value)) return { presetId: `builtin:${value}` };
+  if (PRESET_SLUG.test(value)) return { presetId: builtinPresetId(value) };
   throw new HairError('PRESET_NOT_FOUND', { name: value }, { detail: `${value} is neither a preset id nor a readable file` });
 }
 

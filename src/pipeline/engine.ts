@@ -3,11 +3,10 @@
  * Types only; `createTryOnEngine` (src/pipeline/index.ts) builds the real one from warm sessions.
  */
 import type { HairfastPrecision } from '../shared/config.js';
+import type { PresetKind } from '../shared/presets.js';
 
 /** Pipeline stages reported to the caller while a request runs (the worker adds downloading/uploading). */
 export type PipelineStage = 'detecting' | 'aligning' | 'transferring' | 'pasting';
-
-export type PresetKind = 'shape' | 'color' | 'both';
 
 /**
  * A preset is named by a stable id: `builtin:<slug>` for styles/, `guild:<guildId>:<slug>` for moderators' presets.

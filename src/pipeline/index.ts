@@ -4,10 +4,10 @@ import sharp from 'sharp';
 import type { PipelineConfig } from '../shared/config.js';
 import { HairError, isHairError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { isPresetId, presetServes, presetSlug } from '../shared/presets.js';
+import { isPresetId, parsePresetId, presetServes, presetSlug, readStylesManifest, type PresetKind, type PresetSlot } from '../shared/presets.js';
 import { sha256 } from '../shared/sha256.js';
 import type {
-  EngineInfo, HairReference, PipelineStage, PresetBuildResult, PresetCacheStore, PresetKind, RgbImage, TryOnEngine, TryOnRequest, TryOnResult,
+  EngineInfo, HairReference, PipelineStage, PresetBuildResult, PresetCacheStore, RgbImage, TryOnEngine, TryOnRequest, TryOnResult,
 } from './engine.js';
 import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions, type AlignedFace, type FaceSessions } from './front-end.js';
 import { createFilePresetCacheStore } from './hairfast/file-preset-cache-store.js';
@@ -18,7 +18,6 @@ import { createPresetLibrary, type PresetSource } from './hairfast/preset-librar
 import { intake, intakeLimits } from './intake.js';
 import { pasteBack } from './paste-back.js';
 import { createSessionManager, type SessionManager } from './runtime/ort.js';
-import { readStylesCatalog } from './styles-catalog.js';
 
 export type { TryOnEngine } from './engine.js';
 
@@ -63,7 +62,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     if (ownsManager) await manager.dispose();
     throw error;
   }
-  const catalog = readStylesCatalog(config.STYLES_DIR);
+  const styles = readStylesManifest(config.STYLES_DIR);
   const builtinStore = deps.builtinPresetCache ?? createFilePresetCacheStore(config.PRESET_CACHE_DIR);
   const otherStore = deps.presetCache ?? builtinStore;
   const limits = intakeLimits(config);
@@ -84,16 +83,17 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     return { photo, aligned };
   };
 
+  const isBuiltin = (presetId: string) => parsePresetId(presetId)?.source === 'builtin';
   const builtinSource = async (presetId: string): Promise<PresetSource | null> => {
-    const entry = catalog?.presets.find((p) => p.id === presetId);
+    const entry = styles?.presets.find((p) => p.id === presetId);
     if (!entry) return null;
     return { kind: entry.kind, image: new Uint8Array(await readFile(join(config.STYLES_DIR, entry.image))) };
   };
 
   const library = createPresetLibrary({
     graphs,
-    storeFor: (presetId) => (presetId.startsWith('builtin:') ? builtinStore : otherStore),
-    source: async (presetId) => (presetId.startsWith('builtin:') ? builtinSource(presetId) : (await deps.presetSource?.(presetId)) ?? null),
+    storeFor: (presetId) => (isBuiltin(presetId) ? builtinStore : otherStore),
+    source: async (presetId) => (isBuiltin(presetId) ? builtinSource(presetId) : (await deps.presetSource?.(presetId)) ?? null),
     alignPreset: async (image, signal) => (await decodeAndAlign(image, true, signal)).aligned.aligned,
     ...(logger ? { logger } : {}),
   });
@@ -114,7 +114,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   type Seen = Map<string, { embedding: ImageEmbedding; kind?: PresetKind }>;
 
   const resolve = async (
-    ctx: GraphContext, ref: HairReference, role: 'shape' | 'color', seen: Seen, selfieHash: string, signal?: AbortSignal,
+    ctx: GraphContext, ref: HairReference, role: PresetSlot, seen: Seen, selfieHash: string, signal?: AbortSignal,
   ): Promise<ImageEmbedding> => {
     let key: string;
     if ('presetId' in ref) key = ref.presetId;

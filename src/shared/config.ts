@@ -95,17 +95,25 @@ const sections = {
 } as const;
 export type ConfigSection = keyof typeof sections;
 
+/**
+ * Sections whose every setting has a default: validated in every process, so a bad value fails at start wherever
+ * it is read. The others hold settings without a default and are validated only where a process names them in
+ * `need`.
+ */
+const ALWAYS_VALIDATED = ['pipeline', 'redis', 'worker', 'bot'] as const satisfies readonly ConfigSection[];
+export type OnDemandSection = Exclude<ConfigSection, (typeof ALWAYS_VALIDATED)[number]>;
+
 export type PipelineConfig = z.infer<typeof pipelineSchema>;
 export type RedisConfig = z.infer<typeof redisSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type DiscordConfig = z.infer<typeof discordSchema>;
 export type BotConfig = z.infer<typeof botSchema>;
-/** The whole configuration; a process only gets the sections it asked for validated, the rest is defaults. */
+/** The whole configuration: the on-demand sections are present only when a process named them in `need`. */
 export type Config = PipelineConfig & RedisConfig & WorkerConfig & Partial<DiscordConfig> & BotConfig;
 
 export interface LoadConfigOptions {
-  /** Sections that must validate, e.g. ['redis', 'discord'] for the bot. 'pipeline' is always included. */
-  need?: ConfigSection[];
+  /** On-demand sections this process cannot run without, e.g. ['discord'] for the bot (the rest always validate). */
+  need?: OnDemandSection[];
   /** Variables to read instead of process.env + .env (tests). */
   env?: Record<string, string | undefined>;
   /** The .env file to merge under process.env. */
@@ -127,7 +135,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   const raw = Object.fromEntries(
     Object.entries(readEnvironment(options)).filter(([, v]) => v !== undefined && v !== ''),
   );
-  const wanted = new Set<ConfigSection>(['pipeline', 'redis', 'worker', 'bot', ...(options.need ?? [])]);
+  const wanted = new Set<ConfigSection>([...ALWAYS_VALIDATED, ...(options.need ?? [])]);
   const problems: string[] = [];
   const merged: Record<string, unknown> = {};
   for (const name of wanted) {

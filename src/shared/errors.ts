@@ -88,7 +88,13 @@ interface ErrorContext {
   limit?: ErrorParamValue;
   jobId?: string;
 }
-type MessagePlaceholders<C extends ErrorCode> = Placeholders<(typeof en.errors)[C]>;
+/** A template's placeholders; for a plural message, those of every form plus the count it is chosen by. */
+type MessageParams<M> = M extends string
+  ? Placeholders<M>
+  : M extends { count: infer Count extends string }
+    ? Count | Placeholders<Extract<M[Exclude<keyof M, 'count'>], string>>
+    : never;
+type MessagePlaceholders<C extends ErrorCode> = MessageParams<(typeof en.errors)[C]>;
 
 /**
  * What `new HairError(code, params)` takes for one code: every placeholder of its English message (ko.ts uses the

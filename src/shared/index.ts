@@ -5,3 +5,4 @@ export * from './log.js';
 export * from './shutdown-signals.js';
 export * from './startup-failure.js';
 export * from './job.js';
+export * from './presets.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode, type ErrorParams, isErrorCode } from './errors.js';
-import { PRESET_ID } from './presets.js';
+import { PRESET_ID, presetKindSchema } from './presets.js';
 
 /**
  * The queue contract between the bot (producer) and the worker (consumer). Both sides validate with these schemas:
@@ -40,7 +40,6 @@ export function tryOnJobId(interactionId: string): string {
 }
 /** `builtin:<slug>` or `guild:<guildId>:<slug>`; one definition, in presets.ts. */
 export const presetIdSchema = z.string().regex(PRESET_ID, 'a preset id: builtin:<slug> or guild:<id>:<slug>');
-export const presetKindSchema = z.enum(['shape', 'color', 'both']);
 export const localeSchema = z.enum(['en', 'ko']);
 
 /** A Discord attachment as the bot saw it. `maxBytes` is the interaction's attachment size limit. */

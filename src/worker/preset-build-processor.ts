@@ -33,7 +33,7 @@ export function createPresetBuildProcessor(config: TryOnProcessorConfig, deps: P
     if (!parsed.success) {
       log.error({ issues: parsed.error.issues.map((i) => i.path.join('.') + ': ' + i.message) }, 'job data does not match the contract');
       deps.metrics.failed(queue, 'INTERNAL');
-      throw toBullmqError(new HairError('INTERNAL', { jobId: job.id }, { detail: 'invalid job data' }));
+      throw toBullmqError(new HairError('INTERNAL', { jobId: job.id ?? 'unknown' }, { detail: 'invalid job data' }));
     }
     const data = parsed.data;
     const timeout = new AbortController();

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { PresetKind } from '../pipeline/engine.js';
-import { presetKindSchema, redisKeys } from '../shared/job.js';
+import { redisKeys } from '../shared/job.js';
+import { presetKindSchema, type PresetKind } from '../shared/presets.js';
 
 export interface PresetSource {
   kind: PresetKind;

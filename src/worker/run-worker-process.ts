@@ -17,7 +17,7 @@ export interface WorkerProcessOptions {
 export async function runWorkerProcess(options: WorkerProcessOptions): Promise<HairWorker | undefined> {
   let logger = createLogger({ name: 'worker' });
   try {
-    const config = loadConfig({ ...options.config, need: ['redis', 'discord', ...(options.config?.need ?? [])] });
+    const config = loadConfig({ ...options.config, need: ['discord', ...(options.config?.need ?? [])] });
     logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
     const worker = await createWorker(config, { logger, createEngine: options.createEngine });
     exitOnShutdownSignals(logger, () => worker.close());

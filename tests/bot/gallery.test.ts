@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { builtinPresets } from '../../src/bot/builtin-presets.js';
-import { DEFAULT_JOB_OPTIONS, uiText } from '../../src/shared/index.js';
+import { builtinPresets, DEFAULT_JOB_OPTIONS, uiText } from '../../src/shared/index.js';
 import { PERMISSIONS } from '../fake-discord/index.js';
 import { isEphemeral, replyText, startHarness, type Harness } from './harness.js';
 

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBot, type Bot } from '../../src/bot/bot.js';
-import type { PresetEntry } from '../../src/bot/preset-catalog.js';
-import { createLogger, loadConfig, QUEUE_NAMES, type Config, type Logger } from '../../src/shared/index.js';
+import { createLogger, loadConfig, QUEUE_NAMES, type Config, type Logger, type PresetEntry } from '../../src/shared/index.js';
 import { startFakeDiscord, type FakeDiscord } from '../fake-discord/index.js';
 
 export const SELFIE = readFileSync(new URL('../fixtures/astronaut.png', import.meta.url));
@@ -41,7 +40,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   const fake = await startFakeDiscord();
   const prefix = `test-bot-${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
-    need: ['redis', 'discord', 'bot'],
+    need: ['discord'],
     env: {
       DISCORD_TOKEN: 'fake-bot-token', DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl,
       QUEUE_PREFIX: prefix, DOWNLOAD_ALLOWED_HOSTS: '127.0.0.1', PROGRESS_EDIT_INTERVAL_MS: '0', LOG_LEVEL: 'silent',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareHairfastModels } from '../../tools/hairfast-contract/install-contract-models.js';
+import { prepareHairfastModels } from '../../src/model-build/hairfast-contract/install-contract-models.js';
 import { ASTRONAUT, COFFEE, aligned1024 } from '../pipeline/hairfast/fixtures.js';
 import { runCli } from '../helpers/run-cli.js';
 

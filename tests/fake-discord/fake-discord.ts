@@ -539,7 +539,7 @@ export class FakeDiscord {
         const nonceKey = r.body?.enforce_nonce && r.body?.nonce !== undefined ? `${a}:${r.body.nonce}` : undefined;
         const earlier = nonceKey ? this.messages.get(this.nonces.get(nonceKey) ?? '') : undefined;
         if (earlier) return { status: 200, body: earlier };
-        const msg = message({ channelId: a, guildId: dmOf ? undefined : this.guildId, author: this.botUser, ...this.messageFields(r) });
+        const msg = message({ channelId: a, guildId: dmOf ? null : this.guildId, author: this.botUser, ...this.messageFields(r) });
         this.messages.set(msg.id, msg);
         if (nonceKey) this.nonces.set(nonceKey, msg.id);
         return { status: 200, body: msg };

@@ -126,7 +126,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
 
   return {
     prefix, fake, cdn, redis, tryOnQueue, presetQueue, events, logger, logLines, env,
-    config: (extra = {}) => loadConfig({ env: { ...env, ...extra }, need: ['redis', 'discord'] }),
+    config: (extra = {}) => loadConfig({ env: { ...env, ...extra }, need: ['discord'] }),
     progressOf: (jobId) => progress.get(jobId) ?? [],
 
     async submit(options = {}) {

@@ -25,6 +25,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('validates the sections with defaults in every process, and discord only where a process needs it', () => {
+    expect(() => loadConfig({ env: { WORKER_CONCURRENCY: 'many' } })).toThrow(/WORKER_CONCURRENCY/);
+    expect(() => loadConfig({ env: { GUILD_PRESET_LIMIT: '0' } })).toThrow(/GUILD_PRESET_LIMIT/);
+    expect(loadConfig({ env: {} }).DISCORD_TOKEN).toBeUndefined();
+    expect(() => loadConfig({ env: {}, need: ['discord'] })).toThrow(/DISCORD_TOKEN/);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ env: { HAIR_EP: '' } }).HAIR_EP).toBe('auto');
   });

@@ -4,7 +4,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, HairError, isErrorCode, toHairError, type ErrorCode } from '../../src/shared/errors.js';
 import { en } from '../../src/shared/i18n/en.js';
-import { errorMessage, pickLocale } from '../../src/shared/i18n/index.js';
+import { errorMessage, pickLocale, type Message } from '../../src/shared/i18n/index.js';
 import { ko } from '../../src/shared/i18n/ko.js';
 
 const ROOTS = ['src', 'scripts', 'tools'];
@@ -42,7 +42,12 @@ function throwSites(): Array<{ code: ErrorCode; params: string[]; where: string 
   return sites;
 }
 
-const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+const placeholders = (message: Message) => {
+  const forms = typeof message === 'string' ? [message] : Object.entries(message).filter(([key]) => key !== 'count').map(([, text]) => text as string);
+  const names = new Set(forms.flatMap((text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!)));
+  if (typeof message !== 'string') names.add(message.count);
+  return [...names].sort();
+};
 
 describe('errors and messages', () => {
   const sites = throwSites();
@@ -59,10 +64,15 @@ describe('errors and messages', () => {
       // Codes only built at run time (HairError.of, toHairError) carry context params alone.
       if (paramSets.length === 0) paramSets.push({ names: [], where: '(no literal throw site)' });
       for (const { names, where } of paramSets) {
-        const params = Object.fromEntries([...names, ...EDGE_PARAMS].map((name) => [name, `<${name}>`]));
+        const params: Record<string, string | number> = Object.fromEntries([...names, ...EDGE_PARAMS].map((name) => [name, `<${name}>`]));
         for (const locale of ['en', 'ko'] as const) {
-          const text = errorMessage(locale, code, params);
-          if (/\{\w+\}/.test(text)) unfilled.push(`${code} (${locale}) from ${where}: ${text}`);
+          const message = (locale === 'en' ? en : ko).errors[code] as Message;
+          // A plural message: every form, by giving its count 1 and 2.
+          const counts = typeof message === 'string' ? [undefined] : [1, 2];
+          for (const count of counts) {
+            const text = errorMessage(locale, code, typeof message === 'string' || count === undefined ? params : { ...params, [message.count]: count });
+            if (/\{\w+\}/.test(text)) unfilled.push(`${code} (${locale}) from ${where}: ${text}`);
+          }
         }
       }
     }

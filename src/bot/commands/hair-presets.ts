@@ -1,12 +1,12 @@
 import { AttachmentBuilder, EmbedBuilder, InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
-import { HairError } from '../../shared/index.js';
+import { containsTyped, HairError, matchesTypedName, presetKindSchema, presetName } from '../../shared/index.js';
 import { checkInteractionAttachment } from '../attachment-check.js';
 import type { SlashCommand } from '../context.js';
 import { presetThumbnail } from '../gallery.js';
 import { relativeTime } from '../limits.js';
 import { both, localeOf, t } from '../localize.js';
 import { assertManageGuild, assertModerator } from '../moderation.js';
-import { presetName, type PresetKind } from '../preset-catalog.js';
+import { AUTOCOMPLETE_MAX } from '../preset-catalog.js';
 
 /** Interaction tokens of preset builds live as long as the token does. */
 const PRESET_REPLY_TTL_S = 15 * 60;
@@ -51,7 +51,7 @@ export const hairPresets: SlashCommand = {
     if (sub === 'add') {
       const image = interaction.options.getAttachment('image', true);
       const ref = await checkInteractionAttachment(image, interaction, ctx);
-      const kind = interaction.options.getString('kind', true) as PresetKind;
+      const kind = presetKindSchema.parse(interaction.options.getString('kind', true));
       const entry = await ctx.presets.add(guildId, { name: interaction.options.getString('name', true), kind, addedBy: interaction.user.id });
       const jobId = `preset-${interaction.id}`;
       await interaction.deferReply({ flags: MessageFlags.Ephemeral });
@@ -85,7 +85,7 @@ export const hairPresets: SlashCommand = {
     if (sub === 'preview') {
       const name = interaction.options.getString('name', true);
       const all = await ctx.presets.list(guildId, undefined, { includeUnready: true });
-      const preset = all.find((p) => p.id === name || p.name.toLowerCase() === name.toLowerCase() || p.nameKo === name);
+      const preset = all.find((p) => matchesTypedName(p, name));
       if (!preset) throw new HairError('PRESET_NOT_FOUND', { name });
       const bytes = await presetThumbnail(ctx, preset);
       const embed = new EmbedBuilder().setTitle(presetName(preset, locale)).setDescription(`${t(locale, `kind.${preset.kind}`)} · \`${preset.id}\``);
@@ -106,12 +106,12 @@ export const hairPresets: SlashCommand = {
     }
   },
   async autocomplete(interaction, ctx) {
-    const typed = interaction.options.getFocused().toLowerCase();
+    const typed = interaction.options.getFocused();
     const all = await ctx.presets.list(interaction.guildId!, undefined, { includeUnready: true });
     const sub = interaction.options.getSubcommand();
     const choices = all
-      .filter((p) => (sub === 'preview' || p.source === 'guild') && p.name.toLowerCase().includes(typed))
-      .slice(0, 25)
+      .filter((p) => (sub === 'preview' || p.source === 'guild') && containsTyped(p, typed))
+      .slice(0, AUTOCOMPLETE_MAX)
       .map((p) => ({ name: presetName(p, localeOf(interaction)).slice(0, 100), value: p.source === 'guild' ? p.name : p.id }));
     await interaction.respond(choices);
   },

@@ -1,12 +1,11 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
-import { HairError, INTERACTION_TOKEN_TTL_MS, JOB_RETENTION_S, type Locale } from '../../shared/index.js';
+import { HairError, INTERACTION_TOKEN_TTL_MS, JOB_RETENTION_S, type Locale, type PresetSlot } from '../../shared/index.js';
 import { checkInteractionAttachment } from '../attachment-check.js';
 import type { BotContext, SlashCommand } from '../context.js';
 import { galleryPage, type GalleryFilter } from '../gallery.js';
 import { relativeTime } from '../limits.js';
 import { both, localeOf, t } from '../localize.js';
 import { editPlaceholder } from '../placeholder.js';
-import type { PresetSlot } from '../preset-catalog.js';
 import { startTryOn } from '../try-on.js';
 
 const data = new SlashCommandBuilder()

@@ -6,8 +6,9 @@ import contractJson from './graphs.contract.json' with { type: 'json' };
 /**
  * The HairFastGAN graph contract: `graphs.contract.json`, the one file the exporter (tools/hairfast-export) writes
  * and this runtime reads. Names, dtypes and shapes of every graph's inputs and outputs; what each graph's inputs
- * depend on (`per`: image work is cached for presets); and the flow in words. The group modules (`embed.contract.ts` …) check the
- * names they use against it, so a drift fails at load, naming the graph and the tensor.
+ * depend on (`per`: image work is cached for presets); and the flow in words. `graphs.contract.ts` is generated from it
+ * (`npm run contract:io`, a test keeps it current) and checked against it at load, so a drift fails there, naming the
+ * graph and the tensor.
  */
 const specSchema = z.object({
   name: z.string().min(1),

@@ -6,11 +6,8 @@ import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest, type ModelKind } from '../runtime/manifest.js';
 import type { OrtSession, OrtTensor, SessionManager, TensorData } from '../runtime/ort.js';
-import { graphContract, type GraphContract } from './contract.js';
-import { alignContract } from './align.contract.js';
-import { blendContract } from './blend.contract.js';
-import { embedContract } from './embed.contract.js';
-import { shapeContract } from './shape.contract.js';
+import { checkGroup, graphContract, type GraphContract } from './contract.js';
+import { GRAPH_IO } from './graphs.contract.js';
 
 /**
  * The HairFastGAN graphs installed in `<MODELS_DIR>/hairfast/` (manifest.json there says which kind), loaded once,
@@ -71,8 +68,8 @@ export function variantKey(graph: GraphName, precision: HairfastPrecision): stri
 export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps): Promise<HairfastGraphs> {
   const started = performance.now();
   const contract = graphContract();
-  // Every group checks the names it uses, so a contract drift fails here, not mid-request.
-  embedContract(contract); shapeContract(contract); alignContract(contract); blendContract(contract);
+  // The names the runtime was built with (graphs.contract.ts, generated from the JSON) must be the contract's.
+  checkGroup(contract, GRAPH_IO);
   const manifestPath = hairfastManifestPath(config.modelsDir);
   if (!existsSync(manifestPath)) {
     throw new HairError('MODEL_MISSING', { file: manifestPath }, {

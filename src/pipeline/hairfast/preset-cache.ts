@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PresetKind } from '../engine.js';
+import { presetKindSchema, type PresetKind } from '../../shared/presets.js';
 import type { OrtTensor, TensorData, TensorDtype } from '../runtime/ort.js';
 import { EMBEDDING_TENSORS, type EmbeddingTensor, type ImageEmbedding } from './embed.js';
 
@@ -33,7 +33,7 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, int64: 8, int32: 4, ui
 
 const headerSchema = z.object({
   presetId: z.string().min(1),
-  kind: z.enum(['shape', 'color', 'both']),
+  kind: presetKindSchema,
   modelsHash: z.string().regex(/^[0-9a-f]{64}$/),
   tensors: z.array(z.object({
     name: z.enum(EMBEDDING_TENSORS as [EmbeddingTensor, ...EmbeddingTensor[]]),

@@ -1,7 +1,7 @@
-import type { PresetCacheStore, PresetKind, RgbImage } from '../engine.js';
+import type { PresetCacheStore, RgbImage } from '../engine.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
-import { presetServes, presetSlug } from '../../shared/presets.js';
+import { presetServes, presetSlug, type PresetKind, type PresetSlot } from '../../shared/presets.js';
 import { colorEmbedding } from './blend.js';
 import { embedImage, seanCodes, type ImageEmbedding } from './embed.js';
 import type { GraphContext, HairfastGraphs } from './graphs.js';
@@ -40,7 +40,7 @@ export interface BuiltPreset {
 
 export interface PresetLibrary {
   /** The preset's embedding for a role; PRESET_NOT_FOUND or PRESET_KIND_MISMATCH otherwise. */
-  get(ctx: GraphContext, presetId: string, role: 'shape' | 'color' | 'any', signal?: AbortSignal): Promise<BuiltPreset>;
+  get(ctx: GraphContext, presetId: string, role: PresetSlot | 'any', signal?: AbortSignal): Promise<BuiltPreset>;
   /** Computes and stores a preset's cache from its image (replacing any entry). */
   build(ctx: GraphContext, presetId: string, source: PresetSource, signal?: AbortSignal): Promise<BuiltPreset>;
 }

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.js';
+import type { Message } from './message.js';
 
-/** English catalog. Placeholders are `{name}`; ko.ts must provide every key (checked by `satisfies`). */
+/** English catalog. Placeholders are `{name}`; a count's wording is a PluralMessage (message.ts); ko.ts must provide every key (checked by `satisfies`). */
 export const en = {
   errors: {
     UNSUPPORTED_FORMAT: 'That file is not an image I can read. Please upload a JPEG, PNG, WebP, GIF, AVIF or HEIF photo.',
@@ -18,11 +19,11 @@ export const en = {
     PRESET_NOT_FOUND: 'There is no preset called "{name}" here.',
     PRESET_NAME_INVALID: 'Preset names use 1–32 letters, digits, spaces, "-" or "_".',
     PRESET_EXISTS: 'A preset called "{name}" already exists.',
-    PRESET_LIMIT_REACHED: 'This server already has {limit} presets. Remove one first.',
+    PRESET_LIMIT_REACHED: { count: 'limit', one: 'This server already has {limit} preset. Remove it first.', other: 'This server already has {limit} presets. Remove one first.' },
     PRESET_KIND_MISMATCH: '"{name}" is not a {kind} preset.',
     NEED_SHAPE_OR_COLOR: 'Pick a hair shape, a hair color, or both.',
-    QUOTA_EXCEEDED: 'You have reached the limit of {limit} try-ons per hour. You can try again {retryAt}.',
-    GUILD_QUOTA_EXCEEDED: 'This server has reached its limit of {limit} try-ons per hour. You can try again {retryAt}.',
+    QUOTA_EXCEEDED: { count: 'limit', one: 'You have reached the limit of {limit} try-on per hour. You can try again {retryAt}.', other: 'You have reached the limit of {limit} try-ons per hour. You can try again {retryAt}.' },
+    GUILD_QUOTA_EXCEEDED: { count: 'limit', one: 'This server has reached its limit of {limit} try-on per hour. You can try again {retryAt}.', other: 'This server has reached its limit of {limit} try-ons per hour. You can try again {retryAt}.' },
     TOO_MANY_JOBS: 'You already have a try-on in progress; it should be ready {eta}. Please wait for it to finish.',
     USER_BLOCKED: 'You cannot use this bot on this server.',
     QUEUE_PAUSED: 'Try-ons are paused for now. Please try again later.',
@@ -40,7 +41,7 @@ export const en = {
     EP_UNAVAILABLE: 'The bot is not set up correctly. Please tell the server admins.',
     CONFIG_INVALID: 'The bot is not set up correctly. Please tell the server admins.',
     INTERNAL: 'Something went wrong on our side (job {jobId}). Please try again.',
-  } as const satisfies Record<ErrorCode, string>,
+  } as const satisfies Record<ErrorCode, Message>,
   ui: {
     // worker (src/worker/deliver.ts)
     'worker.result.title': 'Your new hairstyle',
@@ -146,8 +147,8 @@ export const en = {
     'stats.gpu': 'GPU',
     'stats.failures': 'Failures by code (last hour)',
     'stats.workers': 'Workers online ({count})',
-    'stats.jobsDone': '{count} jobs',
-  } as Record<string, string>,
+    'stats.jobsDone': { count: 'count', one: '{count} job', other: '{count} jobs' },
+  } as Record<string, Message>,
 };
 
 export type Catalog = typeof en;

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.js';
+import type { Message } from './message.js';
 
 /** Korean catalog: every English key must be here (a missing one is a type error). */
 export const ko = {
@@ -40,7 +41,7 @@ export const ko = {
     EP_UNAVAILABLE: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
     CONFIG_INVALID: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
     INTERNAL: '문제가 생겼어요 (작업 {jobId}). 다시 시도해 주세요.',
-  } satisfies Record<ErrorCode, string>,
+  } satisfies Record<ErrorCode, Message>,
   ui: {
     // worker (src/worker/deliver.ts)
     'worker.result.title': '새 헤어스타일',
@@ -147,5 +148,5 @@ export const ko = {
     'stats.failures': '코드별 실패 (최근 1시간)',
     'stats.workers': '온라인 워커 ({count})',
     'stats.jobsDone': '작업 {count}건',
-  } as Record<string, string>,
+  } as Record<string, Message>,
 };

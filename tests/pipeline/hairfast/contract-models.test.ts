@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphContract, checkGroup } from '../../../src/pipeline/hairfast/contract.js';
 import { loadHairfastGraphs, hairfastManifestPath } from '../../../src/pipeline/hairfast/graphs.js';
 import { createSessionManager, type SessionManager } from '../../../src/pipeline/runtime/ort.js';
-import { buildContractGraph, buildContractModels } from '../../../tools/hairfast-contract/build-contract-models.js';
-import { prepareHairfastModels } from '../../../tools/hairfast-contract/install-contract-models.js';
+import { buildContractGraph, buildContractModels } from '../../../src/model-build/hairfast-contract/build-contract-models.js';
+import { prepareHairfastModels } from '../../../src/model-build/hairfast-contract/install-contract-models.js';
 import { contractModelsDir } from './fixtures.js';
 
 const contract = graphContract();

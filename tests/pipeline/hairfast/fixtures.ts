@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../../src/shared/config.js';
 import type { RgbImage } from '../../../src/pipeline/engine.js';
-import { prepareHairfastModels } from '../../../tools/hairfast-contract/install-contract-models.js';
+import { prepareHairfastModels } from '../../../src/model-build/hairfast-contract/install-contract-models.js';
 
 /**
  * A models directory for tests: the face models built by `hairstyler models prepare` (models/face + models/manifest.json) and freshly

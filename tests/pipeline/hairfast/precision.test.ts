@@ -9,7 +9,7 @@ import type { RgbImage } from '../../../src/pipeline/engine.js';
 import { hairfastManifestPath, loadHairfastGraphs } from '../../../src/pipeline/hairfast/graphs.js';
 import { createSessionManager } from '../../../src/pipeline/runtime/ort.js';
 import { createLogger } from '../../../src/shared/log.js';
-import { prepareHairfastModels } from '../../../tools/hairfast-contract/install-contract-models.js';
+import { prepareHairfastModels } from '../../../src/model-build/hairfast-contract/install-contract-models.js';
 import { ASTRONAUT, COFFEE, aligned1024 } from './fixtures.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { readTflite, tfliteToOnnx } from '../../tools/tflite-to-onnx/index.js';
+import { readTflite, tfliteToOnnx } from '../../src/model-build/tflite-to-onnx/index.js';
 import { buildTflite, f16, f32, halfValues, i32, OP, type Fixture } from './tflite-fixture.js';
 
 /** Reference kernels on NHWC arrays, written from TFLite's op definitions (SAME = TensorFlow's padding). */

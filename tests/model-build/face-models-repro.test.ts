@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildFaceModel, FACE_RECIPES } from '../../src/cli/prepare-face-models.js';
+import { buildFaceModel, FACE_RECIPES } from '../../src/model-build/face-models.js';
 import { readManifest } from '../../src/pipeline/runtime/manifest.js';
 
 const manifest = readManifest('models/manifest.json');

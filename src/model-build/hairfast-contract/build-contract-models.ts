@@ -1,5 +1,5 @@
-import { OnnxGraph } from '../onnx/index.js';
-import { CONTRACT_OPSET, type GraphContract, type GraphSpec, type GraphTensorSpec } from '../../src/pipeline/hairfast/contract.js';
+import { OnnxGraph } from '../onnx-graph.js';
+import { CONTRACT_OPSET, type GraphContract, type GraphSpec, type GraphTensorSpec } from '../../pipeline/hairfast/contract.js';
 
 /**
  * Contract models: tiny graphs with exactly the production names, dtypes and shapes of graphs.contract.json, doing

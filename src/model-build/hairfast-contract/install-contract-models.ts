@@ -1,10 +1,10 @@
-import { sha256 } from '../../src/shared/sha256.js';
+import { sha256 } from '../../shared/sha256.js';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CONTRACT_OPSET, graphContract } from '../../src/pipeline/hairfast/contract.js';
-import { hairfastManifestPath, HAIRFAST_DIR } from '../../src/pipeline/hairfast/graphs.js';
-import { HairError } from '../../src/shared/errors.js';
-import { readManifest, toTensorSpec, type Manifest, type ModelKind } from '../../src/pipeline/runtime/manifest.js';
+import { CONTRACT_OPSET, graphContract } from '../../pipeline/hairfast/contract.js';
+import { hairfastManifestPath, HAIRFAST_DIR } from '../../pipeline/hairfast/graphs.js';
+import { HairError } from '../../shared/errors.js';
+import { readManifest, toTensorSpec, type Manifest, type ModelKind } from '../../pipeline/runtime/manifest.js';
 import { buildContractModels } from './build-contract-models.js';
 
 export type HairfastPrepareMode = 'none' | 'contract';
@@ -50,7 +50,7 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
       sha256: digest,
       bytes: bytes.byteLength,
       kind: 'contract',
-      source: { package: 'hairstyler', version: '0.1.0', path: 'tools/hairfast-contract', license: 'Apache-2.0' },
+      source: { package: 'hairstyler', version: '0.1.0', path: 'src/model-build/hairfast-contract', license: 'Apache-2.0' },
       opset: CONTRACT_OPSET,
       precision: 'fp32',
       inputs: spec.inputs.map(toTensorSpec),

@@ -1,4 +1,4 @@
-import { OnnxGraph, type OnnxDtype } from '../onnx/index.js';
+import { OnnxGraph, type OnnxDtype } from '../onnx-graph.js';
 import { readTflite, type TfliteModel, type TfliteOperator, type TfliteTable, type TfliteTensor } from './tflite-reader.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { float, OnnxGraph } from '../../tools/onnx/index.js';
+import { float, OnnxGraph } from '../../src/model-build/onnx-graph.js';
 
 function tinyGraph(): Uint8Array {
   const g = new OnnxGraph('tiny');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { extractPackedFile, packedFiles, readTflite } from '../../tools/tflite-to-onnx/index.js';
+import { extractPackedFile, packedFiles, readTflite } from '../../src/model-build/tflite-to-onnx/index.js';
 
 const dir = dirname(createRequire(import.meta.url).resolve('@mediapipe/face_mesh/package.json'));
 
