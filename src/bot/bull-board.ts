@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/index.js';
 import type { Enqueuer } from './enqueue.js';
@@ -21,11 +22,6 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function cookieToken(header: string | undefined): string {
-  const match = header?.split(';').map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
-  return match ? decodeURIComponent(match.slice(COOKIE.length + 1)) : '';
-}
-
 /**
  * Optional Bull Board for operators at `/board`, only when BULL_BOARD_TOKEN is set. Every request needs the token:
  * `Authorization: Bearer <token>`, or open `/board?token=<token>` once (it sets an HttpOnly cookie).
@@ -37,12 +33,13 @@ export async function startBullBoard(config: BullBoardConfig, deps: { enqueuer: 
   const adapter = new FastifyAdapter();
   adapter.setBasePath('/board');
   createBullBoard({ queues: [new BullMQAdapter(deps.enqueuer.tryOnQueue as never), new BullMQAdapter(deps.enqueuer.presetBuildQueue as never)], serverAdapter: adapter as never });
+  await app.register(fastifyCookie);
   app.addHook('onRequest', async (request, reply) => {
     const query = (request.query ?? {}) as Record<string, string | undefined>;
     const bearer = request.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '';
-    if (sameSecret(bearer, token) || sameSecret(cookieToken(request.headers.cookie), token)) return;
+    if (sameSecret(bearer, token) || sameSecret(request.cookies[COOKIE] ?? '', token)) return;
     if (query.token && sameSecret(query.token, token)) {
-      reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/board`);
+      reply.setCookie(COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/board' });
       return;
     }
     await reply.code(401).send({ error: 'unauthorized' });

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { HairError, type BotConfig } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
-import { RESERVE_SCRIPT, type ReserveOutcome } from './reserve-script.js';
+import { reserveCommand } from './reserve-script.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 /**
@@ -41,6 +41,7 @@ export function relativeTime(epochMs: number): string {
 export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'USER_HOURLY_QUOTA' | 'GUILD_HOURLY_QUOTA'>, deps: LimitsDeps) {
   const { redis, keys } = deps;
   const now = deps.now ?? Date.now;
+  const reserveScript = reserveCommand(redis);
 
   async function quotas(guildId: string): Promise<{ user: number; guild: number }> {
     const overrides = await redis.hgetall(keys.quotas(guildId));
@@ -83,10 +84,10 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
       await this.assertNotBlocked(guildId, userId);
       const active = await activeJobs(userId);
       const limit = await quotas(guildId);
-      const [outcome, oldest] = (await redis.eval(
-        RESERVE_SCRIPT, 3, keys.userActive(userId), keys.userHour(userId), keys.guildHour(guildId),
-        at, HOUR_MS, config.USER_MAX_ACTIVE_JOBS, limit.user, limit.guild, jobId, 24 * 3600,
-      )) as ReserveOutcome;
+      const [outcome, oldest] = await reserveScript(
+        [keys.userActive(userId), keys.userHour(userId), keys.guildHour(guildId)],
+        [at, HOUR_MS, config.USER_MAX_ACTIVE_JOBS, limit.user, limit.guild, jobId, 24 * 3600],
+      );
       if (outcome === 'ok') return;
       if (outcome === 'active') {
         const eta = active[0] ? await deps.readyAt(active[0]) : at;

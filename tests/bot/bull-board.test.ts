@@ -23,6 +23,12 @@ describe('Bull Board (optional, behind BULL_BOARD_TOKEN)', () => {
     const body = (await ok.json()) as { queues: Array<{ name: string }> };
     expect(body.queues.map((q) => q.name).sort()).toEqual(['hair-preset-build', 'hair-try-on']);
     const viaQuery = await fetch(`${url}?token=${token}`, { redirect: 'manual' });
-    expect(viaQuery.headers.get('set-cookie')).toContain('HttpOnly');
+    const cookie = viaQuery.headers.get('set-cookie')!;
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).toContain('Path=/board');
+    const session = cookie.split(';')[0]!;
+    expect((await fetch(`${url}/api/queues`, { headers: { cookie: session } })).status).toBe(200);
+    expect((await fetch(`${url}/api/queues`, { headers: { cookie: 'hair_board=wrong-token-0123456789' } })).status).toBe(401);
   });
 });
