@@ -45,6 +45,9 @@ export type Claim =
   /** An earlier run claimed it and stopped before recording the outcome: it may or may not have posted. */
   | { outcome: 'reclaimed' };
 
+const COMMAND = 'hairstylerClaimDelivery';
+type ClaimClient = Redis & { [COMMAND](delivery: string, lock: string, token: string, ttlMs: number): Promise<[string, string]> };
+
 /** Thrown when this run must not deliver (lock lost, or Redis unreachable to claim): not the job's failure. */
 export class DeliveryNotClaimedError extends Error {
   override readonly name = 'DeliveryNotClaimedError';
@@ -58,12 +61,15 @@ export class DeliveryNotClaimedError extends Error {
 export function createDeliveryLedger(redis: Redis, prefix: string) {
   const keys = redisKeys(prefix);
   const ttlMs = JOB_RETENTION_S.tryOnFailed * 1000;
+  // A command of this connection: the body goes once, then EVALSHA (as the bot's reserve script).
+  const client = redis as ClaimClient;
+  if (typeof client[COMMAND] !== 'function') redis.defineCommand(COMMAND, { numberOfKeys: 2, lua: CLAIM_SCRIPT });
 
   return {
     async claim(jobId: string, lockToken: string | undefined): Promise<Claim> {
       let reply: [string, string];
       try {
-        reply = (await redis.eval(CLAIM_SCRIPT, 2, keys.delivery(jobId), keys.jobLock(QUEUE_NAMES.tryOn, jobId), lockToken ?? '', ttlMs)) as [string, string];
+        reply = await client[COMMAND](keys.delivery(jobId), keys.jobLock(QUEUE_NAMES.tryOn, jobId), lockToken ?? '', ttlMs);
       } catch (error) {
         throw new DeliveryNotClaimedError(`cannot claim the delivery of ${jobId}: ${(error as Error).message}`, { cause: error });
       }
