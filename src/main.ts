@@ -3,7 +3,8 @@
 import { createBot } from './bot/bot.js';
 import { createTryOnEngine } from './pipeline/index.js';
 import { createLogger, exitOnShutdownSignals, exitOnStartupFailure, loadConfig } from './shared/index.js';
-import { assertRedisReachable } from './shared/redis.js';
+import { Redis } from 'ioredis';
+import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS } from './shared/redis.js';
 import { createWorker, type HairWorker } from './worker/create-worker.js';
 
 const log = createLogger({ name: 'hairstyler' });
@@ -12,8 +13,8 @@ let bot: ReturnType<typeof createBot> | undefined;
 
 try {
   const config = loadConfig({ need: ['discord'] });
-  const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
-  await assertRedisReachable(config.REDIS_URL); // before any queue client starts connecting
+  const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  await assertRedisReachable(new Redis(config.REDIS_URL, REDIS_PREFLIGHT_OPTIONS), config.REDIS_URL); // before any queue client starts connecting
   worker = await createWorker(config, { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
   bot = createBot(config, { log: logger.child({ role: 'bot' }) });
   const running = { bot, worker };

@@ -1,14 +1,15 @@
 // `npm run bot`: the Discord side only (workers run elsewhere, sharing Redis).
 import { createLogger, exitOnShutdownSignals, exitOnStartupFailure, loadConfig } from '../shared/index.js';
-import { assertRedisReachable } from '../shared/redis.js';
+import { Redis } from 'ioredis';
+import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS } from '../shared/redis.js';
 import { createBot, type Bot } from './bot.js';
 
 const log = createLogger({ name: 'bot' });
 let bot: Bot | undefined;
 try {
   const config = loadConfig({ need: ['discord'] });
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'bot' });
-  await assertRedisReachable(config.REDIS_URL); // before any queue client starts connecting
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'bot', format: config.LOG_FORMAT });
+  await assertRedisReachable(new Redis(config.REDIS_URL, REDIS_PREFLIGHT_OPTIONS), config.REDIS_URL); // before any queue client starts connecting
   bot = createBot(config, { log: logger });
   const running = bot;
   exitOnShutdownSignals(logger, () => running.close());

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { HairError } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -16,18 +15,29 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
+/** Options of the one-shot client `assertRedisReachable` checks with: no retries, no offline queue. */
+export const REDIS_PREFLIGHT_OPTIONS = Object.freeze({
+  lazyConnect: true,
+  connectTimeout: CONNECT_TIMEOUT_MS,
+  maxRetriesPerRequest: 0,
+  enableOfflineQueue: false,
+  retryStrategy: () => null,
+});
+
+/** What the check needs of an ioredis client (src/shared does not import ioredis). */
+export interface PreflightClient {
+  connect(): Promise<unknown>;
+  ping(): Promise<unknown>;
+  disconnect(): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 /**
  * Connects once, pings, disconnects: a process checks Redis before it builds queues and workers, so an
  * unreachable server is one REDIS_UNAVAILABLE naming REDIS_URL, not a stream of client errors and retries.
+ * `client` is `new Redis(url, REDIS_PREFLIGHT_OPTIONS)`.
  */
-export async function assertRedisReachable(url: string, options: { timeoutMs?: number } = {}): Promise<void> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: options.timeoutMs ?? CONNECT_TIMEOUT_MS,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
+export async function assertRedisReachable(client: PreflightClient, url: string): Promise<void> {
   let lastError: unknown;
   client.on('error', (error: unknown) => {
     lastError = error;

@@ -9,7 +9,7 @@ import type { Config } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, redisKeys, withoutAttachmentUrl } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
-import { assertRedisReachable, redisErrorListener } from '../shared/redis.js';
+import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS, redisErrorListener } from '../shared/redis.js';
 import { createDelivery } from './deliver.js';
 import { createDeliveryLedger } from './delivery-ledger.js';
 import { SHUTDOWN_REASON } from './job-failure.js';
@@ -72,7 +72,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
   const logger = deps.logger.child({ workerId: id });
   const prefix = config.QUEUE_PREFIX;
   const keys = redisKeys(prefix);
-  await assertRedisReachable(config.REDIS_URL);
+  await assertRedisReachable(new Redis(config.REDIS_URL, REDIS_PREFLIGHT_OPTIONS), config.REDIS_URL);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const subscriber = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: null });
   // Later outages are logged once per distinct error and retried by the clients.

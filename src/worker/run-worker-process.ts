@@ -18,7 +18,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<H
   let logger = createLogger({ name: 'worker' });
   try {
     const config = loadConfig({ ...options.config, need: ['discord', ...(options.config?.need ?? [])] });
-    logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+    logger = createLogger({ name: 'worker', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
     const worker = await createWorker(config, { logger, createEngine: options.createEngine });
     exitOnShutdownSignals(logger, () => worker.close());
     return worker;
