@@ -98,6 +98,20 @@ describe('import rules between layers', () => {
     expect(show(importsUnder('src/model-build').filter((i) => !allowed(i.target)))).toEqual([]);
   });
 
+  it('src/studio runs the pipeline or queues jobs, reusing the bot\'s queue and preset modules, never discord.js', () => {
+    const botModules = new Set(['src/bot/enqueue.ts', 'src/bot/bot-keys.ts', 'src/bot/preset-catalog.ts']);
+    const allowed = (i: Import) => ['src/studio', 'src/pipeline', 'src/worker', 'src/shared'].includes(i.target) || (!/^(src|tools)\//.test(i.target));
+    const botImport = (i: Import) => i.target === 'src/bot' && botModules.has(relative('.', resolve(dirname(i.file), i.specifier)).replace(/\.js$/, '.ts'));
+    const forbidden = new Set([...DISCORD, 'onnxruntime-node']);
+    expect(show(importsUnder('src/studio').filter((i) => (!allowed(i) && !botImport(i)) || forbidden.has(i.target)))).toEqual([]);
+    // What those bot modules import must not drag discord.js in.
+    for (const file of botModules) expect(show(importsOf(file).filter((i) => DISCORD.includes(i.target)))).toEqual([]);
+  });
+
+  it('web/ (the studio page) is browser code: it imports only itself', () => {
+    expect(show(importsUnder('web/src').filter((i) => !i.specifier.startsWith('./')))).toEqual([]);
+  });
+
   it('tools/ (maintainers\' scripts) imports nothing from src/', () => {
     expect(show(importsUnder('tools').filter((i) => i.target.startsWith('src/') || i.target === 'src/main.ts'))).toEqual([]);
   });

@@ -1,8 +1,8 @@
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  CANCEL_TTL_S, DEFAULT_JOB_OPTIONS, JOB_NAMES, QUEUE_NAMES, WORKER_HEARTBEAT_TTL_S, parsePresetBuildJob, parseTryOnJob, replyTokenTtlMs,
-  redisKeys, type Logger, type PresetBuildJobInput, type RedisConfig, type TryOnJobData, type TryOnJobInput,
+  CANCEL_TTL_S, DEFAULT_JOB_OPTIONS, HairError, JOB_NAMES, QUEUE_NAMES, WORKER_HEARTBEAT_TTL_S, parsePresetBuildJob, parseTryOnJob, replyTokenTtlMs,
+  redisKeys, type Logger, type PresetBuildJobInput, type RedisConfig, type TryOnJobData, type TryOnJobInput, type DiscordTryOnJobData,
 } from '../shared/index.js';
 import { redisErrorListener } from '../shared/redis.js';
 import type { BotKeys } from './bot-keys.js';
@@ -74,10 +74,13 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
     workersOnline,
 
     /** The interaction token goes beside the job (redisKeys().replyToken), expiring with the token. */
-    async enqueueTryOn(jobId: string, input: TryOnJobInput, interactionToken: string): Promise<Enqueued> {
+    async enqueueTryOn(jobId: string, input: TryOnJobInput, interactionToken?: string): Promise<Enqueued> {
       const data = parseTryOnJob(input);
       const tokenKey = shared.replyToken(jobId);
-      await deps.redis.set(tokenKey, interactionToken, 'PX', replyTokenTtlMs(data.reply.interactionAt));
+      if (data.via === 'discord') {
+        if (!interactionToken) throw new HairError('INTERNAL', {}, { detail: 'a Discord try-on needs its interaction token' });
+        await deps.redis.set(tokenKey, interactionToken, 'PX', replyTokenTtlMs(data.reply.interactionAt));
+      }
       try {
         await tryOn.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId });
       } catch (error) {
@@ -85,7 +88,8 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
         throw error;
       }
       const pos = (await position(jobId)) ?? 1;
-      deps.log.info({ jobId, guildId: data.guildId, userId: data.userId, origin: data.origin, position: pos }, 'try-on enqueued');
+      const who = data.via === 'discord' ? { guildId: data.guildId, userId: data.userId } : { via: data.via };
+      deps.log.info({ jobId, ...who, origin: data.origin, position: pos }, 'try-on enqueued');
       return { jobId, position: pos, etaAt: await estimate(pos) };
     },
 
@@ -95,8 +99,10 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
       deps.log.info({ jobId, guildId: data.guildId, presetId: data.presetId }, 'preset build enqueued');
     },
 
-    async getTryOn(jobId: string): Promise<Job<TryOnJobData> | undefined> {
-      return (await Job.fromId<TryOnJobData>(tryOn, jobId)) ?? undefined;
+    /** A member's try-on (buttons, /hair cancel); studio jobs in the same queue are not the bot's to touch. */
+    async getTryOn(jobId: string): Promise<Job<DiscordTryOnJobData> | undefined> {
+      const job = await Job.fromId<TryOnJobData>(tryOn, jobId);
+      return job && job.data.via !== 'studio' ? (job as Job<DiscordTryOnJobData>) : undefined;
     },
 
     async jobPhase(jobId: string): Promise<JobPhase> {

@@ -1,5 +1,5 @@
 import { DiscordAPIError, Routes, type REST, type RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord.js';
-import { redisKeys, type TryOnJobData } from '../shared/index.js';
+import { redisKeys, type DiscordTryOnJobData } from '../shared/index.js';
 import type { BotContext } from './context.js';
 
 /**
@@ -11,7 +11,7 @@ export async function editPlaceholder(
   ctx: Pick<BotContext, 'redis' | 'config'>,
   rest: REST,
   jobId: string,
-  job: Pick<TryOnJobData, 'reply' | 'channelId'>,
+  job: Pick<DiscordTryOnJobData, 'reply' | 'channelId'>,
   body: RESTPatchAPIWebhookWithTokenMessageJSONBody,
 ): Promise<boolean> {
   const token = await ctx.redis.get(redisKeys(ctx.config.QUEUE_PREFIX).replyToken(jobId));

@@ -2,7 +2,7 @@ import { Routes, type REST } from 'discord.js';
 import { Job, QueueEvents } from 'bullmq';
 import {
   jobProgressSchema, parseJobFailure, presetBuildResultSchema, QUEUE_NAMES, tryOnResultSchema, type PresetBuildJobData,
-  type RedisConfig, type TryOnJobData,
+  type RedisConfig,
 } from '../shared/index.js';
 import { redisErrorListener } from '../shared/redis.js';
 import type { BotContext } from './context.js';
@@ -58,8 +58,8 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
     const now = Date.now();
     if (now - (lastEdit.get(jobId) ?? 0) < config.PROGRESS_EDIT_INTERVAL_MS) return;
     lastEdit.set(jobId, now);
-    const job = await Job.fromId<TryOnJobData>(ctx.enqueuer.tryOnQueue, jobId);
-    // Skip stale events: once the worker moved on (to 'uploading', where it posts the result), an edit here could
+    const job = await ctx.enqueuer.getTryOn(jobId);
+    // Skip studio jobs (their studio shows progress) and stale events: once the worker moved on (to 'uploading', where it posts the result), an edit here could
     // land after the result and hide it.
     const current = jobProgressSchema.safeParse(job?.progress);
     if (!job || !current.success || current.data.stage !== progress.data.stage || !(await job.isActive())) return;
@@ -73,7 +73,7 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
   // A worker died holding the job (its lock lapsed): BullMQ put it back in the queue. Say so instead of silence.
   tryOnEvents.on('stalled', guard('stalled', async ({ jobId }: { jobId: string }) => {
     lastEdit.delete(jobId);
-    const job = await Job.fromId<TryOnJobData>(ctx.enqueuer.tryOnQueue, jobId);
+    const job = await ctx.enqueuer.getTryOn(jobId); // Discord jobs only
     if (!job || !(await job.isWaiting() || await job.isActive())) return;
     const { locale, userId } = job.data;
     const eta = relativeTime(await ctx.enqueuer.readyAt(jobId));

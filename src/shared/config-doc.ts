@@ -20,6 +20,7 @@ const SECTION_TITLES: Record<string, string> = {
   worker: 'Worker',
   discord: 'Discord (bot and worker)',
   bot: 'Bot',
+  studio: 'Studio (docs/studio.md)',
 };
 
 interface JsonSchemaField {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { isLoopbackHost } from './allowed-hosts.js';
 import { HairError } from './errors.js';
 
 const bool = z
@@ -95,6 +96,32 @@ const botSchema = z.object({
   BULL_BOARD_PORT: int(0, 65535).default(3030).describe('Port of Bull Board on 127.0.0.1.'),
 });
 
+/** The studio's port when `npm start` runs without DISCORD_TOKEN and STUDIO_PORT is unset (Streamlit's, as in the report). */
+export const STUDIO_DEFAULT_PORT = 8501;
+
+/** The web studio (upload/webcam page). */
+const studioSchema = z
+  .object({
+    STUDIO_PORT: int(0, 65535).optional()
+      .describe('Port of the studio. Without DISCORD_TOKEN, `npm start` serves the studio here (8501 when unset); with a token, only when this is set.'),
+    STUDIO_HOST: z.string().min(1).default('127.0.0.1').describe('Address the studio binds to. Anything but loopback needs STUDIO_TOKEN.'),
+    STUDIO_TOKEN: z.string().min(16).optional()
+      .describe('Secret for a studio bound beyond loopback: open `/?token=<it>` once (HttpOnly cookie) or send `Authorization: Bearer`.'),
+    STUDIO_PUBLIC_URL: z.string().url().optional()
+      .describe('How workers on other hosts reach this studio (the one-time selfie URL and the result callback), e.g. https://studio.example.com; its host must be in those workers\' DOWNLOAD_ALLOWED_HOSTS. Default: the bound address.'),
+    STUDIO_SELFIE_TTL_MS: int(5_000).default(10 * 60_000).describe('How long a worker has to fetch a selfie before its one-time URL expires.'),
+    STUDIO_RESULT_TTL_MS: int(5_000).default(5 * 60_000).describe('How long a finished result waits to be fetched by the page (it is dropped once fetched).'),
+    STUDIO_MAX_PENDING: int(1, 1000).default(20).describe('Try-ons the studio holds at once (photos waiting for a worker, results waiting for the page).'),
+    STUDIO_RATE_LIMIT_PER_MIN: int(1).default(120).describe('Studio requests per minute and client IP.'),
+    STUDIO_LOCAL_WORKER: bool.default(true).describe('With Redis and no DISCORD_TOKEN, `npm start` also runs a worker in the same process.'),
+    STUDIO_WEB_DIR: z.string().min(1).default('web').describe('The studio page\'s files (index.html, studio.css, the compiled dist/).'),
+  })
+  .superRefine((studio, ctx) => {
+    if (!isLoopbackHost(studio.STUDIO_HOST) && !studio.STUDIO_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['STUDIO_TOKEN'], message: `required when STUDIO_HOST (${studio.STUDIO_HOST}) is not loopback (at least 16 characters)` });
+    }
+  });
+
 /** The configuration's sections, in the order docs/settings.md lists them. */
 export const CONFIG_SECTIONS = {
   pipeline: pipelineSchema,
@@ -102,6 +129,7 @@ export const CONFIG_SECTIONS = {
   worker: workerSchema,
   discord: discordSchema,
   bot: botSchema,
+  studio: studioSchema,
 } as const;
 export type ConfigSection = keyof typeof CONFIG_SECTIONS;
 const sections = CONFIG_SECTIONS;
@@ -111,7 +139,7 @@ const sections = CONFIG_SECTIONS;
  * it is read. The others hold settings without a default and are validated only where a process names them in
  * `need`.
  */
-const ALWAYS_VALIDATED = ['pipeline', 'redis', 'worker', 'bot'] as const satisfies readonly ConfigSection[];
+const ALWAYS_VALIDATED = ['pipeline', 'redis', 'worker', 'bot', 'studio'] as const satisfies readonly ConfigSection[];
 export type OnDemandSection = Exclude<ConfigSection, (typeof ALWAYS_VALIDATED)[number]>;
 
 export type PipelineConfig = z.infer<typeof pipelineSchema>;
@@ -119,8 +147,9 @@ export type RedisConfig = z.infer<typeof redisSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type DiscordConfig = z.infer<typeof discordSchema>;
 export type BotConfig = z.infer<typeof botSchema>;
+export type StudioConfig = z.infer<typeof studioSchema>;
 /** The whole configuration: the on-demand sections are present only when a process named them in `need`. */
-export type Config = PipelineConfig & RedisConfig & WorkerConfig & Partial<DiscordConfig> & BotConfig;
+export type Config = PipelineConfig & RedisConfig & WorkerConfig & Partial<DiscordConfig> & BotConfig & StudioConfig;
 
 export interface LoadConfigOptions {
   /** On-demand sections this process cannot run without, e.g. ['discord'] for the bot (the rest always validate). */
@@ -136,6 +165,11 @@ function readEnvironment(options: LoadConfigOptions): Record<string, string | un
   const path = options.dotenvPath ?? '.env';
   const fromFile = existsSync(path) ? parseDotenv(readFileSync(path)) : {};
   return { ...fromFile, ...process.env };
+}
+
+/** Whether a Discord bot token is configured: `npm start` runs the bot then, and the studio alone otherwise. */
+export function hasDiscordToken(options: LoadConfigOptions = {}): boolean {
+  return Boolean(readEnvironment(options)['DISCORD_TOKEN']);
 }
 
 /**

@@ -33,6 +33,8 @@ export const ERROR_TABLE = {
   TOO_MANY_JOBS: { retryable: false, userFacing: true },
   USER_BLOCKED: { retryable: false, userFacing: true },
   QUEUE_PAUSED: { retryable: false, userFacing: true },
+  /** Too many requests from one address in a minute (the studio's per-IP limit). */
+  RATE_LIMITED: { retryable: false, userFacing: true },
   NOT_OWNER: { retryable: false, userFacing: true },
   NOT_MODERATOR: { retryable: false, userFacing: true },
   NOT_ADMIN: { retryable: false, userFacing: true },
@@ -42,6 +44,8 @@ export const ERROR_TABLE = {
   // delivery and infrastructure
   DISCORD_UNAVAILABLE: { retryable: true, userFacing: false },
   REDIS_UNAVAILABLE: { retryable: true, userFacing: false },
+  /** A worker could not reach the studio that asked (its callback). */
+  STUDIO_UNAVAILABLE: { retryable: true, userFacing: false },
   OUT_OF_MEMORY: { retryable: true, userFacing: false },
   MODEL_MISSING: { retryable: false, userFacing: false },
   MODEL_INVALID: { retryable: false, userFacing: false },

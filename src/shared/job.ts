@@ -80,6 +80,17 @@ export const presetLabelsSchema = z.object({
 });
 
 /**
+ * A studio's answer address: the worker POSTs the result (or the error) to `callbackUrl` with
+ * `authorization: Bearer <callbackToken>`. The token is random per job and the studio accepts it once, so what
+ * stays behind in Redis after the job opens nothing. The URL must pass the worker's DOWNLOAD_ALLOWED_HOSTS.
+ */
+export const studioReplyTargetSchema = z.object({
+  callbackUrl: z.string().url().max(2048),
+  callbackToken: z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, 'a random callback token (32–128 of A-Z a-z 0-9 _ -)'),
+});
+export type StudioReplyTarget = z.infer<typeof studioReplyTargetSchema>;
+
+/**
  * `paste-back`: the result is the user's whole photo with new hair (the default).
  * `aligned`: the 1024² aligned face as HairFastGAN produced it.
  */
@@ -87,32 +98,56 @@ export const tryOnModeSchema = z.enum(['paste-back', 'aligned']);
 export type TryOnMode = z.infer<typeof tryOnModeSchema>;
 
 /** How the user started it; only shown in logs and stats. */
-export const tryOnOriginSchema = z.enum(['command', 'context-menu', 'retry', 'recolor']);
+export const tryOnOriginSchema = z.enum(['command', 'context-menu', 'retry', 'recolor', 'studio', 'studio-recolor']);
+
+/** What every try-on carries, whoever asked for it. */
+const tryOnCommon = {
+  v: z.literal(JOB_DATA_VERSION).default(JOB_DATA_VERSION),
+  locale: localeSchema,
+  selfie: attachmentRefSchema,
+  shapePresetId: presetIdSchema.optional(),
+  colorPresetId: presetIdSchema.optional(),
+  /** The presets' display names in the member's language (the result shows them rather than slugs). */
+  labels: presetLabelsSchema.default({}),
+  mode: tryOnModeSchema.default('paste-back'),
+  origin: tryOnOriginSchema.default('command'),
+  /** Epoch ms when the producer enqueued it; end-to-end latency is measured from here. */
+  requestedAt: z.number().int().min(0),
+};
+
+/** A member's try-on from Discord (`via` is optional: jobs from before the studio have none). */
+export const discordTryOnJobSchema = z.object({
+  via: z.literal('discord').default('discord'),
+  guildId: snowflake,
+  channelId: snowflake,
+  userId: snowflake,
+  reply: replyTargetSchema,
+  ...tryOnCommon,
+});
+export type DiscordTryOnJobData = z.infer<typeof discordTryOnJobSchema>;
+
+/**
+ * A try-on from the web studio. `selfie.url` is the studio's one-time, expiring URL for the photo it holds in
+ * memory; `guildId` is set when the studio was opened with a server's presets.
+ */
+export const studioTryOnJobSchema = z.object({
+  via: z.literal('studio'),
+  guildId: snowflake.optional(),
+  reply: studioReplyTargetSchema,
+  ...tryOnCommon,
+});
+export type StudioTryOnJobData = z.infer<typeof studioTryOnJobSchema>;
 
 export const tryOnJobSchema = z
-  .object({
-    v: z.literal(JOB_DATA_VERSION).default(JOB_DATA_VERSION),
-    guildId: snowflake,
-    channelId: snowflake,
-    userId: snowflake,
-    locale: localeSchema,
-    reply: replyTargetSchema,
-    selfie: attachmentRefSchema,
-    shapePresetId: presetIdSchema.optional(),
-    colorPresetId: presetIdSchema.optional(),
-    labels: presetLabelsSchema.default({}),
-    mode: tryOnModeSchema.default('paste-back'),
-    origin: tryOnOriginSchema.default('command'),
-    /** Epoch ms when the bot enqueued it; end-to-end latency is measured from here. */
-    requestedAt: z.number().int().min(0),
-  })
+  .union([studioTryOnJobSchema, discordTryOnJobSchema])
   .refine((job) => job.shapePresetId !== undefined || job.colorPresetId !== undefined, {
     message: 'a try-on needs shapePresetId, colorPresetId or both',
     path: ['shapePresetId'],
   });
 export type TryOnJobData = z.infer<typeof tryOnJobSchema>;
-/** What the bot passes to parseTryOnJob before enqueueing (defaults not yet applied). */
+/** What a producer passes to parseTryOnJob before enqueueing (defaults not yet applied). */
 export type TryOnJobInput = z.input<typeof tryOnJobSchema>;
+export type DiscordTryOnJobInput = z.input<typeof discordTryOnJobSchema>;
 
 export const presetBuildJobSchema = z.object({
   v: z.literal(JOB_DATA_VERSION).default(JOB_DATA_VERSION),
@@ -144,8 +179,8 @@ export type JobProgress = z.infer<typeof jobProgressSchema>;
 
 export const tryOnResultSchema = z.object({
   jobId: jobIdSchema,
-  /** Where the result went: the interaction reply, or a channel message after the token expired. */
-  deliveredVia: z.enum(['interaction', 'channel']),
+  /** Where the result went: the interaction reply, a channel message after the token expired, or a studio. */
+  deliveredVia: z.enum(['interaction', 'channel', 'studio']),
   messageId: z.string().optional(),
   format: z.enum(['jpeg', 'webp', 'png']),
   bytes: z.number().int().min(0),
@@ -172,6 +207,24 @@ export const presetBuildResultSchema = z.object({
 });
 export type PresetBuildResultPayload = z.infer<typeof presetBuildResultSchema>;
 
+/**
+ * How a worker answers a studio: `POST reply.callbackUrl` with `authorization: Bearer <reply.callbackToken>`.
+ * A result is the image itself (`content-type: image/<format>`) with its description as JSON in the
+ * STUDIO_RESULT_HEADER header; a failure is `application/json` matching studioErrorCallbackSchema.
+ */
+export const STUDIO_RESULT_HEADER = 'x-hairstyler-result';
+export const studioResultMetaSchema = z.object({
+  jobId: jobIdSchema,
+  format: z.enum(['jpeg', 'webp', 'png']),
+  width: z.number().int().min(1),
+  height: z.number().int().min(1),
+  /** ms: total (request → delivery), queued, pipeline. */
+  totalMs: z.number().min(0),
+  queuedMs: z.number().min(0),
+  pipelineMs: z.number().min(0),
+});
+export type StudioResultMeta = z.infer<typeof studioResultMetaSchema>;
+
 /** A job failure as the bot reads it from `job.failedReason` (see formatJobFailure / parseJobFailure). */
 export const jobErrorSchema = z.object({
   code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
@@ -179,6 +232,10 @@ export const jobErrorSchema = z.object({
   retryable: z.boolean(),
 });
 export type JobErrorPayload = z.infer<typeof jobErrorSchema>;
+
+/** The body of a studio callback that reports a failure. */
+export const studioErrorCallbackSchema = z.object({ jobId: jobIdSchema, error: jobErrorSchema });
+export type StudioErrorCallback = z.infer<typeof studioErrorCallbackSchema>;
 
 const FAILURE_MARK = 'HAIR_ERROR ';
 

@@ -8,7 +8,7 @@ export type { Logger };
  * never reach a log line, wherever they sit in the logged object.
  */
 export const REDACT_PATHS = [
-  'token', '*.token', 'interactionToken', '*.interactionToken', 'botToken', '*.botToken',
+  'token', '*.token', 'interactionToken', '*.interactionToken', 'callbackToken', '*.callbackToken', 'botToken', '*.botToken',
   'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
   'attachmentUrl', '*.attachmentUrl', 'url', '*.url', 'selfie', '*.selfie', 'image', '*.image', 'bytes', '*.bytes',
 ];

@@ -10,7 +10,8 @@ import { HairError } from '../shared/errors.js';
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, redisKeys, withoutAttachmentUrl } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
 import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS, redisErrorListener } from '../shared/redis.js';
-import { createDelivery } from './deliver.js';
+import { createDelivery, routeDelivery } from './deliver.js';
+import { createStudioDelivery } from './deliver-studio.js';
 import { createDeliveryLedger } from './delivery-ledger.js';
 import { SHUTDOWN_REASON } from './job-failure.js';
 import { TolerantWorker } from './tolerant-worker.js';
@@ -117,7 +118,10 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     metrics.setInfo({ workerId: id, executionProvider: engine.info.executionProvider, modelKind: engine.info.modelKind, precision: engine.info.precision, gpu, loadMs });
 
     const discord = { DISCORD_API_URL: config.DISCORD_API_URL ?? 'https://discord.com/api', DISCORD_TOKEN: config.DISCORD_TOKEN };
-    const delivery = createDelivery(discord, { logger, ...(deps.rest ? { rest: deps.rest } : {}), ...(deps.now ? { now: deps.now } : {}) });
+    const delivery = routeDelivery({
+      discord: createDelivery(discord, { logger, ...(deps.rest ? { rest: deps.rest } : {}), ...(deps.now ? { now: deps.now } : {}) }),
+      studio: createStudioDelivery(config, { logger, dispatcher: agent }),
+    });
     const checkCancelled = async (jobId: string) => {
       if ((await redis.exists(keys.cancel(jobId))) === 1) throw new HairError('JOB_CANCELLED');
     };

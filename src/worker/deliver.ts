@@ -1,7 +1,9 @@
 import { DiscordAPIError, HTTPError, REST, RequestMethod, type RawFile, type RequestData, type RESTOptions } from '@discordjs/rest';
-import { HairError, type ErrorCode } from '../shared/errors.js';
+import { HairError, type ErrorCode, type ErrorParams } from '../shared/errors.js';
 import { errorMessage, uiText, type Locale } from '../shared/i18n/index.js';
-import { buildCustomId, INTERACTION_TOKEN_TTL_MS, parseCustomId, type TryOnJobData } from '../shared/job.js';
+import {
+  buildCustomId, INTERACTION_TOKEN_TTL_MS, parseCustomId, type DiscordTryOnJobData, type StudioTryOnJobData, type TryOnJobData,
+} from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
 import { presetSlug } from '../shared/presets.js';
 import type { EncodedResult } from './encode-result.js';
@@ -28,8 +30,11 @@ export interface DeliveryDeps {
 }
 
 export interface DeliveredMessage {
-  /** interaction: the deferred reply (result) or a private follow-up (error); direct-message / channel: the token was gone. */
-  via: 'interaction' | 'channel' | 'direct-message';
+  /**
+   * interaction: the deferred reply (result) or a private follow-up (error); direct-message / channel: the token was
+   * gone; studio: the job's studio took it.
+   */
+  via: 'interaction' | 'channel' | 'direct-message' | 'studio';
   messageId?: string | undefined;
 }
 
@@ -41,18 +46,40 @@ export interface ResultSummary {
   pipelineMs: number;
 }
 
-/** The job's interaction token, read from Redis by the caller (undefined once it expired). */
+/** A Discord job's interaction token, read from Redis by the caller (undefined once it expired; unused by the studio). */
 export type ReplyToken = string | undefined;
 
-export interface Delivery {
-  deliverResult(job: TryOnJobData, token: ReplyToken, image: EncodedResult, summary: ResultSummary, signal?: AbortSignal): Promise<DeliveredMessage>;
+/** Tells the requester how their try-on ended; one implementation per reply target (Discord, studio). */
+export interface Delivery<Job = TryOnJobData> {
+  deliverResult(job: Job, token: ReplyToken, image: EncodedResult, summary: ResultSummary, signal?: AbortSignal): Promise<DeliveredMessage>;
   /** Best effort is the caller's choice: this throws like deliverResult does. */
-  deliverError(job: TryOnJobData, token: ReplyToken, jobId: string, error: HairError): Promise<DeliveredMessage>;
+  deliverError(job: Job, token: ReplyToken, jobId: string, error: HairError): Promise<DeliveredMessage>;
   /**
-   * What an earlier run of this job left on Discord, for a run that took over an unfinished claim: the result (its
+   * What an earlier run of this job left behind, for a run that took over an unfinished claim: the result (its
    * buttons carry the job id) or, for an error, the public reply already taken down. Undefined: nothing seen.
    */
-  findEarlierDelivery(job: TryOnJobData, token: ReplyToken, jobId: string, kind: 'result' | 'error'): Promise<DeliveredMessage | undefined>;
+  findEarlierDelivery(job: Job, token: ReplyToken, jobId: string, kind: 'result' | 'error'): Promise<DeliveredMessage | undefined>;
+}
+
+/** One Delivery for every job: Discord jobs to Discord, studio jobs back to their studio. */
+export function routeDelivery(targets: { discord: Delivery<DiscordTryOnJobData>; studio: Delivery<StudioTryOnJobData> }): Delivery {
+  return {
+    deliverResult: (job, token, image, summary, signal) =>
+      job.via === 'studio' ? targets.studio.deliverResult(job, token, image, summary, signal) : targets.discord.deliverResult(job, token, image, summary, signal),
+    deliverError: (job, token, jobId, error) =>
+      job.via === 'studio' ? targets.studio.deliverError(job, token, jobId, error) : targets.discord.deliverError(job, token, jobId, error),
+    findEarlierDelivery: (job, token, jobId, kind) =>
+      job.via === 'studio' ? targets.studio.findEarlierDelivery(job, token, jobId, kind) : targets.discord.findEarlierDelivery(job, token, jobId, kind),
+  };
+}
+
+/**
+ * What a user is told about a failure: setup failures (models, config) read as INTERNAL with the job id; user and
+ * transient errors keep their own code and text.
+ */
+export function userVisibleFailure(error: HairError, jobId: string): { code: ErrorCode; params: ErrorParams } {
+  const code: ErrorCode = error.userFacing || error.retryable || error.code === 'JOB_TIMEOUT' ? error.code : 'INTERNAL';
+  return { code, params: code === 'INTERNAL' ? { jobId } : { jobId, ...error.params } };
 }
 
 type Route = `/${string}`;
@@ -72,7 +99,7 @@ function presetLabel(presetId: string | undefined, label: string | undefined, lo
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
-function resultBody(job: TryOnJobData, image: EncodedResult, summary: ResultSummary, filename: string): MessageBody {
+function resultBody(job: DiscordTryOnJobData, image: EncodedResult, summary: ResultSummary, filename: string): MessageBody {
   const { locale } = job;
   const button = (action: 'recolor' | 'reshape' | 'retry' | 'delete', style: number) => ({
     type: 2,
@@ -161,7 +188,7 @@ async function messageIdOf(response: { text(): Promise<string> }): Promise<strin
  * - An error is private: the public reply is removed and the message goes in an ephemeral follow-up. Without a
  *   token it goes by direct message; if the member takes none, the channel only hears that the try-on failed.
  */
-export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Delivery {
+export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Delivery<DiscordTryOnJobData> {
   const rest =
     deps.rest ??
     new REST({
@@ -176,7 +203,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
   const now = deps.now ?? Date.now;
   const log = deps.logger;
 
-  const tokenAlive = (job: TryOnJobData, token: ReplyToken): token is string =>
+  const tokenAlive = (job: DiscordTryOnJobData, token: ReplyToken): token is string =>
     token !== undefined && now() - job.reply.interactionAt < INTERACTION_TOKEN_TTL_MS - TOKEN_MARGIN_MS;
 
   /** Sends a request; any 2xx is a success (a body that is not JSON included). Errors carry no token. */
@@ -190,21 +217,21 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     }
   }
 
-  const webhook = (job: TryOnJobData, token: string, path = ''): Route => `/webhooks/${job.reply.applicationId}/${token}${path}`;
+  const webhook = (job: DiscordTryOnJobData, token: string, path = ''): Route => `/webhooks/${job.reply.applicationId}/${token}${path}`;
 
   function requireBotToken(what: string): void {
     if (!config.DISCORD_TOKEN) throw new HairError('CONFIG_INVALID', { problems: 'DISCORD_TOKEN' }, { detail: `${what} needs DISCORD_TOKEN` });
   }
 
   /** The deferred reply once its token is gone: deleted with the bot token so no "working on it" stays behind. */
-  async function removePlaceholder(job: TryOnJobData): Promise<void> {
+  async function removePlaceholder(job: DiscordTryOnJobData): Promise<void> {
     if (!job.reply.messageId || !config.DISCORD_TOKEN) return;
     await call(RequestMethod.Delete, `/channels/${job.channelId}/messages/${job.reply.messageId}`, {}, 'the placeholder removal', [config.DISCORD_TOKEN]).catch(
       (error: unknown) => log.debug({ code: (error as HairError).code }, 'could not remove the stale placeholder'),
     );
   }
 
-  async function postInChannel(job: TryOnJobData, jobId: string, body: MessageBody, files: RawFile[], mention: string, signal?: AbortSignal): Promise<DeliveredMessage> {
+  async function postInChannel(job: DiscordTryOnJobData, jobId: string, body: MessageBody, files: RawFile[], mention: string, signal?: AbortSignal): Promise<DeliveredMessage> {
     requireBotToken('the channel fallback');
     const channelBody = { ...body, content: mention, allowed_mentions: { users: [job.userId], parse: [] }, nonce: nonceFor(jobId), enforce_nonce: true };
     const messageId = await call(RequestMethod.Post, `/channels/${job.channelId}/messages`, { body: channelBody, files, ...(signal ? { signal } : {}) }, 'the channel message', [config.DISCORD_TOKEN ?? '']);
@@ -213,7 +240,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
   }
 
   /** A private notice without a token: a direct message; null when the member does not take them. */
-  async function directMessage(job: TryOnJobData, jobId: string, content: string): Promise<DeliveredMessage | null> {
+  async function directMessage(job: DiscordTryOnJobData, jobId: string, content: string): Promise<DeliveredMessage | null> {
     requireBotToken('a direct message');
     const secrets = [config.DISCORD_TOKEN ?? ''];
     try {
@@ -247,9 +274,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     },
 
     async deliverError(job, token, jobId, error) {
-      // Setup failures (models, config) read as INTERNAL to users; transient ones keep their own "try again" text.
-      const code: ErrorCode = error.userFacing || error.retryable || error.code === 'JOB_TIMEOUT' ? error.code : 'INTERNAL';
-      const params = code === 'INTERNAL' ? { jobId } : { jobId, ...error.params };
+      const { code, params } = userVisibleFailure(error, jobId);
       const message = errorMessage(job.locale, code, params);
       if (tokenAlive(job, token)) {
         try {

@@ -5,7 +5,7 @@ import { JOB_RETENTION_S, QUEUE_NAMES, redisKeys, tryOnResultSchema } from '../s
 const DONE = 'done:';
 /** What a finished delivery recorded: the job's result, or the failure reason the member was told about. */
 const recordSchema = z.object({
-  via: z.enum(['interaction', 'channel', 'direct-message']),
+  via: z.enum(['interaction', 'channel', 'direct-message', 'studio']),
   messageId: z.string().optional(),
   result: tryOnResultSchema.optional(),
   failure: z.string().optional(),

@@ -1,7 +1,7 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { HairError } from '../shared/errors.js';
 import { formatByteLimit } from '../shared/format-bytes.js';
-import { isHostAllowed } from '../shared/allowed-hosts.js';
+import { isHostAllowed, isLoopbackHost } from '../shared/allowed-hosts.js';
 
 export interface DownloadOptions {
   /** Exact host names or `*.suffix` patterns. */
@@ -21,17 +21,18 @@ export interface DownloadOptions {
   dispatcher?: Dispatcher;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/** Checks a URL before any connection: https (http only on loopback, for tests) to an allowed host. */
-function checkUrl(raw: string | URL, allowedHosts: readonly string[]): URL {
+/**
+ * Checks a URL before any connection: https (http only on loopback) to an allowed host. The studio callback goes
+ * through the same check as downloads.
+ */
+export function checkUrl(raw: string | URL, allowedHosts: readonly string[]): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     throw new HairError('DOWNLOAD_HOST_NOT_ALLOWED', {}, { detail: 'not a URL' });
   }
-  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
   if (!secure || url.username || url.password || !isHostAllowed(url.hostname, allowedHosts)) {
     throw new HairError('DOWNLOAD_HOST_NOT_ALLOWED', { host: url.hostname }, {
       detail: `${url.protocol}//${url.hostname} is not in DOWNLOAD_ALLOWED_HOSTS`,

@@ -52,7 +52,8 @@ export function downloadLimit(jobMaxBytes: number, workerMaxBytes: number): numb
   return Math.min(jobMaxBytes, workerMaxBytes);
 }
 
-const PIPELINE_TO_JOB_STAGE: Record<PipelineStage, JobStage> = {
+/** The job stage a pipeline stage reports as (the studio's in-process runs report the same). */
+export const PIPELINE_TO_JOB_STAGE: Record<PipelineStage, JobStage> = {
   detecting: 'detecting',
   aligning: 'aligning',
   transferring: 'transferring',
@@ -187,7 +188,7 @@ export function createTryOnProcessor(config: TryOnProcessorConfig, deps: TryOnPr
           return {
             result: {
               jobId,
-              deliveredVia: sent.via === 'channel' ? 'channel' : 'interaction',
+              deliveredVia: sent.via === 'direct-message' ? 'interaction' : sent.via,
               ...(sent.messageId ? { messageId: sent.messageId } : {}),
               format: encoded.format,
               bytes: encoded.data.length,

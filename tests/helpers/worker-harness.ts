@@ -15,6 +15,7 @@ import {
   tryOnJobId,
   type JobProgress,
   type PresetBuildJobInput,
+  type DiscordTryOnJobData,
   type TryOnJobInput,
 } from '../../src/shared/job.js';
 import { createLogger, type Logger } from '../../src/shared/log.js';
@@ -63,7 +64,7 @@ export interface SubmitOptions {
 export interface Submitted {
   job: Job;
   interaction: InteractionState;
-  data: ReturnType<typeof parseTryOnJob>;
+  data: DiscordTryOnJobData;
 }
 
 export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
@@ -85,17 +86,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
     list.push(data as JobProgress);
     progress.set(jobId, list);
   });
-  const logLines: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    name: 'worker-test',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    }),
-  });
+  const { logger, lines: logLines } = capturedLogger('worker-test');
   const env: Record<string, string> = {
     REDIS_URL,
     QUEUE_PREFIX: prefix,
@@ -147,7 +138,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
         colorPresetId: 'builtin:copper',
         requestedAt: Date.now(),
         ...options.job,
-      });
+      }) as DiscordTryOnJobData;
       const jobId = tryOnJobId(interaction.id);
       await redis.set(redisKeys(prefix).replyToken(jobId), interaction.token, 'PX', replyTokenTtlMs(interaction.sentAt));
       if (options.cancelFirst) await redis.set(redisKeys(prefix).cancel(jobId), data.userId, 'EX', 60);
@@ -176,12 +167,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
         await queue.obliterate({ force: true }).catch(() => undefined);
         await queue.close();
       }
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deletePrefix(redis, prefix);
       redis.disconnect();
       await cdn.close();
       await fake.close();
@@ -199,6 +185,32 @@ export function privateNotice(fake: FakeDiscord, interaction: InteractionState):
   if (!followUp) return undefined;
   const deleted = requests.some((r) => r.method === 'DELETE' && r.path.endsWith('/messages/@original') && r.at <= followUp.at);
   return { content: String(followUp.body.content ?? ''), publicReplyDeleted: deleted && !requests.some((r) => r.method === 'PATCH') };
+}
+
+/** A debug logger whose JSON lines a test can read. */
+export function capturedLogger(name: string): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    name,
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    }),
+  });
+  return { logger, lines };
+}
+
+/** Removes every key under a test's random prefix (never FLUSHDB: Redis is shared). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
 }
 
 /** Waits for a condition polled every 25 ms. */

@@ -36,3 +36,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { HAIR_EP: '' } }).HAIR_EP).toBe('auto');
   });
 });
+
+describe('config: studio', () => {
+  it('binds to loopback by default and needs STUDIO_TOKEN beyond it', async () => {
+    const { loadConfig } = await import('../../src/shared/config.js');
+    const local = loadConfig({ env: {} });
+    expect(local.STUDIO_HOST).toBe('127.0.0.1');
+    expect(local.STUDIO_PORT).toBeUndefined();
+    expect(() => loadConfig({ env: { STUDIO_HOST: '0.0.0.0' } })).toThrow(/STUDIO_TOKEN \(missing\): required when STUDIO_HOST/);
+    expect(loadConfig({ env: { STUDIO_HOST: '0.0.0.0', STUDIO_TOKEN: 'x'.repeat(16) } }).STUDIO_TOKEN).toHaveLength(16);
+  });
+});

@@ -84,3 +84,30 @@ describe('queue contract', () => {
     expect(keys.cancel('j1')).toBe('p1:cancel:j1');
   });
 });
+
+describe('queue contract: studio jobs', () => {
+  const studio: TryOnJobInput = {
+    via: 'studio',
+    locale: 'en',
+    reply: { callbackUrl: 'http://127.0.0.1:8501/worker/callback/s1', callbackToken: 'a'.repeat(43) },
+    selfie: { url: 'http://127.0.0.1:8501/worker/selfie/' + 'b'.repeat(43), size: 10 },
+    colorPresetId: 'builtin:copper',
+    origin: 'studio',
+    requestedAt: 1,
+  };
+
+  it('parses a studio job with its callback and no Discord ids; Discord jobs default to via discord', () => {
+    const job = parseTryOnJob(studio);
+    expect(job.via).toBe('studio');
+    if (job.via !== 'studio') throw new Error('narrowing');
+    expect(job.reply.callbackToken).toHaveLength(43);
+    expect(job.guildId).toBeUndefined();
+    expect(parseTryOnJob(base).via).toBe('discord');
+  });
+
+  it('refuses a weak callback token, a Discord job without its reply, and no preset at all', () => {
+    expect(() => parseTryOnJob({ ...studio, reply: { callbackUrl: 'http://127.0.0.1/x', callbackToken: 'short' } })).toThrow();
+    expect(() => parseTryOnJob({ ...base, reply: studio.reply } as unknown)).toThrow();
+    expect(() => parseTryOnJob({ ...studio, colorPresetId: undefined })).toThrow(/shapePresetId/);
+  });
+});
