@@ -37,7 +37,7 @@ function jobData(i: number) {
     channelId: '100000000000000002',
     userId: '100000000000000003',
     locale: 'en',
-    reply: { applicationId: '100000000000000004', interactionToken: `tok-${i}-${'x'.repeat(150)}`, interactionAt: Date.now() },
+    reply: { applicationId: '100000000000000004', interactionAt: Date.now(), messageId: `1000000000000${String(i).padStart(5, '0')}` },
     selfie: { url: `https://cdn.discordapp.com/attachments/1/${i}/selfie.png?ex=1&is=2&hm=${'f'.repeat(64)}`, size: 123456, contentType: 'image/png' },
     shapePresetId: 'builtin:short-layered',
     colorPresetId: 'builtin:copper',

@@ -11,7 +11,7 @@ const program = new Command('deploy-commands')
 
 try {
   const config = loadConfig({ need: ['discord'] });
-  const log = createLogger({ level: config.LOG_LEVEL, name: 'deploy-commands' });
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'deploy-commands', format: config.LOG_FORMAT });
   const guildId = program.opts<{ guild?: string }>().guild;
   const sent = await deployCommands(commands, { token: config.DISCORD_TOKEN!, applicationId: config.DISCORD_APPLICATION_ID!, apiUrl: config.DISCORD_API_URL ?? 'https://discord.com/api', guildId });
   log.info({ commands: sent.map((c) => c.name), scope: guildId ? `guild ${guildId}` : 'global' }, 'commands registered');

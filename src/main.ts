@@ -4,7 +4,9 @@
 // a worker in this process when Redis answers, else with the engine in this process.
 import { createBot } from './bot/bot.js';
 import { createTryOnEngine } from './pipeline/index.js';
-import { createLogger, exitOnShutdownSignals, hasDiscordToken, loadConfig, toHairError, type Config } from './shared/index.js';
+import { Redis } from 'ioredis';
+import { createLogger, exitOnShutdownSignals, exitOnStartupFailure, hasDiscordToken, loadConfig, type Config } from './shared/index.js';
+import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS } from './shared/redis.js';
 import { redisAnswers, startStudio, type RunningStudio } from './studio/start-studio.js';
 import { createWorker, type HairWorker } from './worker/create-worker.js';
 
@@ -27,7 +29,9 @@ function withStudioHost(config: Readonly<Config>, studio: RunningStudio | undefi
 try {
   if (hasDiscordToken()) {
     const config = loadConfig({ need: ['discord'] });
-    const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
+    const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+    // The bot needs Redis: before any queue client starts connecting, one clear line if it does not answer.
+    await assertRedisReachable(new Redis(config.REDIS_URL, REDIS_PREFLIGHT_OPTIONS), config.REDIS_URL);
     exitOnShutdownSignals(logger, closeAll);
     if (config.STUDIO_PORT !== undefined) running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'queue' } });
     running.worker = await createWorker(withStudioHost(config, running.studio), { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
@@ -36,7 +40,7 @@ try {
     if (running.studio) logger.info({ url: running.studio.url }, `studio at ${running.studio.url}`);
   } else {
     const config = loadConfig();
-    const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL });
+    const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
     exitOnShutdownSignals(logger, closeAll);
     if (await redisAnswers(config.REDIS_URL)) {
       running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'queue' } });
@@ -61,9 +65,6 @@ try {
     process.stdout.write(`\n  Hairstyler studio: ${studio.url}\n\n`);
   }
 } catch (error) {
-  const e = toHairError(error);
-  log.fatal({ code: e.code, err: error }, `failed to start: ${e.message}`);
-  process.exitCode = 1;
   await closeAll().catch(() => undefined);
-  setTimeout(() => process.exit(1), 100).unref();
+  exitOnStartupFailure(log, error, 'hairstyler');
 }

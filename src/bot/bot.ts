@@ -1,6 +1,7 @@
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { Redis } from 'ioredis';
 import { builtinPresets, HairError, redisKeys, type Config, type Logger, type PresetEntry } from '../shared/index.js';
+import { redisErrorListener } from '../shared/redis.js';
 import { botKeys } from './bot-keys.js';
 import { commands as defaultCommands } from './commands/index.js';
 import { components as defaultComponents } from './components/index.js';
@@ -32,9 +33,10 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
   }
   const log = deps.log;
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  redis.on('error', redisErrorListener(log, 'bot Redis client'));
   const keys = botKeys(config.QUEUE_PREFIX);
   const enqueuer = createEnqueuer(config, { redis, keys, log });
-  const limits = createLimits(config, { redis, keys, isUnfinished: (id) => enqueuer.isUnfinished(id) });
+  const limits = createLimits(config, { redis, keys, jobPhase: (id) => enqueuer.jobPhase(id), readyAt: (id) => enqueuer.readyAt(id) });
   const presets = createPresetCatalog(config, { redis, keys, shared: redisKeys(config.QUEUE_PREFIX), builtins: deps.builtins ?? builtinPresets(config.STYLES_DIR) });
   const ctx: BotContext = { config, log, redis, keys, enqueuer, limits, presets, fetch: deps.fetch ?? globalThis.fetch };
   // Nearly all of the bot's REST calls are interaction callbacks and interaction-token webhook edits, which Discord

@@ -1,10 +1,12 @@
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  CANCEL_TTL_S, DEFAULT_JOB_OPTIONS, JOB_NAMES, QUEUE_NAMES, WORKER_HEARTBEAT_TTL_S, parsePresetBuildJob, parseTryOnJob,
+  CANCEL_TTL_S, DEFAULT_JOB_OPTIONS, HairError, JOB_NAMES, QUEUE_NAMES, WORKER_HEARTBEAT_TTL_S, parsePresetBuildJob, parseTryOnJob, replyTokenTtlMs,
   redisKeys, type Logger, type PresetBuildJobInput, type RedisConfig, type TryOnJobData, type TryOnJobInput, type DiscordTryOnJobData,
 } from '../shared/index.js';
+import { redisErrorListener } from '../shared/redis.js';
 import type { BotKeys } from './bot-keys.js';
+import type { JobPhase } from './limits.js';
 
 /** Used for an ETA before any job finished. */
 const DEFAULT_JOB_MS = 12_000;
@@ -34,6 +36,8 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
   const tryOn = new Queue<TryOnJobData>(QUEUE_NAMES.tryOn, { connection, prefix: config.QUEUE_PREFIX });
   const presetBuild = new Queue(QUEUE_NAMES.presetBuild, { connection, prefix: config.QUEUE_PREFIX });
   const shared = redisKeys(config.QUEUE_PREFIX);
+  tryOn.on('error', redisErrorListener(deps.log, 'try-on queue'));
+  presetBuild.on('error', redisErrorListener(deps.log, 'preset-build queue'));
   let closing: Promise<void> | undefined;
 
   async function workersOnline(): Promise<number> {
@@ -69,9 +73,20 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
     position,
     workersOnline,
 
-    async enqueueTryOn(jobId: string, input: TryOnJobInput): Promise<Enqueued> {
+    /** The interaction token goes beside the job (redisKeys().replyToken), expiring with the token. */
+    async enqueueTryOn(jobId: string, input: TryOnJobInput, interactionToken?: string): Promise<Enqueued> {
       const data = parseTryOnJob(input);
-      await tryOn.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId });
+      const tokenKey = shared.replyToken(jobId);
+      if (data.via === 'discord') {
+        if (!interactionToken) throw new HairError('INTERNAL', {}, { detail: 'a Discord try-on needs its interaction token' });
+        await deps.redis.set(tokenKey, interactionToken, 'PX', replyTokenTtlMs(data.reply.interactionAt));
+      }
+      try {
+        await tryOn.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId });
+      } catch (error) {
+        await deps.redis.del(tokenKey).catch(() => undefined);
+        throw error;
+      }
       const pos = (await position(jobId)) ?? 1;
       const who = data.via === 'discord' ? { guildId: data.guildId, userId: data.userId } : { via: data.via };
       deps.log.info({ jobId, ...who, origin: data.origin, position: pos }, 'try-on enqueued');
@@ -90,9 +105,18 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
       return job && job.data.via !== 'studio' ? (job as Job<DiscordTryOnJobData>) : undefined;
     },
 
-    async isUnfinished(jobId: string): Promise<boolean> {
+    async jobPhase(jobId: string): Promise<JobPhase> {
       const state = await tryOn.getJobState(jobId);
-      return state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children';
+      if (state === 'unknown') return 'unknown';
+      return state === 'completed' || state === 'failed' ? 'finished' : 'unfinished';
+    },
+
+    /** When a waiting or running job should be ready: its place in line, or the average job time from its start. */
+    async readyAt(jobId: string): Promise<number> {
+      const place = await position(jobId);
+      if (place !== undefined) return await estimate(place);
+      const [job, avg] = await Promise.all([Job.fromId(tryOn, jobId), averageJobMs()]);
+      return Math.max(Date.now() + 1_000, (job?.processedOn ?? Date.now()) + avg);
     },
 
     async counts() {

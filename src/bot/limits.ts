@@ -4,12 +4,22 @@ import type { BotKeys } from './bot-keys.js';
 import { reserveCommand } from './reserve-script.js';
 
 const HOUR_MS = 60 * 60 * 1000;
+/**
+ * A reservation is recorded before its job is enqueued (the defer to Discord sits in between), so for a moment the
+ * queue does not know the id. Such an id still counts for this long; a bot that died before enqueueing frees the
+ * slot after it.
+ */
+export const RESERVE_GRACE_MS = 60_000;
+
+/** Where a job stands for the limits: the queue is the source of truth. */
+export type JobPhase = 'unfinished' | 'finished' | 'unknown';
 
 export interface LimitsDeps {
   redis: Redis;
   keys: BotKeys;
-  /** True while a job id is still waiting, delayed or active (the queue is the source of truth). */
-  isUnfinished: (jobId: string) => Promise<boolean>;
+  jobPhase: (jobId: string) => Promise<JobPhase>;
+  /** Epoch ms a user's running or waiting job should be ready at (for the TOO_MANY_JOBS message). */
+  readyAt: (jobId: string) => Promise<number>;
   now?: () => number;
 }
 
@@ -41,14 +51,20 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
     };
   }
 
-  /** Unfinished jobs of a user, pruning the ones the queue no longer runs. */
+  /**
+   * Unfinished jobs of a user (oldest first), pruning finished ones and reservations the queue never heard of within
+   * RESERVE_GRACE_MS. A reservation made a moment ago whose job is not enqueued yet still counts.
+   */
   async function activeJobs(userId: string): Promise<string[]> {
     const key = keys.userActive(userId);
-    const ids = await redis.zrange(key, '0', '-1');
-    const unfinished = await Promise.all(ids.map((id) => deps.isUnfinished(id)));
-    const gone = ids.filter((_, i) => !unfinished[i]);
-    if (gone.length > 0) await redis.zrem(key, ...gone);
-    return ids.filter((_, i) => unfinished[i]);
+    const entries = await redis.zrange(key, '0', '-1', 'WITHSCORES');
+    const ids: Array<{ id: string; reservedAt: number }> = [];
+    for (let i = 0; i < entries.length; i += 2) ids.push({ id: entries[i]!, reservedAt: Number(entries[i + 1]) });
+    const phases = await Promise.all(ids.map(({ id }) => deps.jobPhase(id)));
+    const cutoff = now() - RESERVE_GRACE_MS;
+    const gone = ids.filter(({ reservedAt }, i) => phases[i] === 'finished' || (phases[i] === 'unknown' && reservedAt < cutoff));
+    if (gone.length > 0) await redis.zrem(key, ...gone.map(({ id }) => id));
+    return ids.filter((entry) => !gone.includes(entry)).map(({ id }) => id);
   }
 
   return {
@@ -66,17 +82,25 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
     async reserve({ guildId, userId, jobId }: Reservation): Promise<void> {
       const at = now();
       await this.assertNotBlocked(guildId, userId);
-      await activeJobs(userId);
+      const active = await activeJobs(userId);
       const limit = await quotas(guildId);
       const [outcome, oldest] = await reserveScript(
         [keys.userActive(userId), keys.userHour(userId), keys.guildHour(guildId)],
         [at, HOUR_MS, config.USER_MAX_ACTIVE_JOBS, limit.user, limit.guild, jobId, 24 * 3600],
       );
       if (outcome === 'ok') return;
-      if (outcome === 'active') throw new HairError('TOO_MANY_JOBS', { limit: config.USER_MAX_ACTIVE_JOBS });
+      if (outcome === 'active') {
+        const eta = active[0] ? await deps.readyAt(active[0]) : at;
+        throw new HairError('TOO_MANY_JOBS', { eta: relativeTime(eta), limit: config.USER_MAX_ACTIVE_JOBS });
+      }
       const retryAt = relativeTime(Number(oldest) + HOUR_MS);
       if (outcome === 'user') throw new HairError('QUOTA_EXCEEDED', { limit: limit.user, retryAt });
       throw new HairError('GUILD_QUOTA_EXCEEDED', { limit: limit.guild, retryAt });
+    },
+
+    /** A job that ended without a worker (removed while waiting): its slot is free at once. */
+    async jobEnded(userId: string, jobId: string): Promise<void> {
+      await redis.zrem(keys.userActive(userId), jobId);
     },
 
     /** Gives a reservation back (the enqueue failed after reserve). */

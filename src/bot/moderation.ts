@@ -24,5 +24,5 @@ export function assertManageGuild(interaction: ChatInputCommandInteraction): voi
 }
 
 export function assertAdministrator(interaction: ChatInputCommandInteraction): void {
-  if (!interaction.memberPermissions?.has(PermissionFlagsBits.Administrator)) throw new HairError('NOT_MODERATOR');
+  if (!interaction.memberPermissions?.has(PermissionFlagsBits.Administrator)) throw new HairError('NOT_ADMIN');
 }

@@ -77,7 +77,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
 
   function checkName(name: string): string {
     const trimmed = name.trim();
-    if (!NAME_RULE.test(trimmed)) throw new HairError('PRESET_NAME_INVALID', { name: trimmed });
+    if (!NAME_RULE.test(trimmed)) throw new HairError('PRESET_NAME_INVALID');
     return trimmed;
   }
 
@@ -106,6 +106,18 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
     },
 
     findByName,
+
+    /** The presets' names as the member sees them (their language), for the result embed. */
+    async labels(guildId: string, locale: Locale, ids: { shape?: string | undefined; color?: string | undefined }): Promise<{ shape?: string; color?: string }> {
+      const all = await list(guildId, undefined, { includeUnready: true });
+      const name = (id: string | undefined) => {
+        const found = id ? all.find((p) => p.id === id) : undefined;
+        return found ? presetName(found, locale).slice(0, 100) : undefined;
+      };
+      const shape = name(ids.shape);
+      const color = name(ids.color);
+      return { ...(shape ? { shape } : {}), ...(color ? { color } : {}) };
+    },
 
     /** Records a new guild preset as `building`; throws on a bad name, a duplicate, or the guild's cap. */
     async add(guildId: string, input: { name: string; kind: PresetKind; addedBy: string }): Promise<PresetEntry> {

@@ -4,9 +4,12 @@ import {
   jobProgressSchema, parseJobFailure, presetBuildResultSchema, QUEUE_NAMES, tryOnResultSchema, type PresetBuildJobData,
   type RedisConfig,
 } from '../shared/index.js';
+import { redisErrorListener } from '../shared/redis.js';
 import type { BotContext } from './context.js';
 import { errorText, t } from './localize.js';
 import { recordCompleted, recordFailed } from './stats.js';
+import { relativeTime } from './limits.js';
+import { editPlaceholder } from './placeholder.js';
 import { cancelRow } from './try-on.js';
 
 /** Stages the bot shows; 'uploading' is left to the worker, whose result edit must not be overwritten. */
@@ -36,6 +39,8 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
   const connection = { url: config.REDIS_URL };
   const tryOnEvents = new QueueEvents(QUEUE_NAMES.tryOn, { connection, prefix: config.QUEUE_PREFIX });
   const presetEvents = new QueueEvents(QUEUE_NAMES.presetBuild, { connection, prefix: config.QUEUE_PREFIX });
+  tryOnEvents.on('error', redisErrorListener(ctx.log, 'try-on queue events'));
+  presetEvents.on('error', redisErrorListener(ctx.log, 'preset-build queue events'));
   const lastEdit = new Map<string, number>();
   let closing: Promise<void> | undefined;
 
@@ -58,9 +63,22 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
     // land after the result and hide it.
     const current = jobProgressSchema.safeParse(job?.progress);
     if (!job || !current.success || current.data.stage !== progress.data.stage || !(await job.isActive())) return;
-    const { locale, reply, userId } = job.data;
-    await editOriginal(reply.applicationId, reply.interactionToken, {
+    const { locale, userId } = job.data;
+    await editPlaceholder(ctx, rest, jobId, job.data, {
       content: t(locale, 'try.stage', { stage: t(locale, `stage.${progress.data.stage}`) }),
+      components: [cancelRow(locale, jobId, userId).toJSON()],
+    });
+  }));
+
+  // A worker died holding the job (its lock lapsed): BullMQ put it back in the queue. Say so instead of silence.
+  tryOnEvents.on('stalled', guard('stalled', async ({ jobId }: { jobId: string }) => {
+    lastEdit.delete(jobId);
+    const job = await ctx.enqueuer.getTryOn(jobId); // Discord jobs only
+    if (!job || !(await job.isWaiting() || await job.isActive())) return;
+    const { locale, userId } = job.data;
+    const eta = relativeTime(await ctx.enqueuer.readyAt(jobId));
+    await editPlaceholder(ctx, rest, jobId, job.data, {
+      content: t(locale, 'try.requeued', { eta }),
       components: [cancelRow(locale, jobId, userId).toJSON()],
     });
   }));
@@ -88,6 +106,7 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
     await ctx.presets.markBuilt(result.data.presetId, result.data.thumbnailBase64 || undefined);
     const target = await presetReply(jobId);
     if (target) await editOriginal(target.applicationId, target.token, { content: t(target.locale, 'presets.ready', { name: target.name }) });
+    await ctx.redis.del(ctx.keys.presetReply(jobId)); // the moderator's token is not needed any more
   }));
 
   presetEvents.on('failed', guard('preset-failed', async ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
@@ -96,6 +115,7 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
     if (job) await ctx.presets.markFailed(job.data.presetId, failure.code);
     const target = await presetReply(jobId);
     if (target) await editOriginal(target.applicationId, target.token, { content: errorText(target.locale, failure.code, { jobId, ...failure.params }) });
+    await ctx.redis.del(ctx.keys.presetReply(jobId));
   }));
 
   return {

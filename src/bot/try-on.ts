@@ -1,4 +1,4 @@
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageComponentInteraction, type RepliableInteraction } from 'discord.js';
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, type MessageComponentInteraction, type RepliableInteraction } from 'discord.js';
 import type { z } from 'zod';
 import { buildCustomId, HairError, tryOnJobId, type Locale, type TryOnJobInput, type tryOnOriginSchema } from '../shared/index.js';
 import type { BotContext } from './context.js';
@@ -24,9 +24,19 @@ export function cancelRow(locale: Locale, jobId: string, ownerId: string) {
   );
 }
 
+/** The id of the deferred reply, for edits once the token is gone (it lives 15 minutes). */
+async function deferredMessageId(interaction: RepliableInteraction | MessageComponentInteraction): Promise<string | undefined> {
+  if (!interaction.deferred && !interaction.replied) {
+    const response = await interaction.deferReply({ withResponse: true });
+    return response.resource?.message?.id ?? undefined;
+  }
+  return (await interaction.fetchReply().catch(() => undefined))?.id;
+}
+
 /**
  * Limits, then defer (public: the result is posted here), then enqueue, then the queued message. The job id comes
- * from the interaction id (tryOnJobId), so a double submission cannot queue twice. The token travels in the job for the worker's reply.
+ * from the interaction id (tryOnJobId), so a double submission cannot queue twice. The token goes to Redis beside the
+ * job (never into it) for the worker's reply; the presets' names in the member's language go with the job.
  */
 export async function startTryOn(interaction: RepliableInteraction | MessageComponentInteraction, ctx: BotContext, request: TryOnChoice): Promise<void> {
   const locale = localeOf(interaction);
@@ -40,23 +50,30 @@ export async function startTryOn(interaction: RepliableInteraction | MessageComp
   await ctx.limits.reserve(reservation);
   let enqueued;
   try {
-    if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
+    const [messageId, labels] = await Promise.all([
+      deferredMessageId(interaction),
+      ctx.presets.labels(guildId, locale, { shape: request.shapePresetId, color: request.colorPresetId }),
+    ]);
     enqueued = await ctx.enqueuer.enqueueTryOn(jobId, {
       guildId,
       channelId,
       userId: interaction.user.id,
       locale,
-      reply: { applicationId: interaction.applicationId, interactionToken: interaction.token, interactionAt: interaction.createdTimestamp },
+      reply: { applicationId: interaction.applicationId, interactionAt: interaction.createdTimestamp, ...(messageId ? { messageId } : {}) },
       selfie: request.selfie,
       ...(request.shapePresetId ? { shapePresetId: request.shapePresetId } : {}),
       ...(request.colorPresetId ? { colorPresetId: request.colorPresetId } : {}),
+      labels,
       ...(request.mode ? { mode: request.mode } : {}),
       origin: request.origin,
       requestedAt: Date.now(),
-    });
+    }, interaction.token);
   } catch (error) {
     await ctx.limits.release(reservation);
     throw error;
   }
-  await interaction.editReply(queuedView(locale, jobId, interaction.user.id, enqueued.position, enqueued.etaAt));
+  await interaction.editReply(queuedView(locale, jobId, interaction.user.id, enqueued.position, enqueued.etaAt)).catch((error: unknown) => {
+    // A fast worker already answered (a private error removes this reply): nothing left to show here.
+    if (!(error instanceof DiscordAPIError && error.code === 10008)) throw error;
+  });
 }

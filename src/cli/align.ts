@@ -57,7 +57,7 @@ export async function runAlign(input: string, options: AlignCliOptions): Promise
   } catch (cause) {
     throw new HairError('BAD_IMAGE', {}, { cause, detail: `cannot read ${input}: ${cause instanceof Error ? cause.message : String(cause)}` });
   }
-  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'align', destination: process.stderr });
+  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'align', destination: process.stderr, format: config.LOG_FORMAT });
   const manager = createSessionManager(config, { logger });
   try {
     const { image, original } = await intake(bytes, intakeLimits(config));

@@ -19,8 +19,8 @@ export async function runPresetsBuild(options: PresetsBuildOptions): Promise<voi
   if (!styles) throw new HairError('CONFIG_INVALID', { file }, { detail: `${file} is missing` });
   const only = options.only;
   const wanted = only ? styles.presets.filter((p) => p.id === only || p.id === builtinPresetId(only)) : styles.presets;
-  if (wanted.length === 0) throw new HairError('PRESET_NOT_FOUND', { preset: options.only ?? '' });
-  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'presets', destination: process.stderr });
+  if (wanted.length === 0) throw new HairError('PRESET_NOT_FOUND', { name: options.only ?? '' });
+  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'presets', destination: process.stderr, format: config.LOG_FORMAT });
   const engine = await createTryOnEngine(config, { logger });
   try {
     process.stdout.write(`presets build: ${engine.info.modelKind} ${engine.info.precision} graphs on ${engine.info.executionProvider}, cache in ${config.PRESET_CACHE_DIR}\n`);

@@ -33,7 +33,7 @@ export function parseReference(value: string): HairReference {
   if (isPresetId(value)) return { presetId: value };
   if (existsSync(value)) return { image: readImage(value) };
   if (PRESET_SLUG.test(value)) return { presetId: builtinPresetId(value) };
-  throw new HairError('PRESET_NOT_FOUND', { preset: value }, { detail: `${value} is neither a preset id nor a readable file` });
+  throw new HairError('PRESET_NOT_FOUND', { name: value }, { detail: `${value} is neither a preset id nor a readable file` });
 }
 
 /** An already aligned 1024² crop, decoded to packed RGB exactly as stored (no resizing, no alpha). */
@@ -71,7 +71,7 @@ async function runAlignedTransfer(options: TransferCliOptions, command: Command)
   const shape = options.shape ? await readAligned(options.shape) : undefined;
   const color = options.color ? await readAligned(options.color) : undefined;
   const config = loadConfig();
-  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'transfer', destination: process.stderr });
+  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'transfer', destination: process.stderr, format: config.LOG_FORMAT });
   const transfer = await createAlignedTransfer(config, { logger });
   try {
     process.stderr.write(`hairfast: ${transfer.info.modelKind} ${transfer.info.precision} graphs on ${transfer.info.executionProvider} (loaded in ${transfer.info.loadMs.toFixed(0)} ms), aligned inputs\n`);
@@ -105,7 +105,7 @@ export async function runTransfer(options: TransferCliOptions, command: Command)
   const selfie = readImage(options.face);
   const shape = options.shape ? parseReference(options.shape) : undefined;
   const color = options.color ? parseReference(options.color) : undefined;
-  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'transfer', destination: process.stderr });
+  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'transfer', destination: process.stderr, format: config.LOG_FORMAT });
   const engine = await createTryOnEngine(config, { logger });
   try {
     process.stderr.write(`hairfast: ${engine.info.modelKind} ${engine.info.precision} graphs on ${engine.info.executionProvider} (loaded in ${engine.info.loadMs.toFixed(0)} ms)\n`);

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import type { PipelineConfig } from '../shared/config.js';
 import { HairError, isHairError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { isPresetId, parsePresetId, presetServes, readStylesManifest, type PresetKind, type PresetSlot } from '../shared/presets.js';
+import { isPresetId, parsePresetId, presetServes, presetSlug, readStylesManifest, type PresetKind, type PresetSlot } from '../shared/presets.js';
 import { sha256 } from '../shared/sha256.js';
 import type {
   EngineInfo, HairReference, PipelineStage, PresetBuildResult, PresetCacheStore, RgbImage, TryOnEngine, TryOnRequest, TryOnResult,
@@ -104,7 +104,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
       return await work();
     } catch (error) {
       if (isHairError(error) && error.userFacing && error.params['role'] === undefined) {
-        throw new HairError(error.code, { ...error.params, role }, { cause: error });
+        throw error.withParams({ role });
       }
       throw error;
     }
@@ -125,11 +125,11 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     const known = seen.get(key);
     if (known) {
       // The same preset for both roles must serve both.
-      if (known.kind && !presetServes(known.kind, role)) throw new HairError('PRESET_KIND_MISMATCH', { preset: key, kind: known.kind, role });
+      if (known.kind && !presetServes(known.kind, role)) throw new HairError('PRESET_KIND_MISMATCH', { name: presetSlug(key), kind: role, preset: key, role });
       return known.embedding;
     }
     if ('presetId' in ref) {
-      if (!isPresetId(ref.presetId)) throw new HairError('PRESET_NOT_FOUND', { preset: ref.presetId });
+      if (!isPresetId(ref.presetId)) throw new HairError('PRESET_NOT_FOUND', { name: presetSlug(ref.presetId), preset: ref.presetId });
       const preset = await library.get(ctx, ref.presetId, role, signal);
       seen.set(key, { embedding: preset.embedding, kind: preset.kind });
       return preset.embedding;

@@ -17,74 +17,83 @@ export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
 export type HairfastPrecisionChoice = (typeof HAIRFAST_PRECISIONS)[number];
 /** The graph variants a worker actually loads. */
 export type HairfastPrecision = Exclude<HairfastPrecisionChoice, 'auto'>;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * Every setting carries `.describe()`: docs/settings.md and .env.example are generated from these schemas
+ * (`npm run settings:generate`; tests/shared/config-doc.test.ts fails when a setting has no description or the files
+ * are stale).
+ */
 
 /** Everything the pipeline (CLI, worker) needs. Defaults are the production defaults. */
 const pipelineSchema = z.object({
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  MODELS_DIR: z.string().min(1).default('models'),
-  STYLES_DIR: z.string().min(1).default('styles'),
-  /** Where preset caches live (binary, keyed by preset id + models hash). */
-  PRESET_CACHE_DIR: z.string().min(1).default('styles/cache'),
-  HAIR_EP: z.enum(EXECUTION_PROVIDERS).default('auto'),
-  /** HairFastGAN graph variants: fp16 on a GPU when exported (auto), or forced. */
-  HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto'),
-  /** CPU threads per session; 0 lets onnxruntime decide. */
-  ORT_INTRA_OP_THREADS: int(0, 256).default(0),
-  /** Upload limits: bytes of the file, decoded pixels, shortest side. */
-  MAX_IMAGE_BYTES: int(1024).default(10 * 1024 * 1024),
-  MAX_IMAGE_PIXELS: int(64 * 64).default(40_000_000),
-  MIN_IMAGE_SIDE: int(16).default(128),
-  /** Face front-end. */
-  FACE_MIN_SCORE: num(0.05, 0.99).default(0.5),
-  FACE_MIN_SIZE_PX: int(8).default(64),
-  /** With several faces, one must be this many times larger (by area) than the next to be chosen. 0 = refuse always. */
-  FACE_DOMINANCE_RATIO: num(0, 100).default(2.5),
-  FACE_MAX_YAW_DEG: num(5, 90).default(45),
-  ALIGN_OUTPUT_SIZE: int(64, 4096).default(1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+    .describe('Least severe log level written.'),
+  LOG_FORMAT: z.enum(LOG_FORMATS).default('auto')
+    .describe('Log lines: `pretty` (readable, coloured) or `json` (one object per line, for collectors); `auto` is pretty on a terminal and JSON otherwise.'),
+  MODELS_DIR: z.string().min(1).default('models').describe('Where `hairstyler models prepare` puts the ONNX models and their manifest.'),
+  STYLES_DIR: z.string().min(1).default('styles').describe('The built-in presets: `manifest.json` and their images.'),
+  PRESET_CACHE_DIR: z.string().min(1).default('styles/cache')
+    .describe('Binary caches of the built-in presets, keyed by preset id and models hash (`hairstyler presets build`).'),
+  HAIR_EP: z.enum(EXECUTION_PROVIDERS).default('auto')
+    .describe('onnxruntime execution provider; `auto` tries CUDA, then WebGPU, then the CPU (docs/gpu.md).'),
+  HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto')
+    .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
+  ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
+  MAX_IMAGE_BYTES: int(1024).default(10 * 1024 * 1024)
+    .describe('Largest photo in bytes the worker downloads and decodes (a job may ask for less, never more).'),
+  MAX_IMAGE_PIXELS: int(64 * 64).default(40_000_000).describe('Largest photo in decoded pixels (width × height), checked before decoding.'),
+  MIN_IMAGE_SIDE: int(16).default(128).describe('Shortest side in pixels a photo must have.'),
+  FACE_MIN_SCORE: num(0.05, 0.99).default(0.5).describe('Face detector score a face needs to count.'),
+  FACE_MIN_SIZE_PX: int(8).default(64).describe('Smallest face side in pixels (of the working copy) that is used; smaller ones are FACE_TOO_SMALL.'),
+  FACE_DOMINANCE_RATIO: num(0, 100).default(2.5)
+    .describe('With several faces, one must be this many times larger (by area) than the next to be chosen; 0 refuses every photo with several faces.'),
+  FACE_MAX_YAW_DEG: num(5, 90).default(45).describe('How far a face may be turned to the side (degrees) before FACE_TURNED_AWAY.'),
+  ALIGN_OUTPUT_SIZE: int(64, 4096).default(1024).describe('Side of the FFHQ-aligned face crop in pixels (HairFastGAN expects 1024).'),
 });
 
 const redisSchema = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  /** Key prefix for every queue; tests use a random one. */
-  QUEUE_PREFIX: z.string().min(1).default('hairstyler'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379').describe('The Redis server of the queues, limits and presets (`redis://[:password@]host:port[/db]`).'),
+  QUEUE_PREFIX: z.string().min(1).default('hairstyler').describe('Prefix of every Redis key; several deployments (or tests) can share one Redis with different prefixes.'),
 });
 
 const workerSchema = z.object({
-  WORKER_CONCURRENCY: int(1, 64).default(1),
-  WORKER_ID: z.string().min(1).optional(),
-  /** Hosts the selfie may be downloaded from (exact names or `*.suffix`). */
-  DOWNLOAD_ALLOWED_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
-  DOWNLOAD_CONNECT_TIMEOUT_MS: int(100).default(5_000),
-  DOWNLOAD_READ_TIMEOUT_MS: int(100).default(15_000),
-  JOB_TIMEOUT_MS: int(1_000).default(120_000),
-  SHUTDOWN_TIMEOUT_MS: int(0).default(60_000),
-  /** A job's lock lives this long without renewal; a dead worker's job is taken over after it (+ a stalled check). */
-  WORKER_LOCK_DURATION_MS: int(1_000).default(30_000),
-  /** How often each worker looks for jobs whose lock expired (stalled) and puts them back in the queue. */
-  WORKER_STALLED_INTERVAL_MS: int(500).default(15_000),
-  METRICS_PORT: int(0, 65535).default(9464),
-  METRICS_HOST: z.string().default('127.0.0.1'),
-  /** Bytes the result image may take in a Discord upload. */
-  RESULT_MAX_BYTES: int(64 * 1024).default(8 * 1024 * 1024),
+  WORKER_CONCURRENCY: int(1, 64).default(1).describe('Try-ons one worker process runs at once.'),
+  WORKER_ID: z.string().min(1).optional().describe('Name of this worker in logs, metrics and `/hair-admin stats`; default `<host>-<pid>-<random>`.'),
+  DOWNLOAD_ALLOWED_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net'])
+    .describe('Comma-separated hosts photos may be downloaded from (exact names or `*.suffix`); anything else is refused before connecting.'),
+  DOWNLOAD_CONNECT_TIMEOUT_MS: int(100).default(5_000).describe('Longest wait to connect to the attachment host.'),
+  DOWNLOAD_READ_TIMEOUT_MS: int(100).default(15_000).describe('Longest wait for headers and between two chunks of a download.'),
+  JOB_TIMEOUT_MS: int(1_000).default(120_000).describe('A try-on running longer is stopped (JOB_TIMEOUT) and the member told.'),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(60_000)
+    .describe('On SIGTERM the worker lets running try-ons finish this long; after that they go back to the queue for another worker.'),
+  WORKER_LOCK_DURATION_MS: int(1_000).default(30_000)
+    .describe('A job\'s lock lives this long without renewal; a dead worker\'s job is taken over after it (plus a stalled check).'),
+  WORKER_STALLED_INTERVAL_MS: int(500).default(15_000)
+    .describe('How often each worker looks for jobs whose lock expired (stalled) and puts them back in the queue.'),
+  METRICS_PORT: int(0, 65535).default(9464).describe('Port of the worker\'s /metrics, /healthz and /readyz; 0 picks a free one.'),
+  METRICS_HOST: z.string().default('127.0.0.1').describe('Address the metrics server listens on.'),
+  RESULT_MAX_BYTES: int(64 * 1024).default(8 * 1024 * 1024).describe('Largest result image in bytes (re-encoded smaller to fit a Discord upload).'),
 });
 
 const discordSchema = z.object({
-  DISCORD_TOKEN: z.string().min(1, 'the bot token from the Discord developer portal'),
-  DISCORD_APPLICATION_ID: z.string().regex(/^\d{5,25}$/, 'the application id (a snowflake)'),
-  /** REST base for Discord (tests point it at the local fake). */
-  DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
-  DISCORD_CDN_URL: z.string().url().default('https://cdn.discordapp.com'),
+  DISCORD_TOKEN: z.string().min(1, 'the bot token from the Discord developer portal')
+    .describe('The bot token (Discord developer portal → Bot). Never logged.'),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d{5,25}$/, 'the application id (a snowflake)')
+    .describe('The application id (developer portal → General Information).'),
+  DISCORD_API_URL: z.string().url().default('https://discord.com/api').describe('REST base for Discord; tests point it at the local fake Discord.'),
 });
 
 const botSchema = z.object({
-  USER_MAX_ACTIVE_JOBS: int(1, 100).default(1),
-  USER_HOURLY_QUOTA: int(0).default(20),
-  GUILD_HOURLY_QUOTA: int(0).default(500),
-  GUILD_PRESET_LIMIT: int(1, 500).default(50),
-  ATTACHMENT_MAX_BYTES: int(1024).default(10 * 1024 * 1024),
-  PROGRESS_EDIT_INTERVAL_MS: int(0).default(1_500),
-  BULL_BOARD_TOKEN: z.string().min(16).optional(),
-  BULL_BOARD_PORT: int(0, 65535).default(3030),
+  USER_MAX_ACTIVE_JOBS: int(1, 100).default(1).describe('Try-ons one member may have waiting or running at once.'),
+  USER_HOURLY_QUOTA: int(0).default(20).describe('Try-ons per member per hour (sliding window); admins can change it per server.'),
+  GUILD_HOURLY_QUOTA: int(0).default(500).describe('Try-ons per server per hour (sliding window); admins can change it per server.'),
+  GUILD_PRESET_LIMIT: int(1, 500).default(50).describe('Presets a server\'s moderators may add.'),
+  ATTACHMENT_MAX_BYTES: int(1024).default(10 * 1024 * 1024).describe('Largest upload the bot accepts (also capped by the interaction\'s own limit).'),
+  PROGRESS_EDIT_INTERVAL_MS: int(0).default(1_500).describe('At most one progress edit of a member\'s reply per this many ms.'),
+  BULL_BOARD_TOKEN: z.string().min(16).optional().describe('Turns on Bull Board (queue dashboard) behind this token (16+ characters); unset: no dashboard.'),
+  BULL_BOARD_PORT: int(0, 65535).default(3030).describe('Port of Bull Board on 127.0.0.1.'),
 });
 
 /** The studio's port when `npm start` runs without DISCORD_TOKEN and STUDIO_PORT is unset (Streamlit's, as in the report). */
@@ -93,32 +102,19 @@ export const STUDIO_DEFAULT_PORT = 8501;
 /** The web studio (upload/webcam page). */
 const studioSchema = z
   .object({
-    /**
-     * Port of the studio. Without DISCORD_TOKEN, `npm start` serves the studio here (8501 when unset); with a
-     * token, only when this is set.
-     */
-    STUDIO_PORT: int(0, 65535).optional(),
-    /** Address the studio binds to. Anything but loopback needs STUDIO_TOKEN. */
-    STUDIO_HOST: z.string().min(1).default('127.0.0.1'),
-    /** Secret for a studio bound beyond loopback: open `/?token=<it>` once (HttpOnly cookie) or send `Authorization: Bearer`. */
-    STUDIO_TOKEN: z.string().min(16).optional(),
-    /**
-     * How workers on other hosts reach this studio (the one-time selfie URL and the result callback), e.g.
-     * https://studio.example.com; its host must be in those workers' DOWNLOAD_ALLOWED_HOSTS. Default: the bound address.
-     */
-    STUDIO_PUBLIC_URL: z.string().url().optional(),
-    /** How long a worker has to fetch a selfie before its one-time URL expires. */
-    STUDIO_SELFIE_TTL_MS: int(5_000).default(10 * 60_000),
-    /** How long a finished result waits to be fetched by the page (it is dropped once fetched). */
-    STUDIO_RESULT_TTL_MS: int(5_000).default(5 * 60_000),
-    /** Try-ons the studio holds at once (photos waiting for a worker, results waiting for the page). */
-    STUDIO_MAX_PENDING: int(1, 1000).default(20),
-    /** Requests per minute and client IP. */
-    STUDIO_RATE_LIMIT_PER_MIN: int(1).default(120),
-    /** With Redis and no DISCORD_TOKEN, `npm start` also runs a worker in the same process. */
-    STUDIO_LOCAL_WORKER: bool.default(true),
-    /** The page's files (index.html, studio.css, the compiled dist/). */
-    STUDIO_WEB_DIR: z.string().min(1).default('web'),
+    STUDIO_PORT: int(0, 65535).optional()
+      .describe('Port of the studio. Without DISCORD_TOKEN, `npm start` serves the studio here (8501 when unset); with a token, only when this is set.'),
+    STUDIO_HOST: z.string().min(1).default('127.0.0.1').describe('Address the studio binds to. Anything but loopback needs STUDIO_TOKEN.'),
+    STUDIO_TOKEN: z.string().min(16).optional()
+      .describe('Secret for a studio bound beyond loopback: open `/?token=<it>` once (HttpOnly cookie) or send `Authorization: Bearer`.'),
+    STUDIO_PUBLIC_URL: z.string().url().optional()
+      .describe('How workers on other hosts reach this studio (the one-time selfie URL and the result callback), e.g. https://studio.example.com; its host must be in those workers\' DOWNLOAD_ALLOWED_HOSTS. Default: the bound address.'),
+    STUDIO_SELFIE_TTL_MS: int(5_000).default(10 * 60_000).describe('How long a worker has to fetch a selfie before its one-time URL expires.'),
+    STUDIO_RESULT_TTL_MS: int(5_000).default(5 * 60_000).describe('How long a finished result waits to be fetched by the page (it is dropped once fetched).'),
+    STUDIO_MAX_PENDING: int(1, 1000).default(20).describe('Try-ons the studio holds at once (photos waiting for a worker, results waiting for the page).'),
+    STUDIO_RATE_LIMIT_PER_MIN: int(1).default(120).describe('Studio requests per minute and client IP.'),
+    STUDIO_LOCAL_WORKER: bool.default(true).describe('With Redis and no DISCORD_TOKEN, `npm start` also runs a worker in the same process.'),
+    STUDIO_WEB_DIR: z.string().min(1).default('web').describe('The studio page\'s files (index.html, studio.css, the compiled dist/).'),
   })
   .superRefine((studio, ctx) => {
     if (!isLoopbackHost(studio.STUDIO_HOST) && !studio.STUDIO_TOKEN) {
@@ -126,7 +122,8 @@ const studioSchema = z
     }
   });
 
-const sections = {
+/** The configuration's sections, in the order docs/settings.md lists them. */
+export const CONFIG_SECTIONS = {
   pipeline: pipelineSchema,
   redis: redisSchema,
   worker: workerSchema,
@@ -134,7 +131,8 @@ const sections = {
   bot: botSchema,
   studio: studioSchema,
 } as const;
-export type ConfigSection = keyof typeof sections;
+export type ConfigSection = keyof typeof CONFIG_SECTIONS;
+const sections = CONFIG_SECTIONS;
 
 /**
  * Sections whose every setting has a default: validated in every process, so a bad value fails at start wherever

@@ -1,3 +1,5 @@
+import type { en } from './i18n/en.js';
+
 /**
  * Stable error codes. They are logged, tested and shown to users; never rename one.
  * `retryable`: a transient failure the worker may retry. `userFacing`: the user caused it and can fix it.
@@ -35,11 +37,13 @@ export const ERROR_TABLE = {
   RATE_LIMITED: { retryable: false, userFacing: true },
   NOT_OWNER: { retryable: false, userFacing: true },
   NOT_MODERATOR: { retryable: false, userFacing: true },
+  NOT_ADMIN: { retryable: false, userFacing: true },
   JOB_NOT_FOUND: { retryable: false, userFacing: true },
   JOB_CANCELLED: { retryable: false, userFacing: true },
   JOB_TIMEOUT: { retryable: false, userFacing: false },
   // delivery and infrastructure
   DISCORD_UNAVAILABLE: { retryable: true, userFacing: false },
+  REDIS_UNAVAILABLE: { retryable: true, userFacing: false },
   /** A worker could not reach the studio that asked (its callback). */
   STUDIO_UNAVAILABLE: { retryable: true, userFacing: false },
   OUT_OF_MEMORY: { retryable: true, userFacing: false },
@@ -53,19 +57,91 @@ export const ERROR_TABLE = {
 export type ErrorCode = keyof typeof ERROR_TABLE;
 export const ERROR_CODES = Object.keys(ERROR_TABLE) as ErrorCode[];
 
-/** Values that fill a message's placeholders. Never pixels, tokens or URLs with secrets. */
-export type ErrorParams = Record<string, string | number | boolean | undefined>;
+/** A value a message or a log line may carry. Never pixels, tokens or URLs with secrets. */
+export type ErrorParamValue = string | number | boolean;
+/** Params as read back (from a job's failedReason, a HairError of any code): loose on purpose. */
+export type ErrorParams = Record<string, ErrorParamValue | undefined>;
+
+/** `{a} and {b}` → 'a' | 'b'. */
+type Placeholders<Template extends string> = Template extends `${string}{${infer Name}}${infer Rest}` ? Name | Placeholders<Rest> : never;
+/** Placeholders the edge fills itself (the bot and the worker add the job id). */
+type EdgeParam = 'jobId';
+/**
+ * Values throw sites may add for logs and for logic, never shown unless a template names them. A name that is
+ * neither a placeholder of the code's message nor one of these does not compile.
+ */
+interface ErrorContext {
+  name?: string;
+  model?: string;
+  file?: string;
+  package?: string;
+  ep?: string;
+  stage?: string;
+  role?: string;
+  reason?: string;
+  format?: string;
+  contentType?: string;
+  host?: string;
+  status?: number;
+  size?: number;
+  min?: number;
+  tensor?: string;
+  kind?: string;
+  preset?: string;
+  problems?: string;
+  limit?: ErrorParamValue;
+  jobId?: string;
+}
+/** A template's placeholders; for a plural message, those of every form plus the count it is chosen by. */
+type MessageParams<M> = M extends string
+  ? Placeholders<M>
+  : M extends { count: infer Count extends string }
+    ? Count | Placeholders<Extract<M[Exclude<keyof M, 'count'>], string>>
+    : never;
+type MessagePlaceholders<C extends ErrorCode> = MessageParams<(typeof en.errors)[C]>;
+
+/**
+ * What `new HairError(code, params)` takes for one code: every placeholder of its English message (ko.ts uses the
+ * same ones; tests/shared/errors.test.ts checks), plus optional context. Typed from the message templates, so a
+ * misspelt or missing placeholder is a compile error at the throw site.
+ */
+export type ErrorParamsOf<C extends ErrorCode> = C extends ErrorCode
+  ? { [K in Exclude<MessagePlaceholders<C>, EdgeParam>]: ErrorParamValue } & ErrorContext
+  : never;
+
+export interface HairErrorOptions {
+  cause?: unknown;
+  /** Operator-facing detail for logs (never shown to users). */
+  detail?: string;
+}
+
+type HairErrorArgs<C extends ErrorCode> = {} extends ErrorParamsOf<C>
+  ? [params?: ErrorParamsOf<C>, options?: HairErrorOptions]
+  : [params: ErrorParamsOf<C>, options?: HairErrorOptions];
 
 /** The one error type of the project: a stable code plus the values its message needs. */
-export class HairError extends Error {
+export class HairError<C extends ErrorCode = ErrorCode> extends Error {
   override readonly name = 'HairError';
-  readonly code: ErrorCode;
-  readonly params: ErrorParams;
+  readonly code: C;
+  readonly params: Readonly<ErrorParams>;
 
-  constructor(code: ErrorCode, params: ErrorParams = {}, options?: { cause?: unknown; detail?: string }) {
+  constructor(code: C, ...[params, options]: HairErrorArgs<C>) {
     super(options?.detail ? `${code}: ${options.detail}` : code, options?.cause ? { cause: options.cause } : undefined);
     this.code = code;
-    this.params = params;
+    this.params = { ...params };
+  }
+
+  /** The same error with more context (a stage adding its role, say); the original becomes the cause. */
+  withParams(extra: ErrorContext): HairError<C> {
+    const prefix = `${this.code}: `;
+    const detail = this.message.startsWith(prefix) ? this.message.slice(prefix.length) : undefined;
+    const make = HairError as new (code: C, params: ErrorParams, options: HairErrorOptions) => HairError<C>;
+    return new make(this.code, { ...this.params, ...extra }, { cause: this, ...(detail ? { detail } : {}) });
+  }
+
+  /** A HairError of a code known only at run time (a verification result, a caller's choice) with context params. */
+  static of(code: ErrorCode, context: ErrorContext, options?: HairErrorOptions): HairError {
+    return new (HairError as new (code: ErrorCode, params: ErrorParams, options?: HairErrorOptions) => HairError)(code, { ...context }, options);
   }
 
   get retryable(): boolean {

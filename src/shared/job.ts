@@ -54,12 +54,29 @@ export const attachmentRefSchema = z.object({
 export type AttachmentRef = z.infer<typeof attachmentRefSchema>;
 export type AttachmentRefInput = z.input<typeof attachmentRefSchema>;
 
-/** Where the answer goes: the deferred interaction reply, or (token expired) the channel with a mention. */
+/**
+ * Where the answer goes: the deferred interaction reply, or (token expired) the channel with a mention. The
+ * interaction token itself is not job data: it sits in `redisKeys().replyToken(jobId)`, which expires with the token
+ * and is deleted once the answer is delivered, so finished jobs (kept for Bull Board and stats) hold no token.
+ */
 export const replyTargetSchema = z.object({
   applicationId: snowflake,
-  interactionToken: z.string().min(1).max(1024),
   /** Epoch ms when the interaction was created; the token dies INTERACTION_TOKEN_TTL_MS later. */
   interactionAt: z.number().int().min(0),
+  /** The deferred reply's message: edited or deleted with the bot token once the interaction token is gone. */
+  messageId: snowflake.optional(),
+});
+export type ReplyTarget = z.infer<typeof replyTargetSchema>;
+
+/** How long a reply token key lives: what is left of the token's 15 minutes (at least 1 s). */
+export function replyTokenTtlMs(interactionAt: number, now = Date.now()): number {
+  return Math.max(1_000, interactionAt + INTERACTION_TOKEN_TTL_MS - now);
+}
+
+/** Display names the bot resolved for the user's language (built-in or moderator presets), for the result. */
+export const presetLabelsSchema = z.object({
+  shape: z.string().min(1).max(100).optional(),
+  color: z.string().min(1).max(100).optional(),
 });
 
 /**
@@ -90,6 +107,8 @@ const tryOnCommon = {
   selfie: attachmentRefSchema,
   shapePresetId: presetIdSchema.optional(),
   colorPresetId: presetIdSchema.optional(),
+  /** The presets' display names in the member's language (the result shows them rather than slugs). */
+  labels: presetLabelsSchema.default({}),
   mode: tryOnModeSchema.default('paste-back'),
   origin: tryOnOriginSchema.default('command'),
   /** Epoch ms when the producer enqueued it; end-to-end latency is measured from here. */
@@ -241,24 +260,45 @@ export function parseJobFailure(reason: string | undefined | null): JobErrorPayl
 }
 
 /**
+ * What a job keeps once it is finished (also what `/hair privacy` tells members, from these numbers):
+ * - the interaction token is never job data (replyToken key, ≤ 15 min, deleted on delivery);
+ * - a completed try-on keeps the selfie's attachment URL for `tryOnCompleted` seconds, so the result's Retry /
+ *   Another color / Another shape buttons can run it again; after that the whole job is removed;
+ * - a failed try-on has no buttons: its URL is removed at once (withoutAttachmentUrl) and the rest (ids, presets,
+ *   error code) is kept `tryOnFailed` seconds for stats and Bull Board;
+ * - a preset build's image URL is removed when the build ends (the worker keeps the image as the preset's source).
+ */
+export const JOB_RETENTION_S = Object.freeze({
+  tryOnCompleted: 60 * 60,
+  tryOnFailed: 24 * 60 * 60,
+  presetBuildCompleted: 24 * 60 * 60,
+  presetBuildFailed: 7 * 24 * 60 * 60,
+});
+
+/**
  * Enqueue options the bot uses (attempts/backoff for transient failures, retention by age and count). The worker
  * turns user errors into UnrecoverableError, so only transient failures use the attempts.
- * Retention is short because job data holds the attachment URL and the interaction token.
  */
 export const DEFAULT_JOB_OPTIONS = Object.freeze({
   tryOn: {
     attempts: 3,
     backoff: { type: 'exponential' as const, delay: 2_000 },
-    removeOnComplete: { age: 60 * 60, count: 1_000 },
-    removeOnFail: { age: 24 * 60 * 60, count: 5_000 },
+    removeOnComplete: { age: JOB_RETENTION_S.tryOnCompleted, count: 1_000 },
+    removeOnFail: { age: JOB_RETENTION_S.tryOnFailed, count: 5_000 },
   },
   presetBuild: {
     attempts: 3,
     backoff: { type: 'exponential' as const, delay: 2_000 },
-    removeOnComplete: { age: 24 * 60 * 60, count: 1_000 },
-    removeOnFail: { age: 7 * 24 * 60 * 60, count: 1_000 },
+    removeOnComplete: { age: JOB_RETENTION_S.presetBuildCompleted, count: 1_000 },
+    removeOnFail: { age: JOB_RETENTION_S.presetBuildFailed, count: 1_000 },
   },
 });
+
+/** A finished job's data without the signed attachment URL (selfie or preset image); everything else stays. */
+export function withoutAttachmentUrl<T extends { selfie?: object; image?: object }>(data: T): T {
+  const strip = (ref: object | undefined) => (ref ? Object.fromEntries(Object.entries(ref).filter(([key]) => key !== 'url')) : ref);
+  return { ...data, ...(data.selfie ? { selfie: strip(data.selfie) } : {}), ...(data.image ? { image: strip(data.image) } : {}) };
+}
 
 /** Parse + apply defaults; throws a ZodError naming every bad field. */
 export function parseTryOnJob(data: unknown): TryOnJobData {
@@ -316,6 +356,15 @@ export function redisKeys(prefix: string) {
     workers: `${prefix}:workers`,
     /** Hash: WorkerRegistration fields, expires WORKER_HEARTBEAT_TTL_S after the last heartbeat. */
     worker: (workerId: string) => `${prefix}:worker:${workerId}`,
+    /** A try-on's interaction token (string), PX = what is left of its 15 minutes; deleted once the answer is delivered. */
+    replyToken: (jobId: string) => `${prefix}:reply-token:${jobId}`,
+    /**
+     * A try-on's delivery record: `claimed:<lock token>` while a worker is posting the answer, then `done:<via>:<id>`.
+     * A job run again after its lock was lost (a Redis outage, a stall) finds it and does not post twice.
+     */
+    delivery: (jobId: string) => `${prefix}:delivery:${jobId}`,
+    /** BullMQ's lock of a job (`<prefix>:<queue>:<jobId>:lock`): the delivery claim checks the worker still holds it. */
+    jobLock: (queue: QueueName, jobId: string) => `${prefix}:${queue}:${jobId}:lock`,
     /** `SET <key> <userId> EX CANCEL_TTL_S` then `PUBLISH cancelChannel <jobId>`: the worker aborts that job. */
     cancel: (jobId: string) => `${prefix}:cancel:${jobId}`,
     cancelChannel: `${prefix}:cancel`,

@@ -36,6 +36,11 @@ export function isPresetId(value: string): boolean {
   return PRESET_ID.test(value);
 }
 
+/** `builtin:short-layered` → `short-layered`: what a message shows when no display name is known (other keys as they are). */
+export function presetSlug(value: string): string {
+  return parsePresetId(value)?.slug ?? value;
+}
+
 /** The parts of a preset id, or undefined for anything that is not one. */
 export function parsePresetId(value: string): PresetId | undefined {
   if (!isPresetId(value)) return undefined;

@@ -91,6 +91,18 @@ export function createJobBoard(options: JobBoardOptions) {
       return count;
     },
 
+    /** When the earliest unfinished try-on of a client should be ready (its last queued estimate), if known. */
+    readyAtFor(client: string): number | undefined {
+      let earliest: number | undefined;
+      for (const entry of byTicket.values()) {
+        if (entry.client !== client || entry.finished) continue;
+        const queued = entry.latest.find((event) => event.type === 'queued');
+        const at = queued?.type === 'queued' ? queued.etaAt : undefined;
+        if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+      }
+      return earliest;
+    },
+
     jobIdOf(ticket: string): string | undefined {
       return byTicket.get(ticket, { updateAgeOnGet: false })?.jobId;
     },

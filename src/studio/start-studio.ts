@@ -8,6 +8,7 @@ import { HairError } from '../shared/errors.js';
 import { redisKeys } from '../shared/job.js';
 import { builtinPresets } from '../shared/presets.js';
 import type { Logger } from '../shared/log.js';
+import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS } from '../shared/redis.js';
 import type { StudioBackend } from './backend.js';
 import { createStudioApp } from './create-studio.js';
 import { createFacePreview, type FacePreview } from './face-preview.js';
@@ -30,16 +31,8 @@ export type StudioEngine = { kind: 'queue' } | { kind: 'in-process'; engine: Try
 
 /** Whether a Redis server answers at `url` within `timeoutMs` (one try, no retries). */
 export async function redisAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
+  const probe = new Redis(url, { ...REDIS_PREFLIGHT_OPTIONS, connectTimeout: timeoutMs });
+  return await assertRedisReachable(probe, url).then(() => true, () => false);
 }
 
 const browserHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);

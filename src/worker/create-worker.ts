@@ -1,16 +1,20 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import type { REST } from '@discordjs/rest';
 import type { PresetCacheStore, TryOnEngine } from '../pipeline/engine.js';
 import type { Config } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
-import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, redisKeys } from '../shared/job.js';
+import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, redisKeys, withoutAttachmentUrl } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
+import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS, redisErrorListener } from '../shared/redis.js';
 import { createDelivery, routeDelivery } from './deliver.js';
 import { createStudioDelivery } from './deliver-studio.js';
+import { createDeliveryLedger } from './delivery-ledger.js';
+import { SHUTDOWN_REASON } from './job-failure.js';
+import { TolerantWorker } from './tolerant-worker.js';
 import { download, type DownloadOptions } from './download.js';
 import { gpuName } from './gpu-name.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
@@ -69,8 +73,12 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
   const logger = deps.logger.child({ workerId: id });
   const prefix = config.QUEUE_PREFIX;
   const keys = redisKeys(prefix);
+  await assertRedisReachable(new Redis(config.REDIS_URL, REDIS_PREFLIGHT_OPTIONS), config.REDIS_URL);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const subscriber = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: null });
+  // Later outages are logged once per distinct error and retried by the clients.
+  redis.on('error', redisErrorListener(logger, 'worker Redis client'));
+  subscriber.on('error', redisErrorListener(logger, 'cancel subscriber'));
   const cleanups: Array<[string, () => Promise<unknown> | unknown]> = [];
   let ready = false;
   let health: HealthServer | undefined;
@@ -79,6 +87,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     tryOn: new Queue(QUEUE_NAMES.tryOn, { connection: bullConnection(config.REDIS_URL), prefix }),
     presetBuild: new Queue(QUEUE_NAMES.presetBuild, { connection: bullConnection(config.REDIS_URL), prefix }),
   };
+  for (const [name, queue] of Object.entries(queues)) queue.on('error', redisErrorListener(logger, `${name} queue`));
   const metrics = createWorkerMetrics({
     [QUEUE_NAMES.tryOn]: () => queues.tryOn.getJobCounts(),
     [QUEUE_NAMES.presetBuild]: () => queues.presetBuild.getJobCounts(),
@@ -116,7 +125,12 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     const checkCancelled = async (jobId: string) => {
       if ((await redis.exists(keys.cancel(jobId))) === 1) throw new HairError('JOB_CANCELLED');
     };
-    const tryOn = createTryOnProcessor(config, { engine, delivery, download: downloadWithAgent, checkCancelled, metrics, logger, workerId: id });
+    const replyTokens = {
+      get: async (jobId: string) => (await redis.get(keys.replyToken(jobId))) ?? undefined,
+      drop: async (jobId: string) => void (await redis.del(keys.replyToken(jobId))),
+    };
+    const ledger = createDeliveryLedger(redis, prefix);
+    const tryOn = createTryOnProcessor(config, { engine, delivery, ledger, replyTokens, download: downloadWithAgent, checkCancelled, metrics, logger, workerId: id });
     const presetBuild = createPresetBuildProcessor(config, { engine, presetSources, download: downloadWithAgent, metrics, logger, workerId: id });
 
     const registry = createWorkerRegistry(
@@ -148,16 +162,28 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
       maxStalledCount: 2,
       autorun: false,
     };
-    workers.push(
-      new Worker(QUEUE_NAMES.tryOn, tryOn, { ...workerOptions, concurrency: config.WORKER_CONCURRENCY, ...retention('tryOn') }),
-      new Worker(QUEUE_NAMES.presetBuild, presetBuild, { ...workerOptions, concurrency: 1, ...retention('presetBuild') }),
-    );
+    const onCorruptJob = (jobId: string, fields: string[]) => logger.error({ jobId, fields }, 'stored job fields are not valid JSON; failing the job');
+    const tryOnWorker = new TolerantWorker(QUEUE_NAMES.tryOn, tryOn, { ...workerOptions, concurrency: config.WORKER_CONCURRENCY, ...retention('tryOn') }, onCorruptJob);
+    const presetWorker = new TolerantWorker(QUEUE_NAMES.presetBuild, presetBuild, { ...workerOptions, concurrency: 1, ...retention('presetBuild') }, onCorruptJob);
+    workers.push(tryOnWorker, presetWorker);
+    // A finished job keeps no signed attachment URL it no longer needs (JOB_RETENTION_S in the job contract).
+    const scrub = (job: Job) => {
+      if ((job.data as { selfie?: { url?: string }; image?: { url?: string } })?.selfie?.url === undefined && job.data?.image?.url === undefined) return;
+      job.updateData(withoutAttachmentUrl(job.data)).catch((error: unknown) => logger.warn({ err: error, jobId: job.id }, 'could not drop the attachment URL of a finished job'));
+    };
+    tryOnWorker.on('failed', (job) => {
+      if (job?.finishedOn) scrub(job);
+    });
+    presetWorker.on('completed', scrub);
+    presetWorker.on('failed', (job) => {
+      if (job?.finishedOn) scrub(job);
+    });
     for (const worker of workers) {
       worker.on('completed', () => void registry.jobDone(true).catch(() => undefined));
       worker.on('failed', (job) => {
         if (job && job.finishedOn) void registry.jobDone(false).catch(() => undefined);
       });
-      worker.on('error', (error) => logger.error({ err: error }, 'BullMQ worker error'));
+      worker.on('error', redisErrorListener(logger, `BullMQ worker ${worker.name}`));
     }
 
     // Owner cancellation: the bot sets the flag (a job not yet taken) and publishes (a job running somewhere).
@@ -245,17 +271,22 @@ function retention(kind: keyof typeof DEFAULT_JOB_OPTIONS) {
   return { removeOnComplete, removeOnFail };
 }
 
-/** Graceful close; if active jobs outlive the timeout, a forced close leaves them to stall → another worker. */
+/** After the shutdown timeout, how long aborted jobs get to hand themselves back before the worker stops waiting. */
+const ABORT_GRACE_MS = 5_000;
+
+const delay = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
+
+/**
+ * Graceful close within SHUTDOWN_TIMEOUT_MS. Past it, active jobs are aborted with SHUTDOWN_REASON: each goes back
+ * to the queue unchanged (no attempt used) for another worker. One that cannot stop (a native inference call) is
+ * left behind after ABORT_GRACE_MS: its lock lapses and another worker takes it over. BullMQ keeps one close
+ * promise per worker, so a second close(true) would only wait for the first: the timeout never relies on it.
+ */
 async function closeWorkers(workers: Worker[], timeoutMs: number, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
   const graceful = Promise.all(workers.map((worker) => worker.close())).then(() => 'closed' as const);
-  const outcome = await Promise.race([graceful, timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    logger.warn({ timeoutMs }, 'active jobs did not finish in time; leaving them to another worker');
-    await Promise.all(workers.map((worker) => worker.close(true)));
-  }
+  if ((await Promise.race([graceful, delay(timeoutMs)])) === 'closed') return;
+  logger.warn({ timeoutMs }, 'active jobs did not finish in time; handing them back to the queue');
+  for (const worker of workers) worker.cancelAllJobs(SHUTDOWN_REASON);
+  if ((await Promise.race([graceful, delay(ABORT_GRACE_MS)])) === 'closed') return;
+  logger.warn({ graceMs: ABORT_GRACE_MS }, 'an active job did not stop; its lock will lapse and another worker will take it');
 }

@@ -53,7 +53,7 @@ export function createStudioDelivery(config: StudioDeliveryConfig, deps: StudioD
   }
 
   return {
-    async deliverResult(job, image, summary, signal) {
+    async deliverResult(job, _token, image, summary, signal) {
       const meta: StudioResultMeta = {
         jobId: summary.jobId,
         format: image.format,
@@ -66,12 +66,17 @@ export function createStudioDelivery(config: StudioDeliveryConfig, deps: StudioD
       return post(job, image.data, { 'content-type': `image/${image.format}`, [STUDIO_RESULT_HEADER]: JSON.stringify(meta) }, signal);
     },
 
-    async deliverError(job, jobId, error) {
+    async deliverError(job, _token, jobId, error) {
       const { code, params: all } = userVisibleFailure(error, jobId);
       const params = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
       const payload: StudioErrorCallback = { jobId, error: { code, params, retryable: error.retryable } };
       deps.logger.debug({ jobId, code }, 'telling the studio about a failure');
       return post(job, JSON.stringify(payload), { 'content-type': 'application/json' });
+    },
+
+    // The studio takes each callback once (its token is one-time): a second post is refused, never shown twice.
+    async findEarlierDelivery() {
+      return undefined;
     },
   };
 }

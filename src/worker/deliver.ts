@@ -1,19 +1,24 @@
-import { DiscordAPIError, HTTPError, REST, type RawFile, type RESTOptions } from '@discordjs/rest';
-import { errorMessage, uiText, type Locale } from '../shared/i18n/index.js';
+import { DiscordAPIError, HTTPError, REST, RequestMethod, type RawFile, type RequestData, type RESTOptions } from '@discordjs/rest';
 import { HairError, type ErrorCode, type ErrorParams } from '../shared/errors.js';
-import { buildCustomId, INTERACTION_TOKEN_TTL_MS, type DiscordTryOnJobData, type StudioTryOnJobData, type TryOnJobData } from '../shared/job.js';
+import { errorMessage, uiText, type Locale } from '../shared/i18n/index.js';
+import {
+  buildCustomId, INTERACTION_TOKEN_TTL_MS, parseCustomId, type DiscordTryOnJobData, type StudioTryOnJobData, type TryOnJobData,
+} from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
-import { parsePresetId } from '../shared/presets.js';
+import { presetSlug } from '../shared/presets.js';
 import type { EncodedResult } from './encode-result.js';
 
 /** Discord JSON error codes after which the interaction reply cannot be edited: post in the channel instead. */
 const WEBHOOK_GONE = new Set([50027 /* invalid webhook token */, 10015 /* unknown webhook */, 10008 /* unknown message */]);
 /** Edits later than this before the token's 15 minutes are up go to the channel (the upload itself takes time). */
 const TOKEN_MARGIN_MS = 60_000;
+const EPHEMERAL = 1 << 6;
+/** Discord's limit for a message nonce. */
+const NONCE_MAX = 25;
 
 export interface DeliveryConfig {
   DISCORD_API_URL: string;
-  /** The bot token: only for the channel fallback. */
+  /** The bot token: for the channel fallback, direct messages and removing a stale placeholder. */
   DISCORD_TOKEN?: string | undefined;
 }
 
@@ -25,8 +30,12 @@ export interface DeliveryDeps {
 }
 
 export interface DeliveredMessage {
-  via: 'interaction' | 'channel' | 'studio';
-  messageId?: string;
+  /**
+   * interaction: the deferred reply (result) or a private follow-up (error); direct-message / channel: the token was
+   * gone; studio: the job's studio took it.
+   */
+  via: 'interaction' | 'channel' | 'direct-message' | 'studio';
+  messageId?: string | undefined;
 }
 
 export interface ResultSummary {
@@ -37,20 +46,30 @@ export interface ResultSummary {
   pipelineMs: number;
 }
 
+/** A Discord job's interaction token, read from Redis by the caller (undefined once it expired; unused by the studio). */
+export type ReplyToken = string | undefined;
+
 /** Tells the requester how their try-on ended; one implementation per reply target (Discord, studio). */
 export interface Delivery<Job = TryOnJobData> {
-  deliverResult(job: Job, image: EncodedResult, summary: ResultSummary, signal?: AbortSignal): Promise<DeliveredMessage>;
+  deliverResult(job: Job, token: ReplyToken, image: EncodedResult, summary: ResultSummary, signal?: AbortSignal): Promise<DeliveredMessage>;
   /** Best effort is the caller's choice: this throws like deliverResult does. */
-  deliverError(job: Job, jobId: string, error: HairError): Promise<DeliveredMessage>;
+  deliverError(job: Job, token: ReplyToken, jobId: string, error: HairError): Promise<DeliveredMessage>;
+  /**
+   * What an earlier run of this job left behind, for a run that took over an unfinished claim: the result (its
+   * buttons carry the job id) or, for an error, the public reply already taken down. Undefined: nothing seen.
+   */
+  findEarlierDelivery(job: Job, token: ReplyToken, jobId: string, kind: 'result' | 'error'): Promise<DeliveredMessage | undefined>;
 }
 
 /** One Delivery for every job: Discord jobs to Discord, studio jobs back to their studio. */
 export function routeDelivery(targets: { discord: Delivery<DiscordTryOnJobData>; studio: Delivery<StudioTryOnJobData> }): Delivery {
   return {
-    deliverResult: (job, image, summary, signal) =>
-      job.via === 'studio' ? targets.studio.deliverResult(job, image, summary, signal) : targets.discord.deliverResult(job, image, summary, signal),
-    deliverError: (job, jobId, error) =>
-      job.via === 'studio' ? targets.studio.deliverError(job, jobId, error) : targets.discord.deliverError(job, jobId, error),
+    deliverResult: (job, token, image, summary, signal) =>
+      job.via === 'studio' ? targets.studio.deliverResult(job, token, image, summary, signal) : targets.discord.deliverResult(job, token, image, summary, signal),
+    deliverError: (job, token, jobId, error) =>
+      job.via === 'studio' ? targets.studio.deliverError(job, token, jobId, error) : targets.discord.deliverError(job, token, jobId, error),
+    findEarlierDelivery: (job, token, jobId, kind) =>
+      job.via === 'studio' ? targets.studio.findEarlierDelivery(job, token, jobId, kind) : targets.discord.findEarlierDelivery(job, token, jobId, kind),
   };
 }
 
@@ -69,12 +88,13 @@ interface MessageBody {
   embeds: unknown[];
   components: unknown[];
   attachments: Array<{ id: number; filename: string }>;
+  flags?: number;
   allowed_mentions?: { users: string[]; parse: string[] };
 }
 
-function presetLabel(presetId: string | undefined, locale: Locale): string {
+function presetLabel(presetId: string | undefined, label: string | undefined, locale: Locale): string {
   if (!presetId) return uiText(locale, 'worker.result.sameAsFace');
-  return parsePresetId(presetId)?.slug ?? presetId;
+  return label ?? presetSlug(presetId);
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -94,8 +114,8 @@ function resultBody(job: DiscordTryOnJobData, image: EncodedResult, summary: Res
         title: uiText(locale, 'worker.result.title'),
         color: 0x8e6cef,
         fields: [
-          { name: uiText(locale, 'worker.result.shape'), value: presetLabel(job.shapePresetId, locale), inline: true },
-          { name: uiText(locale, 'worker.result.color'), value: presetLabel(job.colorPresetId, locale), inline: true },
+          { name: uiText(locale, 'worker.result.shape'), value: presetLabel(job.shapePresetId, job.labels.shape, locale), inline: true },
+          { name: uiText(locale, 'worker.result.color'), value: presetLabel(job.colorPresetId, job.labels.color, locale), inline: true },
         ],
         description: uiText(locale, 'worker.result.timing', {
           seconds: seconds(summary.totalMs),
@@ -120,7 +140,7 @@ function toDeliveryError(error: unknown, what: string, secrets: readonly string[
     const code = error instanceof DiscordAPIError ? error.code : 'http';
     const detail = `Discord answered ${error.status} (${code}) to ${error.method} ${what}`;
     const retryable = error.status >= 500 || error.status === 429;
-    return new HairError(retryable ? 'DISCORD_UNAVAILABLE' : 'INTERNAL', { status: error.status }, { detail });
+    return retryable ? new HairError('DISCORD_UNAVAILABLE', { status: error.status }, { detail }) : new HairError('INTERNAL', { status: error.status }, { detail });
   }
   const name = (error as Error | null)?.name ?? 'Error';
   const message = scrub(String((error as Error | null)?.message ?? error), secrets);
@@ -145,9 +165,28 @@ function isWebhookGone(error: unknown): boolean {
   return error instanceof DiscordAPIError && typeof error.code === 'number' && WEBHOOK_GONE.has(error.code);
 }
 
+/** One message per job in a channel: Discord returns the earlier message for a repeated nonce (enforce_nonce). */
+function nonceFor(jobId: string): string {
+  return jobId.slice(-NONCE_MAX);
+}
+
+/** A 2xx answer is a success whatever its body; a JSON body gives the message id. */
+async function messageIdOf(response: { text(): Promise<string> }): Promise<string | undefined> {
+  const text = await response.text().catch(() => '');
+  try {
+    const parsed = JSON.parse(text) as { id?: unknown } | null;
+    return typeof parsed?.id === 'string' ? parsed.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Posts results and errors to Discord with @discordjs/rest: edits the deferred interaction reply while its token
- * lives, else (or when Discord says the token is gone) posts in the channel with the bot token, mentioning the user.
+ * Posts results and errors to Discord with @discordjs/rest.
+ * - A result edits the deferred (public) reply while the token lives, else it is posted in the channel with a
+ *   mention and the stale "working on it" message is removed with the bot token.
+ * - An error is private: the public reply is removed and the message goes in an ephemeral follow-up. Without a
+ *   token it goes by direct message; if the member takes none, the channel only hears that the try-on failed.
  */
 export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Delivery<DiscordTryOnJobData> {
   const rest =
@@ -162,45 +201,121 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
       makeRequest: fetch as unknown as RESTOptions['makeRequest'],
     }).setToken(config.DISCORD_TOKEN ?? '');
   const now = deps.now ?? Date.now;
+  const log = deps.logger;
 
-  const tokenAlive = (job: DiscordTryOnJobData) => now() - job.reply.interactionAt < INTERACTION_TOKEN_TTL_MS - TOKEN_MARGIN_MS;
+  const tokenAlive = (job: DiscordTryOnJobData, token: ReplyToken): token is string =>
+    token !== undefined && now() - job.reply.interactionAt < INTERACTION_TOKEN_TTL_MS - TOKEN_MARGIN_MS;
 
-  async function send(job: DiscordTryOnJobData, body: MessageBody, files: RawFile[], mention: string, signal?: AbortSignal): Promise<DeliveredMessage> {
-    if (tokenAlive(job)) {
-      const route: Route = `/webhooks/${job.reply.applicationId}/${job.reply.interactionToken}/messages/@original`;
-      try {
-        const message = (await rest.patch(route, { auth: false, body, files, signal })) as { id?: string };
-        return { via: 'interaction', ...(message?.id ? { messageId: message.id } : {}) };
-      } catch (error) {
-        if (!isWebhookGone(error)) throw toDeliveryError(error, 'the interaction reply edit', [job.reply.interactionToken]);
-        deps.logger.info({ discordCode: (error as DiscordAPIError).code }, 'interaction token no longer valid; posting in the channel');
-      }
-    }
-    if (!config.DISCORD_TOKEN) throw new HairError('CONFIG_INVALID', { problems: 'DISCORD_TOKEN' }, { detail: 'channel fallback needs DISCORD_TOKEN' });
-    const route: Route = `/channels/${job.channelId}/messages`;
+  /** Sends a request; any 2xx is a success (a body that is not JSON included). Errors carry no token. */
+  async function call(method: RequestMethod, route: Route, options: RequestData, what: string, secrets: readonly string[]) {
     try {
-      const channelBody = { ...body, content: mention, allowed_mentions: { users: [job.userId], parse: [] } };
-      const message = (await rest.post(route, { body: channelBody, files, signal })) as { id?: string };
-      return { via: 'channel', ...(message?.id ? { messageId: message.id } : {}) };
+      const response = await rest.queueRequest({ ...options, fullRoute: route, method });
+      return method === RequestMethod.Delete ? undefined : await messageIdOf(response);
     } catch (error) {
-      throw toDeliveryError(error, 'the channel message', [job.reply.interactionToken, config.DISCORD_TOKEN ?? '']);
+      if (isWebhookGone(error)) throw error;
+      throw toDeliveryError(error, what, secrets);
+    }
+  }
+
+  const webhook = (job: DiscordTryOnJobData, token: string, path = ''): Route => `/webhooks/${job.reply.applicationId}/${token}${path}`;
+
+  function requireBotToken(what: string): void {
+    if (!config.DISCORD_TOKEN) throw new HairError('CONFIG_INVALID', { problems: 'DISCORD_TOKEN' }, { detail: `${what} needs DISCORD_TOKEN` });
+  }
+
+  /** The deferred reply once its token is gone: deleted with the bot token so no "working on it" stays behind. */
+  async function removePlaceholder(job: DiscordTryOnJobData): Promise<void> {
+    if (!job.reply.messageId || !config.DISCORD_TOKEN) return;
+    await call(RequestMethod.Delete, `/channels/${job.channelId}/messages/${job.reply.messageId}`, {}, 'the placeholder removal', [config.DISCORD_TOKEN]).catch(
+      (error: unknown) => log.debug({ code: (error as HairError).code }, 'could not remove the stale placeholder'),
+    );
+  }
+
+  async function postInChannel(job: DiscordTryOnJobData, jobId: string, body: MessageBody, files: RawFile[], mention: string, signal?: AbortSignal): Promise<DeliveredMessage> {
+    requireBotToken('the channel fallback');
+    const channelBody = { ...body, content: mention, allowed_mentions: { users: [job.userId], parse: [] }, nonce: nonceFor(jobId), enforce_nonce: true };
+    const messageId = await call(RequestMethod.Post, `/channels/${job.channelId}/messages`, { body: channelBody, files, ...(signal ? { signal } : {}) }, 'the channel message', [config.DISCORD_TOKEN ?? '']);
+    await removePlaceholder(job);
+    return { via: 'channel', messageId };
+  }
+
+  /** A private notice without a token: a direct message; null when the member does not take them. */
+  async function directMessage(job: DiscordTryOnJobData, jobId: string, content: string): Promise<DeliveredMessage | null> {
+    requireBotToken('a direct message');
+    const secrets = [config.DISCORD_TOKEN ?? ''];
+    try {
+      const channel = (await rest.post('/users/@me/channels', { body: { recipient_id: job.userId } })) as { id?: string };
+      if (!channel?.id) return null;
+      const messageId = await call(RequestMethod.Post, `/channels/${channel.id}/messages`, { body: { content, nonce: nonceFor(jobId), enforce_nonce: true, allowed_mentions: { parse: [] } } }, 'the direct message', secrets);
+      return { via: 'direct-message', messageId };
+    } catch (error) {
+      // 50007: the member does not accept direct messages from this server; any other refusal is treated alike.
+      if (error instanceof DiscordAPIError && error.status < 500 && error.status !== 429) return null;
+      throw toDeliveryError(error, 'the direct message', secrets);
     }
   }
 
   return {
-    async deliverResult(job, image, summary, signal) {
+    async deliverResult(job, token, image, summary, signal) {
       const filename = `hairstyle.${image.format === 'jpeg' ? 'jpg' : image.format}`;
       const files: RawFile[] = [{ name: filename, data: image.data, contentType: `image/${image.format}`, key: 'files[0]' }];
+      const body = resultBody(job, image, summary, filename);
+      if (tokenAlive(job, token)) {
+        try {
+          const messageId = await call(RequestMethod.Patch, webhook(job, token, '/messages/@original'), { auth: false, body, files, ...(signal ? { signal } : {}) }, 'the interaction reply edit', [token]);
+          return { via: 'interaction', messageId };
+        } catch (error) {
+          if (!isWebhookGone(error)) throw error;
+          log.info({ discordCode: (error as DiscordAPIError).code }, 'interaction token no longer valid; posting in the channel');
+        }
+      }
       const mention = uiText(job.locale, 'worker.result.mention', { userId: job.userId });
-      return send(job, resultBody(job, image, summary, filename), files, mention, signal);
+      return postInChannel(job, summary.jobId, body, files, mention, signal);
     },
 
-    async deliverError(job, jobId, error) {
+    async deliverError(job, token, jobId, error) {
       const { code, params } = userVisibleFailure(error, jobId);
       const message = errorMessage(job.locale, code, params);
-      const body: MessageBody = { content: `⚠️ ${message}`, embeds: [], components: [], attachments: [] };
-      const mention = uiText(job.locale, 'worker.error.mention', { userId: job.userId, message });
-      return send(job, body, [], mention);
+      if (tokenAlive(job, token)) {
+        try {
+          // The deferred reply is public: take it down, then say it privately.
+          await call(RequestMethod.Delete, webhook(job, token, '/messages/@original'), { auth: false }, 'the public reply removal', [token]).catch((e: unknown) => {
+            if (!(e instanceof DiscordAPIError && e.code === 10008)) throw e; // already gone: fine
+          });
+          const body: MessageBody = { content: `⚠️ ${message}`, embeds: [], components: [], attachments: [], flags: EPHEMERAL, allowed_mentions: { users: [], parse: [] } };
+          const messageId = await call(RequestMethod.Post, webhook(job, token), { auth: false, body }, 'the private error follow-up', [token]);
+          return { via: 'interaction', messageId };
+        } catch (e) {
+          if (!isWebhookGone(e)) throw e;
+          log.info({ discordCode: (e as DiscordAPIError).code }, 'interaction token no longer valid; telling the member directly');
+        }
+      }
+      await removePlaceholder(job);
+      const direct = await directMessage(job, jobId, `⚠️ ${message}`);
+      if (direct) return direct;
+      // No private way left: the channel learns only that it failed, never why (a selfie's problems stay private).
+      const mention = uiText(job.locale, 'worker.error.mention', { userId: job.userId });
+      return postInChannel(job, jobId, { content: '', embeds: [], components: [], attachments: [] }, [], mention);
+    },
+
+    async findEarlierDelivery(job, token, jobId, kind) {
+      if (!tokenAlive(job, token)) return undefined; // the channel and DM paths repeat safely (enforce_nonce)
+      try {
+        const message = (await rest.get(webhook(job, token, '/messages/@original'), { auth: false })) as {
+          id?: string;
+          components?: Array<{ components?: Array<{ custom_id?: string }> }>;
+        };
+        const ours = (message?.components ?? []).some((row) =>
+          (row.components ?? []).some((c) => {
+            const id = c.custom_id ? parseCustomId(c.custom_id) : null;
+            return id?.action === 'retry' && id.jobId === jobId;
+          }));
+        return kind === 'result' && ours ? { via: 'interaction', messageId: message.id } : undefined;
+      } catch (error) {
+        // The error path takes the public reply down before its private follow-up.
+        if (kind === 'error' && error instanceof DiscordAPIError && error.code === 10008) return { via: 'interaction' };
+        return undefined;
+      }
     },
   };
 }

@@ -6,6 +6,12 @@ const OUT_OF_MEMORY = /out of memory|bad_alloc|CUDA_ERROR_OUT_OF_MEMORY|Failed t
 
 export type AbortKind = 'cancelled' | 'timeout';
 
+/**
+ * The reason `closeWorkers` aborts active jobs with once SHUTDOWN_TIMEOUT_MS is over: processors put the job back in
+ * the queue (another worker takes it) instead of failing it.
+ */
+export const SHUTDOWN_REASON = 'worker shutting down';
+
 /** Reasons the worker passes when it aborts a job's signal. */
 export const ABORT_REASONS = Object.freeze({
   cancelled: new HairError('JOB_CANCELLED'),

@@ -1,12 +1,12 @@
-import type { Job } from 'bullmq';
+import { WaitingError, type Job } from 'bullmq';
 import type { TryOnEngine } from '../pipeline/engine.js';
 import { HairError } from '../shared/errors.js';
 import { presetBuildJobSchema, QUEUE_NAMES, type PresetBuildResultPayload } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
 import type { DownloadOptions } from './download.js';
 import type { PresetSources } from './redis-preset-sources.js';
-import { ABORT_REASONS, classifyFailure, toBullmqError } from './job-failure.js';
-import type { TryOnProcessorConfig } from './try-on-processor.js';
+import { ABORT_REASONS, classifyFailure, SHUTDOWN_REASON, toBullmqError } from './job-failure.js';
+import { downloadLimit, type TryOnProcessorConfig } from './try-on-processor.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface PresetBuildProcessorDeps {
@@ -27,13 +27,13 @@ export interface PresetBuildProcessorDeps {
 export function createPresetBuildProcessor(config: TryOnProcessorConfig, deps: PresetBuildProcessorDeps) {
   const queue = QUEUE_NAMES.presetBuild;
 
-  return async function processPresetBuild(job: Job, _token?: string, bullSignal?: AbortSignal): Promise<PresetBuildResultPayload> {
+  return async function processPresetBuild(job: Job, lockToken?: string, bullSignal?: AbortSignal): Promise<PresetBuildResultPayload> {
     const log = deps.logger.child({ jobId: job.id, queue, attempt: job.attemptsMade + 1 });
     const parsed = presetBuildJobSchema.safeParse(job.data);
     if (!parsed.success) {
       log.error({ issues: parsed.error.issues.map((i) => i.path.join('.') + ': ' + i.message) }, 'job data does not match the contract');
       deps.metrics.failed(queue, 'INTERNAL');
-      throw toBullmqError(new HairError('INTERNAL', { jobId: job.id }, { detail: 'invalid job data' }));
+      throw toBullmqError(new HairError('INTERNAL', { jobId: job.id ?? 'unknown' }, { detail: 'invalid job data' }));
     }
     const data = parsed.data;
     const timeout = new AbortController();
@@ -44,7 +44,7 @@ export function createPresetBuildProcessor(config: TryOnProcessorConfig, deps: P
       log.info({ presetId: data.presetId, kind: data.kind }, 'preset build started');
       image = await deps.download(data.image.url, {
         allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS,
-        maxBytes: data.image.maxBytes,
+        maxBytes: downloadLimit(data.image.maxBytes, config.MAX_IMAGE_BYTES),
         connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
         readTimeoutMs: config.DOWNLOAD_READ_TIMEOUT_MS,
         signal,
@@ -63,6 +63,11 @@ export function createPresetBuildProcessor(config: TryOnProcessorConfig, deps: P
         finishedAt: Date.now(),
       };
     } catch (caught) {
+      if (signal.aborted && signal.reason === SHUTDOWN_REASON) {
+        log.info('worker shutting down: preset build back to the queue');
+        await job.moveToWait(lockToken);
+        throw new WaitingError();
+      }
       const error = classifyFailure(caught, signal);
       deps.metrics.failed(queue, error.code);
       if (error.code === 'INTERNAL') log.error({ code: error.code, err: caught }, 'preset build failed');

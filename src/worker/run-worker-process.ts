@@ -1,7 +1,7 @@
 import { loadConfig, type LoadConfigOptions } from '../shared/config.js';
-import { toHairError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { exitOnShutdownSignals } from '../shared/shutdown-signals.js';
+import { exitOnStartupFailure } from '../shared/startup-failure.js';
 import { createWorker, type EngineFactory, type HairWorker } from './create-worker.js';
 
 export interface WorkerProcessOptions {
@@ -18,16 +18,12 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<H
   let logger = createLogger({ name: 'worker' });
   try {
     const config = loadConfig({ ...options.config, need: ['discord', ...(options.config?.need ?? [])] });
-    logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+    logger = createLogger({ name: 'worker', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
     const worker = await createWorker(config, { logger, createEngine: options.createEngine });
     exitOnShutdownSignals(logger, () => worker.close());
     return worker;
   } catch (error) {
-    const hairError = toHairError(error);
-    logger.fatal({ code: hairError.code, err: error }, `worker failed to start: ${hairError.message}`);
-    process.exitCode = 1;
-    // Give pino a tick to flush, then leave even if a handle is still open.
-    setTimeout(() => process.exit(1), 100).unref();
+    exitOnStartupFailure(logger, error, 'worker');
     return undefined;
   }
 }

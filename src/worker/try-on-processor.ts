@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { HairReference, PipelineStage, TryOnEngine } from '../pipeline/engine.js';
 import { HairError } from '../shared/errors.js';
 import {
@@ -10,10 +10,11 @@ import {
   type TryOnResultPayload,
 } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
-import type { Delivery } from './deliver.js';
+import type { DeliveredMessage, Delivery } from './deliver.js';
+import { DeliveryNotClaimedError, type DeliveryLedger, type DeliveryRecord } from './delivery-ledger.js';
 import type { DownloadOptions } from './download.js';
 import { encodeResult } from './encode-result.js';
-import { ABORT_REASONS, classifyFailure, toBullmqError } from './job-failure.js';
+import { ABORT_REASONS, classifyFailure, SHUTDOWN_REASON, toBullmqError } from './job-failure.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface TryOnProcessorConfig {
@@ -22,17 +23,33 @@ export interface TryOnProcessorConfig {
   DOWNLOAD_READ_TIMEOUT_MS: number;
   JOB_TIMEOUT_MS: number;
   RESULT_MAX_BYTES: number;
+  /** The worker's own byte limit: a job may ask for less, never for more. */
+  MAX_IMAGE_BYTES: number;
+}
+
+export interface ReplyTokens {
+  /** The job's interaction token while it lives (the bot stored it at enqueue). */
+  get(jobId: string): Promise<string | undefined>;
+  /** Deleted once the answer is delivered: nothing needs it after that (a button press brings a new one). */
+  drop(jobId: string): Promise<void>;
 }
 
 export interface TryOnProcessorDeps {
   engine: TryOnEngine;
   delivery: Delivery;
+  ledger: DeliveryLedger;
+  replyTokens: ReplyTokens;
   download: (url: string, options: DownloadOptions) => Promise<Uint8Array>;
   /** Throws JOB_CANCELLED when the owner cancelled the job before a worker took it. */
   checkCancelled: (jobId: string) => Promise<void>;
   metrics: WorkerMetrics;
   logger: Logger;
   workerId: string;
+}
+
+/** The download limit of a job: what the bot saw as the member's limit, capped at the worker's own. */
+export function downloadLimit(jobMaxBytes: number, workerMaxBytes: number): number {
+  return Math.min(jobMaxBytes, workerMaxBytes);
 }
 
 /** The job stage a pipeline stage reports as (the studio's in-process runs report the same). */
@@ -71,14 +88,25 @@ function isPermanentDownloadFailure(error: HairError): boolean {
 
 const reference = (presetId: string | undefined): HairReference | undefined => (presetId ? { presetId } : undefined);
 
+/** A preset the member picked, named as they saw it (the bot's label) rather than by its slug. */
+function withPresetLabel(error: HairError, data: TryOnJobData): HairError {
+  const role = error.params['role'];
+  if ((error.code !== 'PRESET_NOT_FOUND' && error.code !== 'PRESET_KIND_MISMATCH') || (role !== 'shape' && role !== 'color')) return error;
+  const label = data.labels[role];
+  return label ? error.withParams({ name: label }) : error;
+}
+
 /**
  * job → download → engine.tryOn → encode → deliver. Progress goes to `job.updateProgress`, failures reach the user
- * in their language, and user errors never retry. The selfie lives only in `selfie` and is dropped in `finally`.
+ * privately in their language, and user errors never retry. Every answer goes through the delivery ledger, so a
+ * job run twice (its lock lost in a Redis outage) answers once. The selfie lives only in `selfie` and is dropped in
+ * `finally`. A worker shutting down past SHUTDOWN_TIMEOUT_MS aborts with SHUTDOWN_REASON: the job goes back to the
+ * queue as it was, without using an attempt.
  */
 export function createTryOnProcessor(config: TryOnProcessorConfig, deps: TryOnProcessorDeps) {
   const queue = QUEUE_NAMES.tryOn;
 
-  return async function processTryOn(job: Job, _token?: string, bullSignal?: AbortSignal): Promise<TryOnResultPayload> {
+  return async function processTryOn(job: Job, lockToken?: string, bullSignal?: AbortSignal): Promise<TryOnResultPayload> {
     const jobId = job.id ?? 'unknown';
     const log = deps.logger.child({ jobId, queue, attempt: job.attemptsMade + 1 });
     const parsed = tryOnJobSchema.safeParse(job.data);
@@ -88,6 +116,10 @@ export function createTryOnProcessor(config: TryOnProcessorConfig, deps: TryOnPr
       throw toBullmqError(new HairError('INTERNAL', { jobId }, { detail: 'invalid job data' }));
     }
     const data: TryOnJobData = parsed.data;
+    // Run again after its completion was lost (a Redis outage): the member already has the answer.
+    const earlier = await deps.ledger.recorded(jobId);
+    if (earlier) return replay(earlier, log);
+
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(ABORT_REASONS.timeout), config.JOB_TIMEOUT_MS);
     const signal = bullSignal ? AbortSignal.any([bullSignal, timeout.signal]) : timeout.signal;
@@ -101,13 +133,27 @@ export function createTryOnProcessor(config: TryOnProcessorConfig, deps: TryOnPr
       job.updateProgress(payload).catch((error: unknown) => log.warn({ err: error }, 'progress update failed'));
     };
 
+    /** Claims the one answer of this job, posts it, records it; DeliveryNotClaimedError when this run may not post. */
+    async function deliverOnce(kind: 'result' | 'error', post: (token: string | undefined) => Promise<DeliveredMessage>, outcome: (d: DeliveredMessage) => { result?: TryOnResultPayload; failure?: string }) {
+      const claim = await deps.ledger.claim(jobId, lockToken);
+      if (claim.outcome === 'lock-lost') throw new DeliveryNotClaimedError(`the lock of ${jobId} moved to another worker`);
+      if (claim.outcome === 'done') return { delivered: claim.record, record: claim.record };
+      const token = await deps.replyTokens.get(jobId).catch(() => undefined);
+      const seen = claim.outcome === 'reclaimed' ? await deps.delivery.findEarlierDelivery(data, token, jobId, kind) : undefined;
+      const delivered = seen ?? (await post(token));
+      const record: DeliveryRecord = { via: delivered.via, ...(delivered.messageId ? { messageId: delivered.messageId } : {}), ...outcome(delivered) };
+      await deps.ledger.done(jobId, record).catch((error: unknown) => log.warn({ err: error }, 'could not record the delivery'));
+      await deps.replyTokens.drop(jobId).catch(() => undefined);
+      return { delivered, record };
+    }
+
     try {
       log.info({ mode: data.mode, origin: data.origin, shape: data.shapePresetId, color: data.colorPresetId }, 'try-on started');
       await deps.checkCancelled(jobId);
       progress('downloading');
       selfie = await deps.download(data.selfie.url, {
         allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS,
-        maxBytes: data.selfie.maxBytes,
+        maxBytes: downloadLimit(data.selfie.maxBytes, config.MAX_IMAGE_BYTES),
         connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
         readTimeoutMs: config.DOWNLOAD_READ_TIMEOUT_MS,
         signal,
@@ -130,52 +176,74 @@ export function createTryOnProcessor(config: TryOnProcessorConfig, deps: TryOnPr
       progress('uploading');
       const encoded = await encodeResult(result.image, config.RESULT_MAX_BYTES);
       const queuedMs = Math.max(0, pickedAt - data.requestedAt);
-      const delivered = await deps.delivery.deliverResult(
-        data,
-        encoded,
-        { jobId, totalMs: Date.now() - data.requestedAt, queuedMs, pipelineMs },
-        signal,
+      const summary = { jobId, totalMs: Date.now() - data.requestedAt, queuedMs, pipelineMs };
+      const { delivered, record } = await deliverOnce(
+        'result',
+        (token) => deps.delivery.deliverResult(data, token, encoded, summary, signal),
+        (sent) => {
+          clock.stop();
+          const finishedAt = Date.now();
+          const timings: Record<string, number> = { ...clock.timings, queued: queuedMs, pipeline: pipelineMs, total: finishedAt - data.requestedAt };
+          for (const [name, ms] of Object.entries(result.timings)) timings[`engine.${name}`] = ms;
+          return {
+            result: {
+              jobId,
+              deliveredVia: sent.via === 'direct-message' ? 'interaction' : sent.via,
+              ...(sent.messageId ? { messageId: sent.messageId } : {}),
+              format: encoded.format,
+              bytes: encoded.data.length,
+              width: encoded.width,
+              height: encoded.height,
+              timings,
+              modelKind: result.modelKind,
+              executionProvider: deps.engine.info.executionProvider,
+              workerId: deps.workerId,
+              finishedAt,
+            },
+          };
+        },
       );
-      clock.stop();
-
-      const finishedAt = Date.now();
+      if (!record.result) return replay(record, log);
       for (const [stage, ms] of Object.entries(clock.timings)) deps.metrics.observeStage(stage, ms);
-      deps.metrics.observeJob(queue, finishedAt - data.requestedAt);
-      const timings: Record<string, number> = { ...clock.timings, queued: queuedMs, pipeline: pipelineMs, total: finishedAt - data.requestedAt };
-      for (const [name, ms] of Object.entries(result.timings)) timings[`engine.${name}`] = ms;
-      log.info({ deliveredVia: delivered.via, bytes: encoded.data.length, format: encoded.format, timings }, 'try-on delivered');
-      return {
-        jobId,
-        deliveredVia: delivered.via,
-        ...(delivered.messageId ? { messageId: delivered.messageId } : {}),
-        format: encoded.format,
-        bytes: encoded.data.length,
-        width: encoded.width,
-        height: encoded.height,
-        timings,
-        modelKind: result.modelKind,
-        executionProvider: deps.engine.info.executionProvider,
-        workerId: deps.workerId,
-        finishedAt,
-      };
+      deps.metrics.observeJob(queue, record.result.finishedAt - data.requestedAt);
+      log.info({ deliveredVia: delivered.via, bytes: record.result.bytes, format: record.result.format, timings: record.result.timings }, 'try-on delivered');
+      return record.result;
     } catch (caught) {
-      const error = classifyFailure(caught, signal);
+      if (caught instanceof DeliveryNotClaimedError) {
+        log.warn({ reason: caught.message }, 'not delivering: this run no longer owns the job');
+        throw caught;
+      }
+      if (signal.aborted && signal.reason === SHUTDOWN_REASON) {
+        log.info('worker shutting down: job back to the queue');
+        await job.moveToWait(lockToken);
+        throw new WaitingError();
+      }
+      const error = withPresetLabel(classifyFailure(caught, signal), data);
       deps.metrics.failed(queue, error.code);
       const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
       const final = !error.retryable || attemptsLeft <= 0 || isPermanentDownloadFailure(error);
       const logFields = { code: error.code, retryable: error.retryable, attemptsLeft: final ? 0 : attemptsLeft };
       if (error.code === 'INTERNAL') log.error({ ...logFields, err: caught }, 'try-on failed');
       else log.warn({ ...logFields, detail: error.message }, 'try-on failed');
+      const failure = toBullmqError(error, final);
       if (final) {
         // The user hears about it once, on the last attempt; a failed notice must not hide the original error.
-        await deps.delivery.deliverError(data, jobId, error).catch((deliveryError: unknown) => {
+        await deliverOnce('error', (token) => deps.delivery.deliverError(data, token, jobId, error), () => ({ failure: failure.message })).catch((deliveryError: unknown) => {
+          if (deliveryError instanceof DeliveryNotClaimedError) throw deliveryError;
           log.warn({ code: classifyFailure(deliveryError).code }, 'could not tell the user about the failure');
         });
       }
-      throw toBullmqError(error, final);
+      throw failure;
     } finally {
       clearTimeout(timer);
       selfie = undefined;
     }
   };
+}
+
+/** An earlier run's recorded outcome, returned (or thrown) again without running or posting anything. */
+function replay(record: DeliveryRecord, log: Logger): TryOnResultPayload {
+  log.info({ deliveredVia: record.via }, 'already delivered by an earlier run');
+  if (record.result) return record.result;
+  throw new UnrecoverableError(record.failure ?? 'HAIR_ERROR {"code":"INTERNAL","params":{},"retryable":false}');
 }

@@ -44,7 +44,10 @@ describe('/hair-admin', () => {
     const sent = admin('pause', {}, { user: { id: '131313131313131313' }, permissions: PERMISSIONS.manageGuild }, 'ko');
     await h.fake.waitForCallback(sent.id);
     expect(isEphemeral(h.fake, sent.id)).toBe(true);
-    expect(replyText(h.fake, sent.id)).toBe(errorMessage('ko', 'NOT_MODERATOR'));
+    expect(replyText(h.fake, sent.id)).toBe(errorMessage('ko', 'NOT_ADMIN'));
+    const en = admin('stats', {}, { user: { id: '131313131313131314' }, permissions: PERMISSIONS.manageGuild });
+    await h.fake.waitForCallback(en.id);
+    expect(replyText(h.fake, en.id)).toBe('Only server administrators can use this command.');
     expect(await h.tryOnQueue.isPaused()).toBe(false);
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
-import { buildCustomId, errorMessage, QUEUE_NAMES, tryOnJobId, uiText } from '../../src/shared/index.js';
+import { buildCustomId, errorMessage, QUEUE_NAMES, redisKeys, tryOnJobId, uiText } from '../../src/shared/index.js';
 import { message, user } from '../fake-discord/index.js';
 import { finishJob, isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
 
@@ -30,7 +30,8 @@ describe('result buttons and the context menu (state in customIds and Redis only
     await h.restartBot();
     const click = h.fake.component({ customId: buildCustomId({ action: 'retry', jobId: job.id!, ownerId: OWNER.user.id }), message: result, member: OWNER });
     const again = await waitForJob(h.tryOnQueue, tryOnJobId(click.id));
-    expect(again.data).toMatchObject({ origin: 'retry', selfie: job.data.selfie, shapePresetId: 'builtin:bob', colorPresetId: 'builtin:blonde', reply: { interactionToken: click.token } });
+    expect(again.data).toMatchObject({ origin: 'retry', selfie: job.data.selfie, shapePresetId: 'builtin:bob', colorPresetId: 'builtin:blonde', labels: { shape: 'Bob', color: 'Blonde' } });
+    expect(await h.redis.get(redisKeys(h.config.QUEUE_PREFIX).replyToken(again.id!))).toBe(click.token);
     expect((await h.fake.waitForCallback(click.id)).type).toBe(5);
   });
 

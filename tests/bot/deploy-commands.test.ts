@@ -33,6 +33,23 @@ describe('deploy-commands', () => {
     expect(fake.globalCommands.find((c) => c.name === 'hair-admin').default_member_permissions).toBe('8');
   });
 
+  it('every command, subcommand and option has a valid Korean name, unique among its siblings', () => {
+    // Discord's rule for localized names (lowercase where the script has case).
+    const valid = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
+    const missing: string[] = [];
+    const walk = (path: string, options: Array<{ name: string; name_localizations?: { ko?: string }; options?: unknown[] }> = []) => {
+      const seen = new Set<string>();
+      for (const option of options) {
+        const ko = option.name_localizations?.ko;
+        if (!ko || !valid.test(ko) || ko !== ko.toLowerCase() || seen.has(ko)) missing.push(`${path} ${option.name}`);
+        if (ko) seen.add(ko);
+        walk(`${path} ${option.name}`, option.options as typeof options);
+      }
+    };
+    for (const command of commands.map((c) => c.data.toJSON())) walk(command.name, (command as { options?: [] }).options);
+    expect(missing).toEqual([]);
+  });
+
   it('every English UI string has a Korean one', () => {
     const missing = Object.keys(en.ui).filter((key) => !(key in ko.ui));
     expect(missing).toEqual([]);

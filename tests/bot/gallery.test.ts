@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { builtinPresets, uiText } from '../../src/shared/index.js';
+import { builtinPresets, DEFAULT_JOB_OPTIONS, uiText } from '../../src/shared/index.js';
 import { PERMISSIONS } from '../fake-discord/index.js';
-import { replyText, startHarness, type Harness } from './harness.js';
+import { isEphemeral, replyText, startHarness, type Harness } from './harness.js';
 
 describe('/hair presets, /hair queue, /hair privacy', () => {
   let h: Harness;
@@ -60,13 +60,23 @@ describe('/hair presets, /hair queue, /hair privacy', () => {
     expect(req.files.map((f) => f.filename)).toEqual(['preset.jpg']);
   });
 
-  it('queue shows the member their position; privacy says nothing is kept', async () => {
+  it('queue shows the member their position; privacy says exactly what is kept and for how long', async () => {
     h = await startHarness();
     const q = h.fake.slashCommand({ name: 'hair', subcommand: 'queue' });
     await h.fake.waitForCallback(q.id);
     expect(replyText(h.fake, q.id)).toBe(`${uiText('en', 'queue.summary', { waiting: 0, active: 0, workers: 0 })}\n${uiText('en', 'queue.mineNone')}`);
     const p = h.fake.slashCommand({ name: 'hair', subcommand: 'privacy', locale: 'ko' });
+    const e = h.fake.slashCommand({ name: 'hair', subcommand: 'privacy' });
     await h.fake.waitForCallback(p.id);
-    expect(replyText(h.fake, p.id)).toBe(uiText('ko', 'privacy.text'));
+    await h.fake.waitForCallback(e.id);
+    expect(isEphemeral(h.fake, p.id)).toBe(true);
+    // The numbers are the ones the queue uses (tests/worker/faults.test.ts checks what a finished job keeps).
+    const hours = (s: number) => s / 3600;
+    const numbers = { completedHours: hours(DEFAULT_JOB_OPTIONS.tryOn.removeOnComplete.age), failedHours: hours(DEFAULT_JOB_OPTIONS.tryOn.removeOnFail.age), tokenMinutes: 15 };
+    expect(replyText(h.fake, p.id)).toBe(uiText('ko', 'privacy.text', numbers));
+    const english = replyText(h.fake, e.id);
+    expect(english).toBe(uiText('en', 'privacy.text', numbers));
+    for (const fact of ['1 h after your result', '24 h after a failure', 'at most 15 min', 'removed at once if the try-on fails']) expect(english).toContain(fact);
+    expect(english).not.toMatch(/\{\w+\}/);
   });
 });

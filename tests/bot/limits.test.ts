@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
-import { createLimits } from '../../src/bot/limits.js';
+import { createEnqueuer } from '../../src/bot/enqueue.js';
+import { createLimits, RESERVE_GRACE_MS, type JobPhase } from '../../src/bot/limits.js';
+import { createLogger, JOB_NAMES, QUEUE_NAMES, tryOnJobId } from '../../src/shared/index.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const always = (phase: JobPhase) => ({ jobPhase: async () => phase, readyAt: async () => Date.now() + 60_000 });
 
 /** The limits on real Redis, hit by concurrent requests (a double-click, a busy server). */
 describe('limits under concurrent requests', () => {
@@ -26,7 +30,7 @@ describe('limits under concurrent requests', () => {
     results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code));
 
   it('lets exactly one of six simultaneous requests of a user through when one job may run', async () => {
-    const limits = createLimits(config, { redis, keys, isUnfinished: async () => true });
+    const limits = createLimits(config, { redis, keys, ...always('unfinished') });
     const results = await Promise.allSettled(
       Array.from({ length: 6 }, (_, i) => limits.reserve({ guildId: 'g1', userId: 'u1', jobId: `a${i}` })),
     );
@@ -37,7 +41,7 @@ describe('limits under concurrent requests', () => {
   });
 
   it('counts exactly the guild quota when many members ask at once, and a released slot is free again', async () => {
-    const limits = createLimits(config, { redis, keys, isUnfinished: async () => true });
+    const limits = createLimits(config, { redis, keys, ...always('unfinished') });
     const results = await Promise.allSettled(
       Array.from({ length: 8 }, (_, i) => limits.reserve({ guildId: 'g2', userId: `m${i}`, jobId: `b${i}` })),
     );
@@ -57,7 +61,7 @@ describe('limits under concurrent requests', () => {
     let clock = 1_000_000;
     const finished = new Set<string>();
     const limits = createLimits({ ...config, USER_HOURLY_QUOTA: 2, GUILD_HOURLY_QUOTA: 100 }, {
-      redis, keys, now: () => clock, isUnfinished: async (id) => !finished.has(id),
+      redis, keys, now: () => clock, jobPhase: async (id) => (finished.has(id) ? 'finished' : 'unfinished'), readyAt: async () => clock,
     });
     await limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd1' });
     await expect(limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd2' })).rejects.toMatchObject({ code: 'TOO_MANY_JOBS' });
@@ -67,5 +71,39 @@ describe('limits under concurrent requests', () => {
     await expect(limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd4' })).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
     clock += 60 * 60 * 1000 + 1;
     await expect(limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd5' })).resolves.toBeUndefined();
+  });
+
+  it('a reservation whose job is not enqueued yet still holds the slot (the queue reads it as unknown)', async () => {
+    const log = createLogger({ level: 'silent' });
+    const enqueuer = createEnqueuer({ REDIS_URL, QUEUE_PREFIX: prefix }, { redis, keys, log });
+    try {
+      let clock = Date.now();
+      const limits = createLimits({ ...config, GUILD_HOURLY_QUOTA: 100 }, { redis, keys, now: () => clock, jobPhase: enqueuer.jobPhase, readyAt: enqueuer.readyAt });
+      const first = tryOnJobId('700000000000000001');
+      await limits.reserve({ guildId: 'g4', userId: 'u4', jobId: first });
+      // Between reserve and enqueue (the bot is deferring the reply): a second request of the same member.
+      const refused = await limits.reserve({ guildId: 'g4', userId: 'u4', jobId: tryOnJobId('700000000000000002') }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'TOO_MANY_JOBS', params: { eta: expect.stringMatching(/^<t:\d+:R>$/) } });
+
+      // Enqueued and finished: the slot is free at once, with no grace period.
+      await enqueuer.tryOnQueue.add(JOB_NAMES.tryOn, {} as never, { jobId: first });
+      expect(await enqueuer.jobPhase(first)).toBe('unfinished');
+      await expect(limits.reserve({ guildId: 'g4', userId: 'u4', jobId: tryOnJobId('700000000000000003') })).rejects.toMatchObject({ code: 'TOO_MANY_JOBS' });
+      const worker = new Worker(QUEUE_NAMES.tryOn, async () => 'done', { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix });
+      try {
+        for (let i = 0; i < 200 && (await enqueuer.jobPhase(first)) !== 'finished'; i++) await new Promise((r) => setTimeout(r, 25));
+      } finally {
+        await worker.close();
+      }
+      await expect(limits.reserve({ guildId: 'g4', userId: 'u4', jobId: tryOnJobId('700000000000000003') })).resolves.toBeUndefined();
+
+      // A reservation the queue never heard of (a bot that died before enqueueing) is freed after the grace period.
+      await limits.reserve({ guildId: 'g4', userId: 'u5', jobId: tryOnJobId('700000000000000004') });
+      clock += RESERVE_GRACE_MS + 1;
+      await expect(limits.reserve({ guildId: 'g4', userId: 'u5', jobId: tryOnJobId('700000000000000005') })).resolves.toBeUndefined();
+    } finally {
+      await enqueuer.tryOnQueue.obliterate({ force: true });
+      await enqueuer.close();
+    }
   });
 });

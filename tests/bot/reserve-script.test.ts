@@ -29,8 +29,8 @@ describe('the reserve script', () => {
     });
     try {
       const config = { USER_MAX_ACTIVE_JOBS: 5, USER_HOURLY_QUOTA: 20, GUILD_HOURLY_QUOTA: 20 };
-      const limits = createLimits(config, { redis, keys, isUnfinished: async () => true });
-      const again = createLimits(config, { redis, keys, isUnfinished: async () => true });
+      const limits = createLimits(config, { redis, keys, jobPhase: async () => 'unfinished' as const, readyAt: async () => Date.now() });
+      const again = createLimits(config, { redis, keys, jobPhase: async () => 'unfinished' as const, readyAt: async () => Date.now() });
       for (const [i, l] of [limits, limits, again].entries()) await l.reserve({ guildId: 'g', userId: 'u', jobId: `j${i}` });
       await expect.poll(() => seen.filter((c) => c === 'eval' || c === 'evalsha').length).toBe(3);
       expect(seen.filter((c) => c === 'eval' || c === 'evalsha')).toEqual(['eval', 'evalsha', 'evalsha']);

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, errorMessage, parseCustomId, QUEUE_NAMES, tryOnJobId, uiText } from '../../src/shared/index.js';
+import { createLogger, errorMessage, parseCustomId, QUEUE_NAMES, redisKeys, tryOnJobId, uiText } from '../../src/shared/index.js';
+import { botKeys } from '../../src/bot/bot-keys.js';
 import { isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
 
 describe('/hair try through the fake Discord', () => {
@@ -24,8 +25,15 @@ describe('/hair try through the fake Discord', () => {
     expect(job.data).toMatchObject({
       guildId: h.fake.guildId, channelId: h.fake.channelId, locale: 'en', shapePresetId: 'builtin:bob', colorPresetId: 'builtin:blonde',
       origin: 'command', selfie: { size: SELFIE.length, contentType: 'image/png', maxBytes: 10 * 1024 * 1024 },
-      reply: { applicationId: h.fake.applicationId, interactionToken: sent.token },
+      reply: { applicationId: h.fake.applicationId, messageId: h.fake.interactions.get(sent.id)!.originalId },
+      labels: { shape: 'Bob', color: 'Blonde' },
     });
+    // The interaction token is not job data (Bull Board, persistence files): it waits beside the job, expiring with itself.
+    expect(JSON.stringify(job.data)).not.toContain(sent.token);
+    const tokenKey = redisKeys(h.config.QUEUE_PREFIX).replyToken(job.id!);
+    expect(await h.redis.get(tokenKey)).toBe(sent.token);
+    expect(await h.redis.pttl(tokenKey)).toBeGreaterThan(13 * 60 * 1000);
+    expect(await h.redis.pttl(tokenKey)).toBeLessThanOrEqual(15 * 60 * 1000);
     expect(job.data.selfie.url).toContain('/attachments/');
     expect(JSON.stringify(job.data)).not.toContain(SELFIE.subarray(0, 64).toString('base64'));
     const edit = await h.fake.waitForRequest((r) => r.method === 'PATCH' && r.path.endsWith(`${sent.token}/messages/@original`));
@@ -121,7 +129,34 @@ describe('/hair try through the fake Discord', () => {
     await waitForJob(h.tryOnQueue, tryOnJobId(one.id));
     const two = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), color: 'Copper' }, member });
     await h.fake.waitForCallback(two.id);
-    expect(replyText(h.fake, two.id)).toBe(errorMessage('en', 'TOO_MANY_JOBS', { limit: 1 }));
+    // The refusal says when the running one should be ready (Discord renders <t:…:R> as "in 12 seconds").
+    const refusal = replyText(h.fake, two.id);
+    const eta = /<t:(\d+):R>/.exec(refusal);
+    expect(refusal).toBe(errorMessage('en', 'TOO_MANY_JOBS', { eta: eta?.[0] }));
+    expect(Number(eta?.[1]) * 1000).toBeGreaterThan(Date.now());
+  });
+
+  it('one job per member holds when each of ten members sends a second request while the first is being deferred', async () => {
+    h = await startHarness({ USER_MAX_ACTIVE_JOBS: '1', USER_HOURLY_QUOTA: '100' });
+    h.fake.callbackDelayMs = 400; // Discord slow to take the defer: the first request is reserved but not yet enqueued
+    const keys = botKeys(h.config.QUEUE_PREFIX);
+    const members = Array.from({ length: 10 }, (_, i) => ({ user: { id: `5000000000000000${String(i).padStart(2, '0')}` } }));
+    const sent = await Promise.all(members.map(async (member) => {
+      const first = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), color: 'Copper' }, member });
+      for (let i = 0; i < 200 && (await h.redis.zcard(keys.userActive(member.user.id))) === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      const second = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), color: 'Copper' }, member });
+      return [{ member, interaction: first }, { member, interaction: second }];
+    })).then((pairs) => pairs.flat());
+    for (const { interaction } of sent) await h.fake.waitForCallback(interaction.id);
+    for (const { interaction } of sent) {
+      await h.fake.waitFor(() => (isEphemeral(h.fake, interaction.id) || h.fake.original(interaction.id)?.content.includes('position') ? true : undefined), 10_000, 'an answer');
+    }
+    const jobs = await h.tryOnQueue.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+    const perMember = new Map<string, number>();
+    for (const job of jobs) perMember.set(job.data.userId, (perMember.get(job.data.userId) ?? 0) + 1);
+    expect([...perMember.values()].every((n) => n === 1)).toBe(true);
+    expect(perMember.size).toBe(members.length);
+    expect(sent.filter(({ interaction }) => replyText(h.fake, interaction.id).startsWith(errorMessage('en', 'TOO_MANY_JOBS', { eta: '' }).split(';')[0]!))).toHaveLength(members.length);
   });
 
   it('/hair queue shows the member their place; /hair cancel removes their waiting job', async () => {
@@ -163,6 +198,34 @@ describe('/hair try through the fake Discord', () => {
       expect(h.fake.webhookRequests(sent.token).filter((r) => r.method === 'PATCH').length).toBeGreaterThanOrEqual(4);
     } finally {
       await stages.close();
+    }
+  });
+
+  it('tells the member when the worker holding their try-on died and the job is back in the queue', async () => {
+    h = await startHarness();
+    const connection = { url: h.config.REDIS_URL, maxRetriesPerRequest: null };
+    const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image: selfie(), shape: 'Bob' }, locale: 'ko' });
+    const jobId = tryOnJobId(sent.id);
+    await waitForJob(h.tryOnQueue, jobId);
+    await h.fake.waitFor(() => h.fake.original(sent.id)?.content.includes('<t:') || undefined, 10_000, 'the queued reply');
+    // A worker takes the job with a short lock and dies (no renewal, no completion).
+    const dead = new Worker(QUEUE_NAMES.tryOn, null, { connection, prefix: h.config.QUEUE_PREFIX, lockDuration: 800 });
+    expect((await dead.getNextJob('dead-worker-token'))?.id).toBe(jobId);
+    await dead.close();
+    // A live worker's stalled check puts it back (its processor keeps it running until the test ends).
+    let finish!: () => void;
+    const live = new Worker(QUEUE_NAMES.tryOn, () => new Promise<void>((resolve) => (finish = resolve)), { connection, prefix: h.config.QUEUE_PREFIX, stalledInterval: 300 });
+    try {
+      const text = await h.fake.waitFor(() => {
+        const content = h.fake.original(sent.id)?.content ?? '';
+        return content.startsWith(uiText('ko', 'try.requeued', { eta: '' }).slice(0, 8)) ? content : undefined;
+      }, 15_000, 'the requeue notice');
+      expect(text).toBe(uiText('ko', 'try.requeued', { eta: /<t:\d+:R>/.exec(text)?.[0] }));
+      const cancel = parseCustomId((h.fake.original(sent.id)!.components[0] as { components: Array<{ custom_id: string }> }).components[0]!.custom_id);
+      expect(cancel).toMatchObject({ action: 'cancel', jobId });
+    } finally {
+      finish?.();
+      await live.close();
     }
   });
 

@@ -10,9 +10,9 @@ function gpuDeviceNodes(): boolean {
   return readdirSync('/dev').some((n) => /^nvidia\d+$/.test(n)) || existsSync('/dev/dri');
 }
 
-function hairstyler(args: string[], ep = 'cpu'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function hairstyler(args: string[], ep = 'cpu', env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/hairstyler.js', ...args], { env: { ...process.env, HAIR_EP: ep } });
+    const child = spawn(process.execPath, ['bin/hairstyler.js', ...args], { env: { ...process.env, HAIR_EP: ep, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -52,6 +52,22 @@ describe('hairstyler align', () => {
     expect(t3! * eye.x + t4! * eye.y + t5!).toBeGreaterThan(400);
     const meta = await sharp(out).metadata();
     expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', 1024, 1024, 3]);
+  });
+
+  it('leaves no onnxruntime telemetry behind: no database under ~/.cache, no debug log in the temp dir', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'hair-home-'));
+    const temp = mkdtempSync(join(tmpdir(), 'hair-tmp-'));
+    try {
+      // Not set by the caller: the process itself turns ORT telemetry off before onnxruntime loads.
+      const env = { HOME: home, TMPDIR: temp, ORT_DISABLE_TELEMETRY: '' };
+      const run = await hairstyler(['align', 'tests/fixtures/astronaut.png', '-o', join(dir, 'telemetry.png')], 'cpu', env);
+      expect(run.code).toBe(0);
+      const leftovers = [...readdirSync(home, { recursive: true }), ...readdirSync(temp, { recursive: true })].map(String);
+      expect(leftovers).toEqual([]); // before the fix: .cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db}, mat-debug-<pid>.log
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(gpuDeviceNodes())('HAIR_EP=auto on a host without a GPU goes straight to the CPU: no WebGPU/Vulkan noise on stderr', async () => {

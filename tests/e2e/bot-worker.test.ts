@@ -41,6 +41,8 @@ describe('bot → queue → worker → Discord (contract models)', () => {
       const original = h.fake.original(sent.id);
       return original?.attachments.length ? original : undefined;
     }, 90_000, 'the result image');
+    // The presets by their names in the member's language, not their slugs.
+    expect((result.embeds[0] as { fields: Array<{ value: string }> }).fields.map((f) => f.value)).toEqual(['숏 레이어드 (왼쪽 가르마)', '코퍼']);
     const bytes = h.fake.cdnBytes(result.attachments[0]!.url)!;
     expect(bytes.length).toBeGreaterThan(1000);
     expect([[0xff, 0xd8], [0x89, 0x50], [0x52, 0x49]]).toContainEqual([bytes[0], bytes[1]]);
@@ -82,10 +84,19 @@ describe('bot → queue → worker → Discord (contract models)', () => {
     expect(h.fake.cdnBytes(result.attachments[0]!.url)!.length).toBeGreaterThan(1000);
   }, 120_000);
 
-  it('a photo without a face: the worker answers in the member\'s language, nothing retried', async () => {
+  it('a photo without a face: the worker answers privately in the member\'s language, nothing retried, nothing left in public', async () => {
     const image = h.fake.addAttachment({ filename: 'coffee.png', bytes: NO_FACE, contentType: 'image/png' });
     const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, color: 'Copper' }, member: MEMBER, locale: 'ko' });
-    await h.fake.waitFor(() => h.fake.original(sent.id)?.content.includes(errorMessage('ko', 'NO_FACE')) || undefined, 60_000, 'NO_FACE');
+    const publicReply = (await h.fake.waitFor(() => h.fake.interactions.get(sent.id)?.originalId, 10_000, 'the deferred reply'))!;
+    const notice = await h.fake.waitFor(() => {
+      const id = h.fake.interactions.get(sent.id)?.followups.find((m) => h.fake.messages.get(m)?.content.includes(errorMessage('ko', 'NO_FACE')));
+      return id ? h.fake.messages.get(id) : undefined;
+    }, 60_000, 'the private NO_FACE notice');
+    expect((notice!.flags ?? 0) & 64).toBe(64);
+    // The public "working on it" message is gone, and no public message of the channel names the failure.
+    expect(h.fake.messages.has(publicReply)).toBe(false);
+    const publicTexts = [...h.fake.messages.values()].filter((m) => ((m.flags ?? 0) & 64) === 0).map((m) => m.content);
+    expect(publicTexts.some((text) => text.includes(errorMessage('ko', 'NO_FACE')))).toBe(false);
     let state = '';
     for (let i = 0; i < 100 && state !== 'failed'; i++) {
       state = await h.tryOnQueue.getJobState(tryOnJobId(sent.id));
@@ -94,6 +105,20 @@ describe('bot → queue → worker → Discord (contract models)', () => {
     expect(state).toBe('failed');
     expect((await h.tryOnQueue.getJob(tryOnJobId(sent.id)))?.attemptsMade).toBe(1);
   }, 90_000);
+
+  it('the token expires while the job runs: the result goes to the channel and no "working on it" message stays behind', async () => {
+    let release!: () => void;
+    const image = h.fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png', hold: new Promise<void>((resolve) => (release = resolve)) });
+    const sent = h.fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, color: 'Copper' }, member: MEMBER });
+    const placeholder = await h.fake.waitFor(() => (h.fake.original(sent.id)?.components.length ? h.fake.original(sent.id) : undefined), 10_000, 'the queued reply');
+    h.fake.expireToken(sent.token); // Discord ended the token early (it also happens 15 minutes in)
+    release();
+    const result = await h.fake.waitFor(() => [...h.fake.messages.values()].find((m) => m.channel_id === h.fake.channelId && m.attachments.length > 0 && m.content.includes(`<@${MEMBER.user.id}>`)), 90_000, 'the result in the channel');
+    expect(result.components.length).toBeGreaterThan(0);
+    await h.fake.waitFor(() => (h.fake.messages.has(placeholder.id) ? undefined : true), 10_000, 'the placeholder to be removed');
+    const removal = h.fake.requests.find((r) => r.method === 'DELETE' && r.path === `/channels/${h.fake.channelId}/messages/${placeholder.id}`);
+    expect(removal?.authorization).toMatch(/^Bot /);
+  }, 120_000);
 
   it('a moderator adds a preset; the worker builds it and members can pick it', async () => {
     const image = h.fake.addAttachment({ filename: 'style.png', bytes: SELFIE, contentType: 'image/png' });

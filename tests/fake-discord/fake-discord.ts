@@ -97,7 +97,14 @@ export interface ModalSubmitOptions extends InteractionCommon {
   fields: Record<string, string>;
 }
 
-type Override = (request: RecordedRequest) => { status: number; body?: unknown } | undefined;
+/** What a hook answers: a JSON body, or `raw` text sent as is (with `contentType`, default application/json). */
+export interface OverrideAnswer {
+  status: number;
+  body?: unknown;
+  raw?: string;
+  contentType?: string;
+}
+type Override = (request: RecordedRequest) => OverrideAnswer | undefined;
 
 const API_PREFIX = '/api/v10';
 
@@ -116,8 +123,14 @@ export class FakeDiscord {
   readonly guildCommands = new Map<string, any[]>();
   /** Autocomplete answers by interaction id. */
   readonly gatewayEvents: Array<{ op: number; t?: string }> = [];
-  private readonly cdn = new Map<string, { bytes: Buffer; contentType: string }>();
+  /** `hold`: full downloads (not range reads) of the file wait for it, e.g. to act while a worker downloads. */
+  private readonly cdn = new Map<string, { bytes: Buffer; contentType: string; hold?: Promise<void> }>();
   private readonly expiredTokens = new Set<string>();
+  /** Direct-message channels by user id (POST /users/@me/channels). */
+  readonly dmChannels = new Map<string, string>();
+  private readonly refusingDms = new Set<string>();
+  /** `${channelId}:${nonce}` → message id, for enforce_nonce. */
+  private readonly nonces = new Map<string, string>();
   private readonly overrides: Override[] = [];
   private readonly sockets = new Set<WebSocket>();
   private readonly identified = new Set<WebSocket>();
@@ -193,10 +206,10 @@ export class FakeDiscord {
   // Test controls
 
   /** Stores bytes on the fake CDN and returns the attachment record Discord would send. `size` may lie (big files). */
-  addAttachment(file: { filename: string; bytes: Buffer; contentType?: string; size?: number; width?: number; height?: number }): AttachmentRecord {
+  addAttachment(file: { filename: string; bytes: Buffer; contentType?: string; size?: number; width?: number; height?: number; hold?: Promise<void> }): AttachmentRecord {
     const id = snowflake();
     const path = `/attachments/${this.channelId}/${id}/${encodeURIComponent(file.filename)}`;
-    this.cdn.set(path, { bytes: file.bytes, contentType: file.contentType ?? 'application/octet-stream' });
+    this.cdn.set(path, { bytes: file.bytes, contentType: file.contentType ?? 'application/octet-stream', ...(file.hold ? { hold: file.hold } : {}) });
     return {
       id,
       filename: file.filename,
@@ -218,6 +231,20 @@ export class FakeDiscord {
   /** Webhook calls with this interaction token answer 401 / 50027 (Invalid Webhook Token), like after 15 minutes. */
   expireToken(token: string): void {
     this.expiredTokens.add(token);
+  }
+
+  /** Interaction callbacks (defer, reply) answer this many ms late, like a slow Discord; 0 turns it off. */
+  callbackDelayMs = 0;
+
+  /** Direct messages to this user answer 403 / 50007 (Cannot send messages to this user), like closed DMs. */
+  refuseDirectMessages(userId: string): void {
+    this.refusingDms.add(userId);
+  }
+
+  /** Messages the bot sent to a user by direct message. */
+  directMessages(userId: string): FakeMessage[] {
+    const channel = this.dmChannels.get(userId);
+    return channel ? [...this.messages.values()].filter((m) => m.channel_id === channel) : [];
   }
 
   /** A hook that may answer a request itself (e.g. a 500 or a 429); return undefined to let the fake handle it. */
@@ -447,7 +474,11 @@ export class FakeDiscord {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.origin);
-    if (req.method === 'GET' && url.pathname.startsWith('/attachments/')) return this.serveCdn(url.pathname, req, res);
+    if (req.method === 'GET' && url.pathname.startsWith('/attachments/')) {
+      const held = this.cdn.get(url.pathname)?.hold;
+      if (held && !req.headers.range) await held;
+      return this.serveCdn(url.pathname, req, res);
+    }
     if (!url.pathname.startsWith(API_PREFIX)) return this.reply(res, 404, { message: '404: Not Found', code: 0 });
 
     const raw = await readBody(req);
@@ -457,23 +488,30 @@ export class FakeDiscord {
       authorization: req.headers.authorization, body, files, at: Date.now(), status: 0,
     };
     this.requests.push(record);
-    let status: number;
-    let answer: unknown;
+    if (this.callbackDelayMs > 0 && record.path.endsWith('/callback')) await new Promise((resolve) => setTimeout(resolve, this.callbackDelayMs));
     const forced = this.overrides.map((hook) => hook(record)).find((x) => x !== undefined);
-    if (forced) ({ status, body: answer } = forced);
-    else ({ status, body: answer } = this.route(record));
+    const { status, body: answer, raw: text, contentType } = forced ?? this.route(record);
     record.status = status;
-    this.reply(res, status, answer);
+    if (text !== undefined) {
+      res.writeHead(status, { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    } else this.reply(res, status, answer);
     this.notify();
   }
 
-  private route(r: RecordedRequest): { status: number; body?: unknown } {
+  private route(r: RecordedRequest): OverrideAnswer {
     const parts = r.path.split('/').filter(Boolean);
     const [head, a, b, c, d, e] = parts;
     const app = this.applicationId;
     const m = r.method;
     if (head === 'gateway') {
       return { status: 200, body: { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } } };
+    }
+    if (head === 'users' && a === '@me' && b === 'channels' && m === 'POST') {
+      const recipient = String(r.body?.recipient_id ?? '');
+      const id = this.dmChannels.get(recipient) ?? snowflake();
+      this.dmChannels.set(recipient, id);
+      return { status: 200, body: { id, type: 1, recipients: [user({ id: recipient })] } };
     }
     if (head === 'users' && a === '@me') return { status: 200, body: this.botUser };
     if (head === 'applications') {
@@ -496,8 +534,14 @@ export class FakeDiscord {
     if (head === 'channels' && a) {
       if (!b && m === 'GET') return { status: 200, body: { id: a, type: 0, guild_id: this.guildId, name: 'general', position: 0, permission_overwrites: [] } };
       if (b === 'messages' && !c && m === 'POST') {
-        const msg = message({ channelId: a, guildId: this.guildId, author: this.botUser, ...this.messageFields(r) });
+        const dmOf = [...this.dmChannels.entries()].find(([, channel]) => channel === a)?.[0];
+        if (dmOf && this.refusingDms.has(dmOf)) return { status: 403, body: { message: 'Cannot send messages to this user', code: 50007 } };
+        const nonceKey = r.body?.enforce_nonce && r.body?.nonce !== undefined ? `${a}:${r.body.nonce}` : undefined;
+        const earlier = nonceKey ? this.messages.get(this.nonces.get(nonceKey) ?? '') : undefined;
+        if (earlier) return { status: 200, body: earlier };
+        const msg = message({ channelId: a, guildId: dmOf ? null : this.guildId, author: this.botUser, ...this.messageFields(r) });
         this.messages.set(msg.id, msg);
+        if (nonceKey) this.nonces.set(nonceKey, msg.id);
         return { status: 200, body: msg };
       }
       if (b === 'messages' && c) return this.plainMessage(c, r);

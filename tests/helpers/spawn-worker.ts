@@ -1,8 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The real entry point of `npm run worker`, run from source. */
-const ENTRY = fileURLToPath(new URL('../../src/worker/main.ts', import.meta.url));
+/** The real entry points (`npm run worker`, `npm run bot`, `npm start`), run from source. */
+export const ENTRIES = Object.freeze({
+  worker: fileURLToPath(new URL('../../src/worker/main.ts', import.meta.url)),
+  bot: fileURLToPath(new URL('../../src/bot/main.ts', import.meta.url)),
+  start: fileURLToPath(new URL('../../src/main.ts', import.meta.url)),
+});
+/** tsx by absolute URL, so a child may run in another directory (one without a .env). */
+const TSX = import.meta.resolve('tsx');
 
 export interface WorkerChild {
   child: ChildProcess;
@@ -21,9 +27,15 @@ function passThrough(): Record<string, string> {
 
 /** Starts `src/worker/main.ts` (through tsx) as a child process with the given environment. */
 export function spawnWorker(env: Record<string, string>): WorkerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+  return spawnEntry(ENTRIES.worker, env);
+}
+
+/** Starts an entry point through tsx; `cwd` defaults to this checkout. */
+export function spawnEntry(entry: string, env: Record<string, string>, cwd?: string): WorkerChild {
+  const child = spawn(process.execPath, ['--import', TSX, entry], {
     env: { ...passThrough(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
   const output: string[] = [];
   let onReady: (id: string) => void;

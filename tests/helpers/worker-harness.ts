@@ -11,6 +11,7 @@ import {
   parseTryOnJob,
   QUEUE_NAMES,
   redisKeys,
+  replyTokenTtlMs,
   tryOnJobId,
   type JobProgress,
   type PresetBuildJobInput,
@@ -131,7 +132,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
         channelId: fake.channelId,
         userId: '300000000000000001',
         locale: options.locale ?? 'en',
-        reply: { applicationId: fake.applicationId, interactionToken: interaction.token, interactionAt: interaction.sentAt },
+        reply: { applicationId: fake.applicationId, interactionAt: interaction.sentAt, ...(interaction.originalId ? { messageId: interaction.originalId } : {}) },
         selfie: { url, size: bytes.length, contentType: options.contentType ?? 'image/png', ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}) },
         shapePresetId: 'builtin:short-layered',
         colorPresetId: 'builtin:copper',
@@ -139,6 +140,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
         ...options.job,
       }) as DiscordTryOnJobData;
       const jobId = tryOnJobId(interaction.id);
+      await redis.set(redisKeys(prefix).replyToken(jobId), interaction.token, 'PX', replyTokenTtlMs(interaction.sentAt));
       if (options.cancelFirst) await redis.set(redisKeys(prefix).cancel(jobId), data.userId, 'EX', 60);
       const job = await tryOnQueue.add(JOB_NAMES.tryOn, data, { ...DEFAULT_JOB_OPTIONS.tryOn, jobId });
       return { job, interaction, data };
@@ -171,6 +173,18 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
       await fake.close();
     },
   };
+}
+
+/**
+ * The error notice a member got for an interaction: an ephemeral follow-up (flags 64), with the public deferred reply
+ * deleted before it. Undefined when the worker answered any other way.
+ */
+export function privateNotice(fake: FakeDiscord, interaction: InteractionState): { content: string; publicReplyDeleted: boolean } | undefined {
+  const requests = fake.webhookRequests(interaction.token);
+  const followUp = requests.find((r) => r.method === 'POST' && r.path === `/webhooks/${fake.applicationId}/${interaction.token}` && (Number(r.body?.flags) & 64) === 64);
+  if (!followUp) return undefined;
+  const deleted = requests.some((r) => r.method === 'DELETE' && r.path.endsWith('/messages/@original') && r.at <= followUp.at);
+  return { content: String(followUp.body.content ?? ''), publicReplyDeleted: deleted && !requests.some((r) => r.method === 'PATCH') };
 }
 
 /** A debug logger whose JSON lines a test can read. */

@@ -17,7 +17,7 @@ const base: TryOnJobInput = {
   channelId: '100000000000000002',
   userId: '100000000000000003',
   locale: 'ko',
-  reply: { applicationId: '100000000000000004', interactionToken: 'tok', interactionAt: 1 },
+  reply: { applicationId: '100000000000000004', interactionAt: 1 },
   selfie: { url: 'https://cdn.discordapp.com/attachments/1/2/me.png?ex=1', size: 1234, contentType: 'image/png' },
   shapePresetId: 'builtin:bob',
   requestedAt: 2,

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCustomId, parseJobFailure, redisKeys, workerRegistrationSchema, type TryOnResultPayload } from '../../src/shared/job.js';
 import { createWorker, type HairWorker } from '../../src/worker/create-worker.js';
 import { createTryOnEngine } from '../../src/pipeline/index.js';
-import { BOT_TOKEN, SELFIE, startHarness, waitUntil, type Harness } from '../helpers/worker-harness.js';
+import { BOT_TOKEN, privateNotice, SELFIE, startHarness, waitUntil, type Harness } from '../helpers/worker-harness.js';
 
 let h: Harness;
 let worker: HairWorker | undefined;
@@ -93,19 +93,19 @@ describe('worker: enqueue → worker → Discord', () => {
     const failure = await failureOf(job);
     expect(failure.code).toBe('UNSUPPORTED_FORMAT');
     expect((await h.tryOnQueue.getJob(job.id!))!.attemptsMade).toBe(1);
-    const edit = h.fake.webhookRequests(interaction.token).find((r) => r.method === 'PATCH');
-    expect(edit!.body.content).toMatch(/[\uac00-\ud7a3]/);
-    expect(edit!.body.content).toContain('JPEG');
-    expect(edit!.files).toHaveLength(0);
-    expect(edit!.body.embeds).toEqual([]);
+    // Private: the public "working on it" reply is deleted and the reason goes in an ephemeral follow-up.
+    const notice = privateNotice(h.fake, interaction);
+    expect(notice?.publicReplyDeleted).toBe(true);
+    expect(notice!.content).toMatch(/[\uac00-\ud7a3]/);
+    expect(notice!.content).toContain('JPEG');
+    expect(h.fake.original(interaction.id)).toBeUndefined();
   });
 
   it('refuses a selfie over the job size limit in English', async () => {
     await startWorker();
     const { job, interaction } = await h.submit({ maxBytes: 10 * 1024 });
     expect((await failureOf(job)).code).toBe('DOWNLOAD_TOO_LARGE');
-    const edit = h.fake.webhookRequests(interaction.token).find((r) => r.method === 'PATCH');
-    expect(edit!.body.content).toContain('too large (limit: 10 KB)');
+    expect(privateNotice(h.fake, interaction)!.content).toContain('too large (limit: 10 KB)');
   });
 
   it('does not retry a selfie the CDN says is gone (404)', async () => {
@@ -114,8 +114,7 @@ describe('worker: enqueue → worker → Discord', () => {
     expect((await failureOf(job)).code).toBe('DOWNLOAD_FAILED');
     expect((await h.tryOnQueue.getJob(job.id!))!.attemptsMade).toBe(1);
     expect(h.cdn.hits.get('/attachments/deleted/selfie.png')).toBe(1);
-    const edit = h.fake.webhookRequests(interaction.token).find((r) => r.method === 'PATCH');
-    expect(edit!.body.content).toContain('could not download your image');
+    expect(privateNotice(h.fake, interaction)!.content).toContain('could not download your image');
   });
 
   it('falls back to a channel message with a mention when Discord says the token is invalid (50027)', async () => {
@@ -165,8 +164,7 @@ describe('worker: enqueue → worker → Discord', () => {
     expect((await failureOf(job)).code).toBe('JOB_CANCELLED');
     release();
     expect((await h.tryOnQueue.getJob(job.id!))!.attemptsMade).toBe(1);
-    const edit = h.fake.webhookRequests(interaction.token).find((r) => r.method === 'PATCH');
-    expect(edit!.body.content).toContain('cancelled');
+    expect(privateNotice(h.fake, interaction)!.content).toContain('cancelled');
 
     const early = await h.submit({ cancelFirst: true });
     expect((await failureOf(early.job)).code).toBe('JOB_CANCELLED');

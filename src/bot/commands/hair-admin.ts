@@ -10,17 +10,17 @@ const data = new SlashCommandBuilder()
   .setDescription(both('cmd.admin')[0]).setDescriptionLocalizations(both('cmd.admin')[1])
   .setDefaultMemberPermissions(PermissionFlagsBits.Administrator)
   .setContexts(InteractionContextType.Guild)
-  .addSubcommand((s) => s.setName('stats').setDescription(both('cmd.admin.stats')[0]).setDescriptionLocalizations(both('cmd.admin.stats')[1]))
-  .addSubcommand((s) => s.setName('pause').setDescription(both('cmd.admin.pause')[0]).setDescriptionLocalizations(both('cmd.admin.pause')[1]))
-  .addSubcommand((s) => s.setName('resume').setDescription(both('cmd.admin.resume')[0]).setDescriptionLocalizations(both('cmd.admin.resume')[1]))
-  .addSubcommand((s) => s.setName('quota').setDescription(both('cmd.admin.quota')[0]).setDescriptionLocalizations(both('cmd.admin.quota')[1])
-    .addStringOption((o) => o.setName('scope').setDescription(both('cmd.opt.scope')[0]).setDescriptionLocalizations(both('cmd.opt.scope')[1]).setRequired(true)
+  .addSubcommand((s) => s.setName('stats').setNameLocalizations({ ko: '통계' }).setDescription(both('cmd.admin.stats')[0]).setDescriptionLocalizations(both('cmd.admin.stats')[1]))
+  .addSubcommand((s) => s.setName('pause').setNameLocalizations({ ko: '일시정지' }).setDescription(both('cmd.admin.pause')[0]).setDescriptionLocalizations(both('cmd.admin.pause')[1]))
+  .addSubcommand((s) => s.setName('resume').setNameLocalizations({ ko: '재개' }).setDescription(both('cmd.admin.resume')[0]).setDescriptionLocalizations(both('cmd.admin.resume')[1]))
+  .addSubcommand((s) => s.setName('quota').setNameLocalizations({ ko: '한도' }).setDescription(both('cmd.admin.quota')[0]).setDescriptionLocalizations(both('cmd.admin.quota')[1])
+    .addStringOption((o) => o.setName('scope').setNameLocalizations({ ko: '범위' }).setDescription(both('cmd.opt.scope')[0]).setDescriptionLocalizations(both('cmd.opt.scope')[1]).setRequired(true)
       .addChoices({ name: 'user', name_localizations: { ko: '사용자' }, value: 'user' }, { name: 'guild', name_localizations: { ko: '서버' }, value: 'guild' }))
-    .addIntegerOption((o) => o.setName('per_hour').setDescription(both('cmd.opt.perHour')[0]).setDescriptionLocalizations(both('cmd.opt.perHour')[1]).setRequired(true).setMinValue(0).setMaxValue(100_000)))
-  .addSubcommand((s) => s.setName('block').setDescription(both('cmd.admin.block')[0]).setDescriptionLocalizations(both('cmd.admin.block')[1])
-    .addUserOption((o) => o.setName('user').setDescription(both('cmd.opt.user')[0]).setDescriptionLocalizations(both('cmd.opt.user')[1]).setRequired(true)))
-  .addSubcommand((s) => s.setName('unblock').setDescription(both('cmd.admin.unblock')[0]).setDescriptionLocalizations(both('cmd.admin.unblock')[1])
-    .addUserOption((o) => o.setName('user').setDescription(both('cmd.opt.user')[0]).setDescriptionLocalizations(both('cmd.opt.user')[1]).setRequired(true)));
+    .addIntegerOption((o) => o.setName('per_hour').setNameLocalizations({ ko: '시간당' }).setDescription(both('cmd.opt.perHour')[0]).setDescriptionLocalizations(both('cmd.opt.perHour')[1]).setRequired(true).setMinValue(0).setMaxValue(100_000)))
+  .addSubcommand((s) => s.setName('block').setNameLocalizations({ ko: '차단' }).setDescription(both('cmd.admin.block')[0]).setDescriptionLocalizations(both('cmd.admin.block')[1])
+    .addUserOption((o) => o.setName('user').setNameLocalizations({ ko: '회원' }).setDescription(both('cmd.opt.user')[0]).setDescriptionLocalizations(both('cmd.opt.user')[1]).setRequired(true)))
+  .addSubcommand((s) => s.setName('unblock').setNameLocalizations({ ko: '차단해제' }).setDescription(both('cmd.admin.unblock')[0]).setDescriptionLocalizations(both('cmd.admin.unblock')[1])
+    .addUserOption((o) => o.setName('user').setNameLocalizations({ ko: '회원' }).setDescription(both('cmd.opt.user')[0]).setDescriptionLocalizations(both('cmd.opt.user')[1]).setRequired(true)));
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : `${(v / 1000).toFixed(2)} s`);
 

@@ -1,10 +1,11 @@
-import { InteractionContextType, MessageFlags, Routes, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
-import { HairError, type PresetSlot } from '../../shared/index.js';
+import { InteractionContextType, MessageFlags, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { HairError, INTERACTION_TOKEN_TTL_MS, JOB_RETENTION_S, type Locale, type PresetSlot } from '../../shared/index.js';
 import { checkInteractionAttachment } from '../attachment-check.js';
 import type { BotContext, SlashCommand } from '../context.js';
 import { galleryPage, type GalleryFilter } from '../gallery.js';
 import { relativeTime } from '../limits.js';
 import { both, localeOf, t } from '../localize.js';
+import { editPlaceholder } from '../placeholder.js';
 import { startTryOn } from '../try-on.js';
 
 const data = new SlashCommandBuilder()
@@ -37,6 +38,15 @@ const data = new SlashCommandBuilder()
     .setDescription(both('cmd.hair.cancel')[0]).setDescriptionLocalizations(both('cmd.hair.cancel')[1]))
   .addSubcommand((sub) => sub.setName('privacy').setNameLocalizations({ ko: '개인정보' })
     .setDescription(both('cmd.hair.privacy')[0]).setDescriptionLocalizations(both('cmd.hair.privacy')[1]));
+
+/** What is kept and for how long, from the numbers the code uses (JOB_RETENTION_S, the token's lifetime). */
+export function privacyText(locale: Locale): string {
+  return t(locale, 'privacy.text', {
+    completedHours: JOB_RETENTION_S.tryOnCompleted / 3600,
+    failedHours: JOB_RETENTION_S.tryOnFailed / 3600,
+    tokenMinutes: INTERACTION_TOKEN_TTL_MS / 60_000,
+  });
+}
 
 async function tryCommand(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const guildId = interaction.guildId!;
@@ -76,12 +86,11 @@ async function cancelCommand(interaction: ChatInputCommandInteraction, ctx: BotC
   for (const jobId of mine) {
     const job = await ctx.enqueuer.getTryOn(jobId);
     const outcome = await ctx.enqueuer.cancel(jobId, interaction.user.id);
+    if (outcome === 'removed') await ctx.limits.jobEnded(interaction.user.id, jobId);
     // A removed job never reaches a worker: take the cancel button off its queued message ourselves.
     if (outcome === 'removed' && job) {
-      const { reply, locale: jobLocale } = job.data;
-      await interaction.client.rest.patch(Routes.webhookMessage(reply.applicationId, reply.interactionToken, '@original'), {
-        body: { content: t(jobLocale, 'cancel.done', { count: 1 }), components: [] }, auth: false,
-      }).catch((err: unknown) => ctx.log.debug({ err, jobId }, 'could not update the cancelled job message'));
+      await editPlaceholder(ctx, interaction.client.rest, jobId, job.data, { content: t(job.data.locale, 'cancel.done', { count: 1 }), components: [] })
+        .catch((err: unknown) => ctx.log.debug({ err, jobId }, 'could not update the cancelled job message'));
     }
   }
   await interaction.reply({ content: t(locale, 'cancel.done', { count: mine.length }), flags: MessageFlags.Ephemeral });
@@ -100,7 +109,7 @@ export const hair: SlashCommand = {
     }
     if (sub === 'queue') return await queueCommand(interaction, ctx);
     if (sub === 'cancel') return await cancelCommand(interaction, ctx);
-    if (sub === 'privacy') return void (await interaction.reply({ content: t(locale, 'privacy.text'), flags: MessageFlags.Ephemeral }));
+    if (sub === 'privacy') return void (await interaction.reply({ content: privacyText(locale), flags: MessageFlags.Ephemeral }));
   },
   async autocomplete(interaction: AutocompleteInteraction, ctx: BotContext) {
     const focused = interaction.options.getFocused(true);

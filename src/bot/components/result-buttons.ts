@@ -27,6 +27,7 @@ export const resultButtons: ComponentHandler = {
     if (action === 'cancel') {
       const outcome = await ctx.enqueuer.cancel(jobId, ownerId);
       if (outcome === 'finished') throw new HairError('JOB_NOT_FOUND');
+      if (outcome === 'removed') await ctx.limits.jobEnded(ownerId, jobId);
       await interaction.update({ content: t(locale, 'cancel.done', { count: 1 }), components: [] });
       return;
     }

@@ -35,7 +35,8 @@ export const EMBEDDING_TENSORS: readonly EmbeddingTensor[] = [
 /** The tensor, or PRESET_KIND_MISMATCH naming it: a cached preset carries only what its kind needs. */
 export function need(e: ImageEmbedding, name: EmbeddingTensor): OrtTensor {
   const value = e[name];
-  if (!value) throw new HairError('PRESET_KIND_MISMATCH', { preset: e.key, tensor: name }, { detail: `${e.key} has no "${name}" tensor for this use` });
+  // Presets are checked against their role before use (preset-library.ts): a missing tensor is an inconsistent cache.
+  if (!value) throw new HairError('INTERNAL', { preset: e.key, tensor: name }, { detail: `${e.key} has no "${name}" tensor for this use` });
   return value;
 }
 

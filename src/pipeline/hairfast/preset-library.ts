@@ -1,7 +1,7 @@
 import type { PresetCacheStore, RgbImage } from '../engine.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
-import { presetServes, type PresetKind, type PresetSlot } from '../../shared/presets.js';
+import { presetServes, presetSlug, type PresetKind, type PresetSlot } from '../../shared/presets.js';
 import { colorEmbedding } from './blend.js';
 import { embedImage, seanCodes, type ImageEmbedding } from './embed.js';
 import type { GraphContext, HairfastGraphs } from './graphs.js';
@@ -69,7 +69,7 @@ export function createPresetLibrary(deps: PresetLibraryDeps): PresetLibrary {
       deps.logger?.warn({ presetId, reason: decoded.stale }, 'preset cache entry unusable; rebuilding');
     }
     const source = await deps.source(presetId);
-    if (!source) throw new HairError('PRESET_NOT_FOUND', { preset: presetId });
+    if (!source) throw new HairError('PRESET_NOT_FOUND', { name: presetSlug(presetId), preset: presetId });
     return build(ctx, presetId, source, signal);
   };
 
@@ -93,7 +93,7 @@ export function createPresetLibrary(deps: PresetLibraryDeps): PresetLibrary {
         preset = await shared();
       }
       if (role !== 'any' && !presetServes(preset.kind, role)) {
-        throw new HairError('PRESET_KIND_MISMATCH', { preset: presetId, kind: preset.kind, role });
+        throw new HairError('PRESET_KIND_MISMATCH', { name: presetSlug(presetId), kind: role, preset: presetId, role });
       }
       // Each request gets its own object: lazily added tensors (codes, clip) must not leak between requests.
       return { ...preset, embedding: { ...preset.embedding } };

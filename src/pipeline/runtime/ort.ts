@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import './ort-env.js'; // before onnxruntime-node: telemetry off
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';

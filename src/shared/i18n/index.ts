@@ -27,8 +27,13 @@ function templateOf(locale: Locale, message: Message, params: ErrorParams): stri
   return message[category] ?? message.other;
 }
 
+const PRESET_KINDS = new Set(['shape', 'color', 'both']);
+
+/** A code's message; a preset `kind` param reads in the member's language. */
 export function errorMessage(locale: Locale, code: ErrorCode, params: ErrorParams = {}): string {
-  return format(templateOf(locale, catalogs[locale].errors[code], params), params);
+  const kind = params['kind'];
+  const shown = typeof kind === 'string' && PRESET_KINDS.has(kind) ? { ...params, kind: uiText(locale, `kind.${kind}`) } : params;
+  return format(templateOf(locale, catalogs[locale].errors[code], shown), shown);
 }
 
 /** UI strings: Korean falls back to English for a key ko.ts does not have yet. */

@@ -111,9 +111,14 @@ export async function api(app: FastifyInstance, options: ApiOptions): Promise<vo
     if (!shape && !color) throw new HairError('NEED_SHAPE_OR_COLOR');
     const photo = requirePhoto(form);
     const client = request.ip;
-    if (board.activeFor(client) >= options.maxActivePerClient) throw new HairError('TOO_MANY_JOBS', { limit: options.maxActivePerClient });
-    if (board.isFull()) throw new HairError('OUT_OF_MEMORY', {}, { detail: 'STUDIO_MAX_PENDING try-ons held' });
     const locale = localeSchema.catch('en').parse(fields.locale ?? localeOfRequest(request));
+    if (board.activeFor(client) >= options.maxActivePerClient) {
+      // The page is local: the clock time of the running one's estimate (a minute from now when none is known yet).
+      const readyAt = new Date(board.readyAtFor(client) ?? Date.now() + 60_000);
+      const eta = readyAt.toLocaleTimeString(locale === 'ko' ? 'ko-KR' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+      throw new HairError('TOO_MANY_JOBS', { eta: locale === 'ko' ? eta : `at about ${eta}`, limit: options.maxActivePerClient });
+    }
+    if (board.isFull()) throw new HairError('OUT_OF_MEMORY', {}, { detail: 'STUDIO_MAX_PENDING try-ons held' });
     const jobId = `s${randomToken(12)}`;
     const { ticket, callbackToken } = board.open(jobId, client);
     try {

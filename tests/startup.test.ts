@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRIES, spawnEntry } from './helpers/spawn-worker.js';
+
+/** A port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * `npm start`, `npm run bot` and `npm run worker` as an operator meets them when something is wrong: each exits
+ * non-zero with one line naming the setting to fix. Run in an empty directory, so no .env is read.
+ */
+describe('entry points that cannot start', () => {
+  let dir: string;
+  const valid = { DISCORD_TOKEN: 'x', DISCORD_APPLICATION_ID: '123456789012345678', LOG_LEVEL: 'info' };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hair-startup-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const entry of ['start', 'bot', 'worker'] as const) {
+    // The worker's own invalid-config case is in tests/worker/worker-process.test.ts.
+    it.skipIf(entry === 'worker')(`${entry}: an invalid setting exits 1 and names it`, async () => {
+      const run = spawnEntry(ENTRIES[entry], { ...valid, DISCORD_APPLICATION_ID: 'not-a-snowflake' }, dir);
+      run.ready.catch(() => undefined);
+      const exited = await run.exited;
+      expect(exited.code).toBe(1);
+      const fatal = run.output.map((line) => JSON.parse(line)).find((line) => line.level === 60);
+      expect(fatal.code).toBe('CONFIG_INVALID');
+      expect(fatal.msg).toContain('DISCORD_APPLICATION_ID');
+    }, 30_000);
+
+    it(`${entry}: Redis unreachable exits 1 with one line naming REDIS_URL, no client error dumps`, async () => {
+      const port = await closedPort();
+      const run = spawnEntry(ENTRIES[entry], { ...valid, REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`, QUEUE_PREFIX: 'test-startup' }, dir);
+      run.ready.catch(() => undefined);
+      const exited = await run.exited;
+      expect(exited.code).toBe(1);
+      const text = run.output.join('\n');
+      const lines = run.output.map((line) => JSON.parse(line));
+      const fatal = lines.find((line) => line.level === 60);
+      expect(fatal.code).toBe('REDIS_UNAVAILABLE');
+      expect(fatal.msg).toContain('REDIS_URL');
+      expect(fatal.msg).toContain(`127.0.0.1:${port}`);
+      expect(fatal.msg).toContain('ECONNREFUSED');
+      expect(text).not.toContain('hunter2'); // the password in the URL
+      expect(text).not.toContain('Unhandled error event');
+      expect(text).not.toContain('Connection is closed');
+      expect(fatal.err).toBeUndefined(); // a known failure: no stack dump
+      expect(lines.length).toBeLessThanOrEqual(2);
+    }, 30_000);
+  }
+});
