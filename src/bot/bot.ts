@@ -9,7 +9,9 @@ import type { BotContext } from './context.js';
 import { startBullBoard } from './bull-board.js';
 import { createEnqueuer } from './enqueue.js';
 import { createInteractionRouter } from './interactions.js';
+import { createGuildSettings } from './guild-settings.js';
 import { createLimits } from './limits.js';
+import { createPresetBuildReplies } from './preset-build-replies.js';
 import { createPresetCatalog } from './preset-catalog.js';
 import { createProgressWatcher } from './progress.js';
 
@@ -37,8 +39,10 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
   const keys = botKeys(config.QUEUE_PREFIX);
   const enqueuer = createEnqueuer(config, { redis, keys, log });
   const limits = createLimits(config, { redis, keys, jobPhase: (id) => enqueuer.jobPhase(id), readyAt: (id) => enqueuer.readyAt(id) });
-  const presets = createPresetCatalog(config, { redis, keys, shared: redisKeys(config.QUEUE_PREFIX), builtins: deps.builtins ?? builtinPresets(config.STYLES_DIR) });
-  const ctx: BotContext = { config, log, redis, keys, enqueuer, limits, presets, fetch: deps.fetch ?? globalThis.fetch };
+  const settings = createGuildSettings({ redis, keys });
+  const presets = createPresetCatalog(config, { redis, keys, settings, shared: redisKeys(config.QUEUE_PREFIX), builtins: deps.builtins ?? builtinPresets(config.STYLES_DIR) });
+  const presetReplies = createPresetBuildReplies({ redis, keys });
+  const ctx: BotContext = { config, log, redis, keys, enqueuer, limits, presets, settings, presetReplies, fetch: deps.fetch ?? globalThis.fetch };
   // Nearly all of the bot's REST calls are interaction callbacks and interaction-token webhook edits, which Discord
   // exempts from the 50 req/s global limit; @discordjs/rest would otherwise queue them behind its own global
   // counter under load. A real global 429 is still honoured (retry-after).

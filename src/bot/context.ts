@@ -6,7 +6,9 @@ import type { Redis } from 'ioredis';
 import type { Config, Logger } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
 import type { Enqueuer } from './enqueue.js';
+import type { GuildSettings } from './guild-settings.js';
 import type { Limits } from './limits.js';
+import type { PresetBuildReplies } from './preset-build-replies.js';
 import type { PresetCatalog } from './preset-catalog.js';
 
 /** What every handler gets: configuration and the bot's Redis-backed services. No per-user state lives here. */
@@ -18,6 +20,8 @@ export interface BotContext {
   enqueuer: Enqueuer;
   limits: Limits;
   presets: PresetCatalog;
+  settings: GuildSettings;
+  presetReplies: PresetBuildReplies;
   /** Bytes fetch for sniffing attachments (undici's fetch by default). */
   fetch: typeof globalThis.fetch;
 }

@@ -28,6 +28,11 @@ export async function loadDraft(ctx: BotContext, draftId: string): Promise<Draft
   return draftSchema.parse(raw);
 }
 
+/** The draft became a job (or was given up): its picks and the image URL are not kept. */
+export async function deleteDraft(ctx: BotContext, draftId: string): Promise<void> {
+  await ctx.redis.del(ctx.keys.draft(draftId));
+}
+
 async function presetSelect(ctx: BotContext, guildId: string, locale: Locale, slot: PresetSlot, customId: string) {
   const presets = (await ctx.presets.list(guildId, slot)).slice(0, AUTOCOMPLETE_MAX);
   if (presets.length === 0) return undefined;

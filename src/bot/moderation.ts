@@ -13,7 +13,7 @@ function memberRoles(member: GuildMember | APIInteractionGuildMember | null): st
  */
 export async function assertModerator(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return;
-  const role = interaction.guildId ? await ctx.redis.get(ctx.keys.moderatorRole(interaction.guildId)) : null;
+  const role = interaction.guildId ? await ctx.settings.moderatorRole(interaction.guildId) : undefined;
   if (role && memberRoles(interaction.member as GuildMember | APIInteractionGuildMember | null).includes(role)) return;
   throw new HairError('NOT_MODERATOR');
 }

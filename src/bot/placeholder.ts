@@ -1,4 +1,4 @@
-import { DiscordAPIError, Routes, type REST, type RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord.js';
+import { DiscordAPIError, RESTJSONErrorCodes, Routes, type REST, type RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord.js';
 import { redisKeys, type DiscordTryOnJobData } from '../shared/index.js';
 import type { BotContext } from './context.js';
 
@@ -21,7 +21,7 @@ export async function editPlaceholder(
       return true;
     } catch (error) {
       // Invalid or unknown webhook token (Discord ended it early): the bot token still reaches the message.
-      if (!(error instanceof DiscordAPIError && (error.code === 50027 || error.code === 10015))) throw error;
+      if (!(error instanceof DiscordAPIError && (error.code === RESTJSONErrorCodes.InvalidWebhookToken || error.code === RESTJSONErrorCodes.UnknownWebhook))) throw error;
     }
   }
   if (!job.reply.messageId) return false;

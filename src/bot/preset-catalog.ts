@@ -5,6 +5,7 @@ import {
   type Locale, type PresetEntry, type PresetKind, type PresetSlot, type RedisKeys,
 } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
+import type { GuildSettings } from './guild-settings.js';
 import { sha256 } from '../shared/sha256.js';
 
 const guildPresetSchema = z.object({
@@ -39,6 +40,8 @@ export interface PresetCatalogDeps {
   /** The shared contract's keys (the worker's preset photo and caches, removed with a preset). */
   shared: RedisKeys;
   builtins: PresetEntry[];
+  /** Whether a guild offers the built-ins. */
+  settings: Pick<GuildSettings, 'builtinsEnabled'>;
 }
 
 /** Built-in presets (from styles/) plus each guild's own (in Redis, with who added them and when). */
@@ -55,13 +58,9 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
     }).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async function builtinsEnabled(guildId: string): Promise<boolean> {
-    return (await redis.get(keys.builtinsOff(guildId))) !== '1';
-  }
-
   /** Every preset of a guild, built-ins first (unless turned off), optionally only those fitting a slot. */
   async function list(guildId: string, slot?: PresetSlot, options: { includeUnready?: boolean } = {}): Promise<PresetEntry[]> {
-    const builtins = (await builtinsEnabled(guildId)) ? deps.builtins : [];
+    const builtins = (await deps.settings.builtinsEnabled(guildId)) ? deps.builtins : [];
     const all = [...builtins, ...(await guildPresets(guildId))];
     return all.filter((p) => (!slot || presetServes(p.kind, slot)) && (options.includeUnready || p.status === 'ready'));
   }
@@ -83,7 +82,6 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
 
   return {
     list,
-    builtinsEnabled,
 
     /** Autocomplete: presets for a slot whose name (either language) or id contains the typed text, ≤ 25. */
     async search(guildId: string, slot: PresetSlot, typed: string, locale: Locale): Promise<Array<{ name: string; value: string }>> {
@@ -160,11 +158,6 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
       const record = (await readGuild(guildId, slug))!;
       await redis.hset(keys.presets(guildId), slug, JSON.stringify({ ...record, name: next }));
       return { ...found, name: next };
-    },
-
-    async setBuiltins(guildId: string, on: boolean): Promise<void> {
-      if (on) await redis.del(keys.builtinsOff(guildId));
-      else await redis.set(keys.builtinsOff(guildId), '1');
     },
 
     /** The worker finished a build: mark it usable and keep its thumbnail for galleries. */

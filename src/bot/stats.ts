@@ -1,5 +1,6 @@
-import { redisKeys, WORKER_HEARTBEAT_TTL_S, workerRegistrationSchema, type WorkerRegistration } from '../shared/index.js';
+import { redisKeys, tryOnResultSchema, WORKER_HEARTBEAT_TTL_S, workerRegistrationSchema, type WorkerRegistration } from '../shared/index.js';
 import type { BotContext } from './context.js';
+import { returnValueOf } from './return-value.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -22,6 +23,13 @@ export interface QueueStats {
 /** Records a finished job for stats and ETAs (idempotent: several bot processes may see the same event). */
 export async function recordCompleted(ctx: Pick<BotContext, 'redis' | 'keys'>, jobId: string, totalMs: number, gpuMs: number, at = Date.now()): Promise<void> {
   await ctx.redis.multi().zadd(ctx.keys.statsDone, at, `${jobId}|${Math.round(totalMs)}|${Math.round(gpuMs)}`).zremrangebyscore(ctx.keys.statsDone, 0, at - 24 * HOUR_MS).exec();
+}
+
+/** A finished try-on, from its return value as QueueEvents reports it (a job without timings counts as 0 ms). */
+export async function recordTryOnResult(ctx: Pick<BotContext, 'redis' | 'keys'>, jobId: string, returnvalue: unknown): Promise<void> {
+  const result = tryOnResultSchema.safeParse(returnValueOf(returnvalue));
+  const timings = result.success ? result.data.timings : {};
+  await recordCompleted(ctx, jobId, timings.total ?? 0, timings.pipeline ?? timings.transferring ?? 0);
 }
 
 export async function recordFailed(ctx: Pick<BotContext, 'redis' | 'keys'>, jobId: string, code: string, at = Date.now()): Promise<void> {

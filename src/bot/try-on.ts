@@ -1,4 +1,4 @@
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, type MessageComponentInteraction, type RepliableInteraction } from 'discord.js';
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, RESTJSONErrorCodes, type MessageComponentInteraction, type RepliableInteraction } from 'discord.js';
 import type { z } from 'zod';
 import { buildCustomId, HairError, tryOnJobId, type Locale, type TryOnJobInput, type tryOnOriginSchema } from '../shared/index.js';
 import type { BotContext } from './context.js';
@@ -74,6 +74,6 @@ export async function startTryOn(interaction: RepliableInteraction | MessageComp
   }
   await interaction.editReply(queuedView(locale, jobId, interaction.user.id, enqueued.position, enqueued.etaAt)).catch((error: unknown) => {
     // A fast worker already answered (a private error removes this reply): nothing left to show here.
-    if (!(error instanceof DiscordAPIError && error.code === 10008)) throw error;
+    if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage)) throw error;
   });
 }

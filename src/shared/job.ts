@@ -25,7 +25,7 @@ export const JOB_DATA_VERSION = 1;
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 export const DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024;
 
-const snowflake = z.string().regex(/^\d{5,25}$/, 'a Discord snowflake');
+export const snowflake = z.string().regex(/^\d{5,25}$/, 'a Discord snowflake');
 /**
  * Job ids are chosen by the bot: `tryOnJobId(interaction.id)` deduplicates double submissions. BullMQ refuses
  * custom ids that read as integers, so a bare snowflake is not a valid id (some of them happen to pass).

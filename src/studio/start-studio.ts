@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { botKeys } from '../bot/bot-keys.js';
 import { createEnqueuer } from '../bot/enqueue.js';
+import { createGuildSettings } from '../bot/guild-settings.js';
 import { createPresetCatalog } from '../bot/preset-catalog.js';
 import type { TryOnEngine } from '../pipeline/engine.js';
 import { STUDIO_DEFAULT_PORT, type Config } from '../shared/config.js';
@@ -68,7 +69,7 @@ export async function startStudio(config: Readonly<Config>, deps: { logger: Logg
       const keys = botKeys(config.QUEUE_PREFIX);
       const enqueuer = createEnqueuer(config, { redis, keys, log: logger });
       cleanups.push(() => enqueuer.close());
-      catalog = createPresetCatalog(config, { redis, keys, shared: redisKeys(config.QUEUE_PREFIX), builtins: builtinPresets(config.STYLES_DIR) });
+      catalog = createPresetCatalog(config, { redis, keys, settings: createGuildSettings({ redis, keys }), shared: redisKeys(config.QUEUE_PREFIX), builtins: builtinPresets(config.STYLES_DIR) });
       backend = await createQueueBackend(config, {
         enqueuer, board, selfies, logger, publicUrl: () => publicUrl,
         maxBytes: Math.min(config.ATTACHMENT_MAX_BYTES, config.MAX_IMAGE_BYTES),

@@ -1,4 +1,8 @@
 import { DiscordAPIError, HTTPError, REST, RequestMethod, type RawFile, type RequestData, type RESTOptions } from '@discordjs/rest';
+import {
+  APIVersion, ButtonStyle, ComponentType, MessageFlags, RESTJSONErrorCodes, Routes,
+  type APIActionRowComponent, type APIButtonComponentWithCustomId, type APIEmbed, type APIMessage, type APIMessageTopLevelComponent,
+} from 'discord-api-types/v10';
 import { HairError, type ErrorCode, type ErrorParams } from '../shared/errors.js';
 import { errorMessage, uiText, type Locale } from '../shared/i18n/index.js';
 import {
@@ -9,10 +13,9 @@ import { presetSlug } from '../shared/presets.js';
 import type { EncodedResult } from './encode-result.js';
 
 /** Discord JSON error codes after which the interaction reply cannot be edited: post in the channel instead. */
-const WEBHOOK_GONE = new Set([50027 /* invalid webhook token */, 10015 /* unknown webhook */, 10008 /* unknown message */]);
+const WEBHOOK_GONE = new Set<number>([RESTJSONErrorCodes.InvalidWebhookToken, RESTJSONErrorCodes.UnknownWebhook, RESTJSONErrorCodes.UnknownMessage]);
 /** Edits later than this before the token's 15 minutes are up go to the channel (the upload itself takes time). */
 const TOKEN_MARGIN_MS = 60_000;
-const EPHEMERAL = 1 << 6;
 /** Discord's limit for a message nonce. */
 const NONCE_MAX = 25;
 
@@ -85,8 +88,8 @@ export function userVisibleFailure(error: HairError, jobId: string): { code: Err
 type Route = `/${string}`;
 interface MessageBody {
   content: string;
-  embeds: unknown[];
-  components: unknown[];
+  embeds: APIEmbed[];
+  components: APIMessageTopLevelComponent[];
   attachments: Array<{ id: number; filename: string }>;
   flags?: number;
   allowed_mentions?: { users: string[]; parse: string[] };
@@ -101,8 +104,8 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 function resultBody(job: DiscordTryOnJobData, image: EncodedResult, summary: ResultSummary, filename: string): MessageBody {
   const { locale } = job;
-  const button = (action: 'recolor' | 'reshape' | 'retry' | 'delete', style: number) => ({
-    type: 2,
+  const button = (action: 'recolor' | 'reshape' | 'retry' | 'delete', style: APIButtonComponentWithCustomId['style']): APIButtonComponentWithCustomId => ({
+    type: ComponentType.Button,
     style,
     label: uiText(locale, `worker.button.${action}`),
     custom_id: buildCustomId({ action, jobId: summary.jobId, ownerId: job.userId }),
@@ -127,7 +130,10 @@ function resultBody(job: DiscordTryOnJobData, image: EncodedResult, summary: Res
       },
     ],
     components: [
-      { type: 1, components: [button('recolor', 1), button('reshape', 1), button('retry', 2), button('delete', 4)] },
+      {
+        type: ComponentType.ActionRow,
+        components: [button('recolor', ButtonStyle.Primary), button('reshape', ButtonStyle.Primary), button('retry', ButtonStyle.Secondary), button('delete', ButtonStyle.Danger)],
+      } satisfies APIActionRowComponent<APIButtonComponentWithCustomId>,
     ],
     attachments: [{ id: 0, filename }],
   };
@@ -192,7 +198,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
   const rest =
     deps.rest ??
     new REST({
-      version: '10',
+      version: APIVersion,
       api: config.DISCORD_API_URL,
       retries: 2,
       timeout: 15_000,
@@ -217,7 +223,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     }
   }
 
-  const webhook = (job: DiscordTryOnJobData, token: string, path = ''): Route => `/webhooks/${job.reply.applicationId}/${token}${path}`;
+  const original = (job: DiscordTryOnJobData, token: string): Route => Routes.webhookMessage(job.reply.applicationId, token, '@original');
 
   function requireBotToken(what: string): void {
     if (!config.DISCORD_TOKEN) throw new HairError('CONFIG_INVALID', { problems: 'DISCORD_TOKEN' }, { detail: `${what} needs DISCORD_TOKEN` });
@@ -226,7 +232,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
   /** The deferred reply once its token is gone: deleted with the bot token so no "working on it" stays behind. */
   async function removePlaceholder(job: DiscordTryOnJobData): Promise<void> {
     if (!job.reply.messageId || !config.DISCORD_TOKEN) return;
-    await call(RequestMethod.Delete, `/channels/${job.channelId}/messages/${job.reply.messageId}`, {}, 'the placeholder removal', [config.DISCORD_TOKEN]).catch(
+    await call(RequestMethod.Delete, Routes.channelMessage(job.channelId, job.reply.messageId), {}, 'the placeholder removal', [config.DISCORD_TOKEN]).catch(
       (error: unknown) => log.debug({ code: (error as HairError).code }, 'could not remove the stale placeholder'),
     );
   }
@@ -234,7 +240,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
   async function postInChannel(job: DiscordTryOnJobData, jobId: string, body: MessageBody, files: RawFile[], mention: string, signal?: AbortSignal): Promise<DeliveredMessage> {
     requireBotToken('the channel fallback');
     const channelBody = { ...body, content: mention, allowed_mentions: { users: [job.userId], parse: [] }, nonce: nonceFor(jobId), enforce_nonce: true };
-    const messageId = await call(RequestMethod.Post, `/channels/${job.channelId}/messages`, { body: channelBody, files, ...(signal ? { signal } : {}) }, 'the channel message', [config.DISCORD_TOKEN ?? '']);
+    const messageId = await call(RequestMethod.Post, Routes.channelMessages(job.channelId), { body: channelBody, files, ...(signal ? { signal } : {}) }, 'the channel message', [config.DISCORD_TOKEN ?? '']);
     await removePlaceholder(job);
     return { via: 'channel', messageId };
   }
@@ -244,12 +250,12 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     requireBotToken('a direct message');
     const secrets = [config.DISCORD_TOKEN ?? ''];
     try {
-      const channel = (await rest.post('/users/@me/channels', { body: { recipient_id: job.userId } })) as { id?: string };
+      const channel = (await rest.post(Routes.userChannels(), { body: { recipient_id: job.userId } })) as Partial<Pick<APIMessage, 'id'>>;
       if (!channel?.id) return null;
-      const messageId = await call(RequestMethod.Post, `/channels/${channel.id}/messages`, { body: { content, nonce: nonceFor(jobId), enforce_nonce: true, allowed_mentions: { parse: [] } } }, 'the direct message', secrets);
+      const messageId = await call(RequestMethod.Post, Routes.channelMessages(channel.id), { body: { content, nonce: nonceFor(jobId), enforce_nonce: true, allowed_mentions: { parse: [] } } }, 'the direct message', secrets);
       return { via: 'direct-message', messageId };
     } catch (error) {
-      // 50007: the member does not accept direct messages from this server; any other refusal is treated alike.
+      // CannotSendMessagesToThisUser: the member takes no direct messages from this server; any refusal is alike.
       if (error instanceof DiscordAPIError && error.status < 500 && error.status !== 429) return null;
       throw toDeliveryError(error, 'the direct message', secrets);
     }
@@ -262,7 +268,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
       const body = resultBody(job, image, summary, filename);
       if (tokenAlive(job, token)) {
         try {
-          const messageId = await call(RequestMethod.Patch, webhook(job, token, '/messages/@original'), { auth: false, body, files, ...(signal ? { signal } : {}) }, 'the interaction reply edit', [token]);
+          const messageId = await call(RequestMethod.Patch, original(job, token), { auth: false, body, files, ...(signal ? { signal } : {}) }, 'the interaction reply edit', [token]);
           return { via: 'interaction', messageId };
         } catch (error) {
           if (!isWebhookGone(error)) throw error;
@@ -279,11 +285,11 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
       if (tokenAlive(job, token)) {
         try {
           // The deferred reply is public: take it down, then say it privately.
-          await call(RequestMethod.Delete, webhook(job, token, '/messages/@original'), { auth: false }, 'the public reply removal', [token]).catch((e: unknown) => {
-            if (!(e instanceof DiscordAPIError && e.code === 10008)) throw e; // already gone: fine
+          await call(RequestMethod.Delete, original(job, token), { auth: false }, 'the public reply removal', [token]).catch((e: unknown) => {
+            if (!(e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.UnknownMessage)) throw e; // already gone: fine
           });
-          const body: MessageBody = { content: `⚠️ ${message}`, embeds: [], components: [], attachments: [], flags: EPHEMERAL, allowed_mentions: { users: [], parse: [] } };
-          const messageId = await call(RequestMethod.Post, webhook(job, token), { auth: false, body }, 'the private error follow-up', [token]);
+          const body: MessageBody = { content: `⚠️ ${message}`, embeds: [], components: [], attachments: [], flags: MessageFlags.Ephemeral, allowed_mentions: { users: [], parse: [] } };
+          const messageId = await call(RequestMethod.Post, Routes.webhook(job.reply.applicationId, token), { auth: false, body }, 'the private error follow-up', [token]);
           return { via: 'interaction', messageId };
         } catch (e) {
           if (!isWebhookGone(e)) throw e;
@@ -301,7 +307,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
     async findEarlierDelivery(job, token, jobId, kind) {
       if (!tokenAlive(job, token)) return undefined; // the channel and DM paths repeat safely (enforce_nonce)
       try {
-        const message = (await rest.get(webhook(job, token, '/messages/@original'), { auth: false })) as {
+        const message = (await rest.get(original(job, token), { auth: false })) as {
           id?: string;
           components?: Array<{ components?: Array<{ custom_id?: string }> }>;
         };
@@ -313,7 +319,7 @@ export function createDelivery(config: DeliveryConfig, deps: DeliveryDeps): Deli
         return kind === 'result' && ours ? { via: 'interaction', messageId: message.id } : undefined;
       } catch (error) {
         // The error path takes the public reply down before its private follow-up.
-        if (kind === 'error' && error instanceof DiscordAPIError && error.code === 10008) return { via: 'interaction' };
+        if (kind === 'error' && error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage) return { via: 'interaction' };
         return undefined;
       }
     },

@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import type { HairReference, PipelineStage, TryOnEngine } from '../pipeline/engine.js';
 import { HairError } from '../shared/errors.js';
 import {
@@ -14,7 +14,8 @@ import type { DeliveredMessage, Delivery } from './deliver.js';
 import { DeliveryNotClaimedError, type DeliveryLedger, type DeliveryRecord } from './delivery-ledger.js';
 import type { DownloadOptions } from './download.js';
 import { encodeResult } from './encode-result.js';
-import { ABORT_REASONS, classifyFailure, SHUTDOWN_REASON, toBullmqError } from './job-failure.js';
+import { classifyFailure, toBullmqError } from './job-failure.js';
+import { createJobProcessor, logFailure, type JobRun } from './job-run.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface TryOnProcessorConfig {
@@ -106,139 +107,138 @@ function withPresetLabel(error: HairError, data: TryOnJobData): HairError {
 export function createTryOnProcessor(config: TryOnProcessorConfig, deps: TryOnProcessorDeps) {
   const queue = QUEUE_NAMES.tryOn;
 
-  return async function processTryOn(job: Job, lockToken?: string, bullSignal?: AbortSignal): Promise<TryOnResultPayload> {
-    const jobId = job.id ?? 'unknown';
-    const log = deps.logger.child({ jobId, queue, attempt: job.attemptsMade + 1 });
-    const parsed = tryOnJobSchema.safeParse(job.data);
-    if (!parsed.success) {
-      log.error({ issues: parsed.error.issues.map((i) => i.path.join('.') + ': ' + i.message) }, 'job data does not match the contract');
-      deps.metrics.failed(queue, 'INTERNAL');
-      throw toBullmqError(new HairError('INTERNAL', { jobId }, { detail: 'invalid job data' }));
-    }
-    const data: TryOnJobData = parsed.data;
+  /** Claims the one answer of this job, posts it, records it; DeliveryNotClaimedError when this run may not post. */
+  async function deliverOnce(
+    { jobId, data, lockToken, log }: JobRun<TryOnJobData>, kind: 'result' | 'error',
+    post: (token: string | undefined) => Promise<DeliveredMessage>, outcome: (d: DeliveredMessage) => { result?: TryOnResultPayload; failure?: string },
+  ) {
+    const claim = await deps.ledger.claim(jobId, lockToken);
+    if (claim.outcome === 'lock-lost') throw new DeliveryNotClaimedError(`the lock of ${jobId} moved to another worker`);
+    if (claim.outcome === 'done') return { delivered: claim.record, record: claim.record };
+    const token = await deps.replyTokens.get(jobId).catch(() => undefined);
+    const seen = claim.outcome === 'reclaimed' ? await deps.delivery.findEarlierDelivery(data, token, jobId, kind) : undefined;
+    const delivered = seen ?? (await post(token));
+    const record: DeliveryRecord = { via: delivered.via, ...(delivered.messageId ? { messageId: delivered.messageId } : {}), ...outcome(delivered) };
+    await deps.ledger.done(jobId, record).catch((error: unknown) => log.warn({ err: error }, 'could not record the delivery'));
+    await deps.replyTokens.drop(jobId).catch(() => undefined);
+    return { delivered, record };
+  }
+
+  return createJobProcessor<TryOnJobData, TryOnResultPayload>({
+    queue,
+    what: 'try-on',
+    schema: tryOnJobSchema,
+    timeoutMs: config.JOB_TIMEOUT_MS,
+    metrics: deps.metrics,
+    logger: deps.logger,
+
     // Run again after its completion was lost (a Redis outage): the member already has the answer.
-    const earlier = await deps.ledger.recorded(jobId);
-    if (earlier) return replay(earlier, log);
+    async before({ jobId, log }) {
+      const earlier = await deps.ledger.recorded(jobId);
+      return earlier ? replay(earlier, log) : undefined;
+    },
 
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(ABORT_REASONS.timeout), config.JOB_TIMEOUT_MS);
-    const signal = bullSignal ? AbortSignal.any([bullSignal, timeout.signal]) : timeout.signal;
-    const clock = stageClock();
-    const pickedAt = Date.now();
-    let selfie: Uint8Array | undefined;
+    async run(run) {
+      const { job, jobId, data, signal, log } = run;
+      const clock = stageClock();
+      const pickedAt = Date.now();
+      let selfie: Uint8Array | undefined;
+      const progress = (stage: JobStage) => {
+        if (!clock.enter(stage)) return;
+        const payload: JobProgress = { stage, at: Date.now(), attempt: job.attemptsMade + 1, workerId: deps.workerId };
+        job.updateProgress(payload).catch((error: unknown) => log.warn({ err: error }, 'progress update failed'));
+      };
+      try {
+        log.info({ mode: data.mode, origin: data.origin, shape: data.shapePresetId, color: data.colorPresetId }, 'try-on started');
+        await deps.checkCancelled(jobId);
+        progress('downloading');
+        selfie = await deps.download(data.selfie.url, {
+          allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS,
+          maxBytes: downloadLimit(data.selfie.maxBytes, config.MAX_IMAGE_BYTES),
+          connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
+          readTimeoutMs: config.DOWNLOAD_READ_TIMEOUT_MS,
+          signal,
+        });
+        const pipelineStart = performance.now();
+        const shape = reference(data.shapePresetId);
+        const color = reference(data.colorPresetId);
+        const result = await deps.engine.tryOn({
+          selfie,
+          ...(shape ? { shape } : {}),
+          ...(color ? { color } : {}),
+          pasteBack: data.mode === 'paste-back',
+          signal,
+          onStage: (stage) => progress(PIPELINE_TO_JOB_STAGE[stage]),
+        });
+        const pipelineMs = performance.now() - pipelineStart;
+        selfie = undefined;
+        signal.throwIfAborted();
 
-    const progress = (stage: JobStage) => {
-      if (!clock.enter(stage)) return;
-      const payload: JobProgress = { stage, at: Date.now(), attempt: job.attemptsMade + 1, workerId: deps.workerId };
-      job.updateProgress(payload).catch((error: unknown) => log.warn({ err: error }, 'progress update failed'));
-    };
-
-    /** Claims the one answer of this job, posts it, records it; DeliveryNotClaimedError when this run may not post. */
-    async function deliverOnce(kind: 'result' | 'error', post: (token: string | undefined) => Promise<DeliveredMessage>, outcome: (d: DeliveredMessage) => { result?: TryOnResultPayload; failure?: string }) {
-      const claim = await deps.ledger.claim(jobId, lockToken);
-      if (claim.outcome === 'lock-lost') throw new DeliveryNotClaimedError(`the lock of ${jobId} moved to another worker`);
-      if (claim.outcome === 'done') return { delivered: claim.record, record: claim.record };
-      const token = await deps.replyTokens.get(jobId).catch(() => undefined);
-      const seen = claim.outcome === 'reclaimed' ? await deps.delivery.findEarlierDelivery(data, token, jobId, kind) : undefined;
-      const delivered = seen ?? (await post(token));
-      const record: DeliveryRecord = { via: delivered.via, ...(delivered.messageId ? { messageId: delivered.messageId } : {}), ...outcome(delivered) };
-      await deps.ledger.done(jobId, record).catch((error: unknown) => log.warn({ err: error }, 'could not record the delivery'));
-      await deps.replyTokens.drop(jobId).catch(() => undefined);
-      return { delivered, record };
-    }
-
-    try {
-      log.info({ mode: data.mode, origin: data.origin, shape: data.shapePresetId, color: data.colorPresetId }, 'try-on started');
-      await deps.checkCancelled(jobId);
-      progress('downloading');
-      selfie = await deps.download(data.selfie.url, {
-        allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS,
-        maxBytes: downloadLimit(data.selfie.maxBytes, config.MAX_IMAGE_BYTES),
-        connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
-        readTimeoutMs: config.DOWNLOAD_READ_TIMEOUT_MS,
-        signal,
-      });
-      const pipelineStart = performance.now();
-      const shape = reference(data.shapePresetId);
-      const color = reference(data.colorPresetId);
-      const result = await deps.engine.tryOn({
-        selfie,
-        ...(shape ? { shape } : {}),
-        ...(color ? { color } : {}),
-        pasteBack: data.mode === 'paste-back',
-        signal,
-        onStage: (stage) => progress(PIPELINE_TO_JOB_STAGE[stage]),
-      });
-      const pipelineMs = performance.now() - pipelineStart;
-      selfie = undefined;
-      signal.throwIfAborted();
-
-      progress('uploading');
-      const encoded = await encodeResult(result.image, config.RESULT_MAX_BYTES);
-      const queuedMs = Math.max(0, pickedAt - data.requestedAt);
-      const summary = { jobId, totalMs: Date.now() - data.requestedAt, queuedMs, pipelineMs };
-      const { delivered, record } = await deliverOnce(
-        'result',
-        (token) => deps.delivery.deliverResult(data, token, encoded, summary, signal),
-        (sent) => {
-          clock.stop();
-          const finishedAt = Date.now();
-          const timings: Record<string, number> = { ...clock.timings, queued: queuedMs, pipeline: pipelineMs, total: finishedAt - data.requestedAt };
-          for (const [name, ms] of Object.entries(result.timings)) timings[`engine.${name}`] = ms;
-          return {
-            result: {
-              jobId,
-              deliveredVia: sent.via === 'direct-message' ? 'interaction' : sent.via,
-              ...(sent.messageId ? { messageId: sent.messageId } : {}),
-              format: encoded.format,
-              bytes: encoded.data.length,
-              width: encoded.width,
-              height: encoded.height,
-              timings,
-              modelKind: result.modelKind,
-              executionProvider: deps.engine.info.executionProvider,
-              workerId: deps.workerId,
-              finishedAt,
-            },
-          };
-        },
-      );
-      if (!record.result) return replay(record, log);
-      for (const [stage, ms] of Object.entries(clock.timings)) deps.metrics.observeStage(stage, ms);
-      deps.metrics.observeJob(queue, record.result.finishedAt - data.requestedAt);
-      log.info({ deliveredVia: delivered.via, bytes: record.result.bytes, format: record.result.format, timings: record.result.timings }, 'try-on delivered');
-      return record.result;
-    } catch (caught) {
-      if (caught instanceof DeliveryNotClaimedError) {
-        log.warn({ reason: caught.message }, 'not delivering: this run no longer owns the job');
-        throw caught;
+        progress('uploading');
+        const encoded = await encodeResult(result.image, config.RESULT_MAX_BYTES);
+        const queuedMs = Math.max(0, pickedAt - data.requestedAt);
+        const summary = { jobId, totalMs: Date.now() - data.requestedAt, queuedMs, pipelineMs };
+        const { delivered, record } = await deliverOnce(
+          run,
+          'result',
+          (token) => deps.delivery.deliverResult(data, token, encoded, summary, signal),
+          (sent) => {
+            clock.stop();
+            const finishedAt = Date.now();
+            const timings: Record<string, number> = { ...clock.timings, queued: queuedMs, pipeline: pipelineMs, total: finishedAt - data.requestedAt };
+            for (const [name, ms] of Object.entries(result.timings)) timings[`engine.${name}`] = ms;
+            return {
+              result: {
+                jobId,
+                deliveredVia: sent.via === 'direct-message' ? 'interaction' : sent.via,
+                ...(sent.messageId ? { messageId: sent.messageId } : {}),
+                format: encoded.format,
+                bytes: encoded.data.length,
+                width: encoded.width,
+                height: encoded.height,
+                timings,
+                modelKind: result.modelKind,
+                executionProvider: deps.engine.info.executionProvider,
+                workerId: deps.workerId,
+                finishedAt,
+              },
+            };
+          },
+        );
+        if (!record.result) return replay(record, log);
+        for (const [stage, ms] of Object.entries(clock.timings)) deps.metrics.observeStage(stage, ms);
+        deps.metrics.observeJob(queue, record.result.finishedAt - data.requestedAt);
+        log.info({ deliveredVia: delivered.via, bytes: record.result.bytes, format: record.result.format, timings: record.result.timings }, 'try-on delivered');
+        return record.result;
+      } finally {
+        selfie = undefined;
       }
-      if (signal.aborted && signal.reason === SHUTDOWN_REASON) {
-        log.info('worker shutting down: job back to the queue');
-        await job.moveToWait(lockToken);
-        throw new WaitingError();
-      }
-      const error = withPresetLabel(classifyFailure(caught, signal), data);
-      deps.metrics.failed(queue, error.code);
+    },
+
+    passThrough(caught, { log }) {
+      if (!(caught instanceof DeliveryNotClaimedError)) return false;
+      log.warn({ reason: caught.message }, 'not delivering: this run no longer owns the job');
+      return true;
+    },
+
+    refine: (error, { data }) => withPresetLabel(error, data),
+
+    async fail(error, run, caught) {
+      const { job, jobId, data, log } = run;
       const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
       const final = !error.retryable || attemptsLeft <= 0 || isPermanentDownloadFailure(error);
-      const logFields = { code: error.code, retryable: error.retryable, attemptsLeft: final ? 0 : attemptsLeft };
-      if (error.code === 'INTERNAL') log.error({ ...logFields, err: caught }, 'try-on failed');
-      else log.warn({ ...logFields, detail: error.message }, 'try-on failed');
+      logFailure(log, 'try-on', error, caught, { retryable: error.retryable, attemptsLeft: final ? 0 : attemptsLeft });
       const failure = toBullmqError(error, final);
       if (final) {
         // The user hears about it once, on the last attempt; a failed notice must not hide the original error.
-        await deliverOnce('error', (token) => deps.delivery.deliverError(data, token, jobId, error), () => ({ failure: failure.message })).catch((deliveryError: unknown) => {
+        await deliverOnce(run, 'error', (token) => deps.delivery.deliverError(data, token, jobId, error), () => ({ failure: failure.message })).catch((deliveryError: unknown) => {
           if (deliveryError instanceof DeliveryNotClaimedError) throw deliveryError;
           log.warn({ code: classifyFailure(deliveryError).code }, 'could not tell the user about the failure');
         });
       }
-      throw failure;
-    } finally {
-      clearTimeout(timer);
-      selfie = undefined;
-    }
-  };
+      return failure;
+    },
+  });
 }
 
 /** An earlier run's recorded outcome, returned (or thrown) again without running or posting anything. */

@@ -8,9 +8,6 @@ import { both, localeOf, t } from '../localize.js';
 import { assertManageGuild, assertModerator } from '../moderation.js';
 import { AUTOCOMPLETE_MAX } from '../preset-catalog.js';
 
-/** Interaction tokens of preset builds live as long as the token does. */
-const PRESET_REPLY_TTL_S = 15 * 60;
-
 const data = new SlashCommandBuilder()
   .setName('hair-presets')
   .setNameLocalizations({ ko: '헤어-프리셋' })
@@ -56,7 +53,7 @@ export const hairPresets: SlashCommand = {
       const jobId = `preset-${interaction.id}`;
       await interaction.deferReply({ flags: MessageFlags.Ephemeral });
       try {
-        await ctx.redis.set(ctx.keys.presetReply(jobId), JSON.stringify({ token: interaction.token, applicationId: interaction.applicationId, locale, name: entry.name }), 'EX', PRESET_REPLY_TTL_S);
+        await ctx.presetReplies.save(jobId, { token: interaction.token, applicationId: interaction.applicationId, locale, name: entry.name });
         await ctx.enqueuer.enqueuePresetBuild(jobId, { guildId, presetId: entry.id, name: entry.name, kind, image: ref, moderatorId: interaction.user.id, locale, requestedAt: Date.now() });
       } catch (error) {
         await ctx.presets.remove(guildId, entry.name);
@@ -95,13 +92,12 @@ export const hairPresets: SlashCommand = {
     }
     if (sub === 'builtins') {
       const on = interaction.options.getString('state', true) === 'on';
-      await ctx.presets.setBuiltins(guildId, on);
+      await ctx.settings.setBuiltins(guildId, on);
       return await say(t(locale, on ? 'presets.builtinsOn' : 'presets.builtinsOff'));
     }
     if (sub === 'role') {
       const role = interaction.options.getRole('role');
-      if (role) await ctx.redis.set(ctx.keys.moderatorRole(guildId), role.id);
-      else await ctx.redis.del(ctx.keys.moderatorRole(guildId));
+      await ctx.settings.setModeratorRole(guildId, role?.id);
       return await say(role ? t(locale, 'presets.roleSet', { role: `<@&${role.id}>` }) : t(locale, 'presets.roleCleared'));
     }
   },

@@ -1,6 +1,6 @@
 import { HairError } from '../../shared/index.js';
 import type { ComponentHandler } from '../context.js';
-import { DRAFT_PREFIX, loadDraft, saveDraft } from '../draft.js';
+import { deleteDraft, DRAFT_PREFIX, loadDraft, saveDraft } from '../draft.js';
 import { startTryOn } from '../try-on.js';
 import { assertOwner } from './owner.js';
 
@@ -22,7 +22,7 @@ export const draftPicks: ComponentHandler = {
     if (field === 'go') {
       if (!draft.shape && !draft.color) throw new HairError('NEED_SHAPE_OR_COLOR');
       await startTryOn(interaction, ctx, { selfie: draft.selfie, shapePresetId: draft.shape || undefined, colorPresetId: draft.color || undefined, origin: 'context-menu' });
-      await ctx.redis.del(ctx.keys.draft(draftId));
+      await deleteDraft(ctx, draftId);
     }
   },
 };

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { botKeys } from '../../src/bot/bot-keys.js';
+import { createGuildSettings } from '../../src/bot/guild-settings.js';
+import { createPresetBuildReplies, PRESET_BUILD_REPLY_TTL_S } from '../../src/bot/preset-build-replies.js';
+import { createEditThrottle, MAX_THROTTLED_JOBS } from '../../src/bot/try-on-progress.js';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** The bot's small Redis services: what goes in is checked, what comes out is checked again. */
+describe('bot services on real Redis', () => {
+  let redis: Redis;
+  const prefix = `test-services-${randomBytes(5).toString('hex')}`;
+  const keys = botKeys(prefix);
+
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL);
+  });
+  afterAll(async () => {
+    const left = await redis.keys(`${prefix}:*`);
+    if (left.length > 0) await redis.del(...left);
+    await redis.quit();
+  });
+
+  it('guild settings: the moderator role and the built-ins switch, a bad stored value reads as unset', async () => {
+    const settings = createGuildSettings({ redis, keys });
+    expect(await settings.moderatorRole('123456789')).toBeUndefined();
+    await settings.setModeratorRole('123456789', '987654321');
+    expect(await settings.moderatorRole('123456789')).toBe('987654321');
+    await settings.setModeratorRole('123456789', undefined);
+    expect(await redis.exists(keys.moderatorRole('123456789'))).toBe(0);
+    await expect(settings.setModeratorRole('123456789', 'not-a-role')).rejects.toThrow();
+    await redis.set(keys.moderatorRole('123456789'), 'garbage');
+    expect(await settings.moderatorRole('123456789')).toBeUndefined();
+
+    expect(await settings.builtinsEnabled('123456789')).toBe(true);
+    await settings.setBuiltins('123456789', false);
+    expect(await settings.builtinsEnabled('123456789')).toBe(false);
+    await settings.setBuiltins('123456789', true);
+    expect(await redis.exists(keys.builtinsOff('123456789'))).toBe(0);
+  });
+
+  it('preset-build replies: saved with the token lifetime, taken once, a malformed one is ignored', async () => {
+    const replies = createPresetBuildReplies({ redis, keys });
+    const reply = { token: 'interaction-token', applicationId: '111111111', locale: 'ko' as const, name: '단발' };
+    await replies.save('preset-1', reply);
+    const ttl = await redis.ttl(keys.presetReply('preset-1'));
+    expect(ttl).toBeGreaterThan(PRESET_BUILD_REPLY_TTL_S - 5);
+    expect(ttl).toBeLessThanOrEqual(PRESET_BUILD_REPLY_TTL_S);
+    const [first, second] = await Promise.all([replies.take('preset-1'), replies.take('preset-1')]);
+    expect([first, second].filter(Boolean)).toEqual([reply]);
+    expect(await redis.exists(keys.presetReply('preset-1'))).toBe(0);
+    await expect(replies.save('preset-2', { ...reply, applicationId: 'x' })).rejects.toThrow();
+    await redis.set(keys.presetReply('preset-3'), JSON.stringify({ token: 'x' }));
+    expect(await replies.take('preset-3')).toBeUndefined();
+    await redis.set(keys.presetReply('preset-4'), '{ not json');
+    expect(await replies.take('preset-4')).toBeUndefined();
+  });
+});
+
+describe('the progress-edit throttle (a TTL cache)', () => {
+  it('allows one edit per job per interval, again once the interval is over', () => {
+    let now = 1_000;
+    const throttle = createEditThrottle(1_500, { now: () => now });
+    expect(throttle.allow('a')).toBe(true);
+    expect(throttle.allow('a')).toBe(false);
+    expect(throttle.allow('b')).toBe(true);
+    now += 1_499;
+    expect(throttle.allow('a')).toBe(false);
+    now += 2;
+    expect(throttle.allow('a')).toBe(true);
+    throttle.forget('a');
+    expect(throttle.allow('a')).toBe(true);
+  });
+
+  it('stays bounded however many jobs never end, and interval 0 never throttles', () => {
+    const throttle = createEditThrottle(60_000);
+    for (let i = 0; i < MAX_THROTTLED_JOBS + 500; i += 1) throttle.allow(`job-${i}`);
+    expect(throttle.size).toBe(MAX_THROTTLED_JOBS);
+    expect(throttle.allow(`job-${MAX_THROTTLED_JOBS + 499}`)).toBe(false);
+    expect(throttle.allow('job-0')).toBe(true); // the oldest went first
+    const off = createEditThrottle(0);
+    expect([off.allow('x'), off.allow('x')]).toEqual([true, true]);
+  });
+});
