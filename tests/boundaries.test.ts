@@ -116,3 +116,13 @@ describe('import rules between layers', () => {
     expect(show(importsUnder('tools').filter((i) => i.target.startsWith('src/') || i.target === 'src/main.ts'))).toEqual([]);
   });
 });
+
+describe('bot handlers and Redis', () => {
+  it('commands, components and the dispatcher reach Redis only through the bot\'s services (context.ts), never a raw client', () => {
+    const handlers = [...sources('src/bot/commands'), ...sources('src/bot/components'), 'src/bot/interactions.ts'];
+    const raw = handlers.flatMap((file) => readFileSync(file, 'utf8').split('\n').map((line, i) => ({ file, line: i + 1, text: line })))
+      .filter(({ text }) => /\bredis\s*\.|\.redis\b|from 'ioredis'/.test(text))
+      .map(({ file, line, text }) => `${file}:${line}: ${text.trim()}`);
+    expect(raw).toEqual([]);
+  });
+});

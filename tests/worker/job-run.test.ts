@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { HairError } from '../../src/shared/errors.js';
 import { parseJobFailure, QUEUE_NAMES } from '../../src/shared/job.js';
 import { createLogger } from '../../src/shared/log.js';
+import { SHUTDOWN_REASON } from '../../src/worker/job-failure.js';
 import { createJobProcessor, type JobProcessorSpec } from '../../src/worker/job-run.js';
 import { createWorkerMetrics } from '../../src/worker/worker-metrics.js';
 
@@ -43,6 +44,18 @@ describe('createJobProcessor', () => {
       queue: QUEUE_NAMES.presetBuild, what: 'test job', schema, timeoutMs: 5_000, metrics, logger: createLogger({ level: 'silent' }), ...spec,
     });
     worker = new Worker(QUEUE_NAMES.presetBuild, processor, { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix });
+    return worker;
+  }
+
+  /** A body that runs until its signal ends it, telling the test when it started. */
+  function untilAborted() {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const run: JobProcessorSpec<Data, number>['run'] = ({ signal }) => new Promise((_, reject) => {
+      started();
+      signal.addEventListener('abort', () => reject(new Error('aborted')));
+    });
+    return { running, run };
   }
 
   async function failureOf(job: Job) {
@@ -110,5 +123,32 @@ describe('createJobProcessor', () => {
     const other = await queue.add('x', { n: 1 });
     await expect(other.waitUntilFinished(events, 15_000)).rejects.toThrow('this run no longer owns the job');
     expect(ran).toBe(1);
+  });
+
+  it('a shutdown abort hands the job back to the queue as it was: no attempt used, no failure counted', async () => {
+    const body = untilAborted();
+    const running = start({ run: body.run });
+    const before = await failures('JOB_CANCELLED');
+    const job = await queue.add('x', { n: 1 }, { attempts: 1 });
+    await body.running;
+    // As closeWorkers does past SHUTDOWN_TIMEOUT_MS: the worker stops fetching, then its active jobs are aborted.
+    const closing = running.close();
+    running.cancelAllJobs(SHUTDOWN_REASON);
+    await closing;
+    worker = undefined;
+    const back = (await queue.getJob(job.id!))!;
+    expect(await back.getState()).toBe('waiting');
+    expect(back.attemptsMade).toBe(0);
+    expect(back.failedReason ?? '').toBe('');
+    expect(await failures('JOB_CANCELLED')).toBe(before);
+  });
+
+  it('any other abort (the owner cancelled) fails the job as JOB_CANCELLED, without a retry', async () => {
+    const body = untilAborted();
+    const running = start({ run: body.run });
+    const job = await queue.add('x', { n: 1 }, { attempts: 3 });
+    await body.running;
+    running.cancelJob(job.id!, 'cancelled by its owner');
+    expect(await failureOf(job)).toMatchObject({ code: 'JOB_CANCELLED', retryable: false, attemptsMade: 1 });
   });
 });
