@@ -1,60 +1,48 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
 import { createGuildSettings } from '../../src/bot/guild-settings.js';
 import { createPresetBuildReplies, PRESET_BUILD_REPLY_TTL_S } from '../../src/bot/preset-build-replies.js';
 import { createEditThrottle, MAX_THROTTLED_JOBS } from '../../src/bot/try-on-progress.js';
-
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+import { useRedisPrefix } from '../helpers/redis-prefix.js';
 
 /** The bot's small Redis services: what goes in is checked, what comes out is checked again. */
 describe('bot services on real Redis', () => {
-  let redis: Redis;
-  const prefix = `test-services-${randomBytes(5).toString('hex')}`;
+  const db = useRedisPrefix('services');
+  const { prefix } = db;
   const keys = botKeys(prefix);
 
-  beforeAll(() => {
-    redis = new Redis(REDIS_URL);
-  });
-  afterAll(async () => {
-    const left = await redis.keys(`${prefix}:*`);
-    if (left.length > 0) await redis.del(...left);
-    await redis.quit();
-  });
-
   it('guild settings: the moderator role and the built-ins switch, a bad stored value reads as unset', async () => {
-    const settings = createGuildSettings({ redis, keys });
+    const settings = createGuildSettings({ redis: db.redis, keys });
     expect(await settings.moderatorRole('123456789')).toBeUndefined();
     await settings.setModeratorRole('123456789', '987654321');
     expect(await settings.moderatorRole('123456789')).toBe('987654321');
     await settings.setModeratorRole('123456789', undefined);
-    expect(await redis.exists(keys.moderatorRole('123456789'))).toBe(0);
+    expect(await db.redis.exists(keys.moderatorRole('123456789'))).toBe(0);
     await expect(settings.setModeratorRole('123456789', 'not-a-role')).rejects.toThrow();
-    await redis.set(keys.moderatorRole('123456789'), 'garbage');
+    await db.redis.set(keys.moderatorRole('123456789'), 'garbage');
     expect(await settings.moderatorRole('123456789')).toBeUndefined();
 
     expect(await settings.builtinsEnabled('123456789')).toBe(true);
     await settings.setBuiltins('123456789', false);
     expect(await settings.builtinsEnabled('123456789')).toBe(false);
     await settings.setBuiltins('123456789', true);
-    expect(await redis.exists(keys.builtinsOff('123456789'))).toBe(0);
+    expect(await db.redis.exists(keys.builtinsOff('123456789'))).toBe(0);
   });
 
   it('preset-build replies: saved with the token lifetime, taken once, a malformed one is ignored', async () => {
-    const replies = createPresetBuildReplies({ redis, keys });
+    const replies = createPresetBuildReplies({ redis: db.redis, keys });
     const reply = { token: 'interaction-token', applicationId: '111111111', locale: 'ko' as const, name: '단발' };
     await replies.save('preset-1', reply);
-    const ttl = await redis.ttl(keys.presetReply('preset-1'));
+    const ttl = await db.redis.ttl(keys.presetReply('preset-1'));
     expect(ttl).toBeGreaterThan(PRESET_BUILD_REPLY_TTL_S - 5);
     expect(ttl).toBeLessThanOrEqual(PRESET_BUILD_REPLY_TTL_S);
     const [first, second] = await Promise.all([replies.take('preset-1'), replies.take('preset-1')]);
     expect([first, second].filter(Boolean)).toEqual([reply]);
-    expect(await redis.exists(keys.presetReply('preset-1'))).toBe(0);
+    expect(await db.redis.exists(keys.presetReply('preset-1'))).toBe(0);
     await expect(replies.save('preset-2', { ...reply, applicationId: 'x' })).rejects.toThrow();
-    await redis.set(keys.presetReply('preset-3'), JSON.stringify({ token: 'x' }));
+    await db.redis.set(keys.presetReply('preset-3'), JSON.stringify({ token: 'x' }));
     expect(await replies.take('preset-3')).toBeUndefined();
-    await redis.set(keys.presetReply('preset-4'), '{ not json');
+    await db.redis.set(keys.presetReply('preset-4'), '{ not json');
     expect(await replies.take('preset-4')).toBeUndefined();
   });
 });

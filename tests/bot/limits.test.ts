@@ -1,47 +1,36 @@
-import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
 import { createEnqueuer } from '../../src/bot/enqueue.js';
 import { createLimits, RESERVE_GRACE_MS, type JobPhase } from '../../src/bot/limits.js';
 import { createLogger, JOB_NAMES, QUEUE_NAMES, tryOnJobId } from '../../src/shared/index.js';
+import { REDIS_URL, useRedisPrefix } from '../helpers/redis-prefix.js';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const always = (phase: JobPhase) => ({ jobPhase: async () => phase, readyAt: async () => Date.now() + 60_000 });
 
 /** The limits on real Redis, hit by concurrent requests (a double-click, a busy server). */
 describe('limits under concurrent requests', () => {
-  let redis: Redis;
-  const prefix = `test-limits-${randomBytes(5).toString('hex')}`;
+  const db = useRedisPrefix('limits');
+  const { prefix } = db;
   const keys = botKeys(prefix);
   const config = { USER_MAX_ACTIVE_JOBS: 1, USER_HOURLY_QUOTA: 20, GUILD_HOURLY_QUOTA: 3 };
-
-  beforeAll(() => {
-    redis = new Redis(REDIS_URL);
-  });
-  afterAll(async () => {
-    const left = await redis.keys(`${prefix}:*`);
-    if (left.length > 0) await redis.del(...left);
-    await redis.quit();
-  });
 
   const codes = (results: PromiseSettledResult<void>[]) =>
     results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code));
 
   it('lets exactly one of six simultaneous requests of a user through when one job may run', async () => {
-    const limits = createLimits(config, { redis, keys, ...always('unfinished') });
+    const limits = createLimits(config, { redis: db.redis, keys, ...always('unfinished') });
     const results = await Promise.allSettled(
       Array.from({ length: 6 }, (_, i) => limits.reserve({ guildId: 'g1', userId: 'u1', jobId: `a${i}` })),
     );
     expect(codes(results).filter((c) => c === 'ok')).toHaveLength(1);
     expect(codes(results).filter((c) => c === 'TOO_MANY_JOBS')).toHaveLength(5);
-    expect(await redis.zcard(keys.userActive('u1'))).toBe(1);
-    expect(await redis.zcard(keys.userHour('u1'))).toBe(1);
+    expect(await db.redis.zcard(keys.userActive('u1'))).toBe(1);
+    expect(await db.redis.zcard(keys.userHour('u1'))).toBe(1);
   });
 
   it('counts exactly the guild quota when many members ask at once, and a released slot is free again', async () => {
-    const limits = createLimits(config, { redis, keys, ...always('unfinished') });
+    const limits = createLimits(config, { redis: db.redis, keys, ...always('unfinished') });
     const results = await Promise.allSettled(
       Array.from({ length: 8 }, (_, i) => limits.reserve({ guildId: 'g2', userId: `m${i}`, jobId: `b${i}` })),
     );
@@ -49,7 +38,7 @@ describe('limits under concurrent requests', () => {
     expect(codes(results).filter((c) => c === 'GUILD_QUOTA_EXCEEDED')).toHaveLength(5);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason.params).toMatchObject({ limit: 3, retryAt: expect.stringMatching(/^<t:\d+:R>$/) });
-    expect(await redis.zcard(keys.guildHour('g2'))).toBe(3);
+    expect(await db.redis.zcard(keys.guildHour('g2'))).toBe(3);
 
     const winner = results.findIndex((r) => r.status === 'fulfilled');
     await limits.release({ guildId: 'g2', userId: `m${winner}`, jobId: `b${winner}` });
@@ -61,7 +50,7 @@ describe('limits under concurrent requests', () => {
     let clock = 1_000_000;
     const finished = new Set<string>();
     const limits = createLimits({ ...config, USER_HOURLY_QUOTA: 2, GUILD_HOURLY_QUOTA: 100 }, {
-      redis, keys, now: () => clock, jobPhase: async (id) => (finished.has(id) ? 'finished' : 'unfinished'), readyAt: async () => clock,
+      redis: db.redis, keys, now: () => clock, jobPhase: async (id) => (finished.has(id) ? 'finished' : 'unfinished'), readyAt: async () => clock,
     });
     await limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd1' });
     await expect(limits.reserve({ guildId: 'g3', userId: 'u3', jobId: 'd2' })).rejects.toMatchObject({ code: 'TOO_MANY_JOBS' });
@@ -75,10 +64,10 @@ describe('limits under concurrent requests', () => {
 
   it('a reservation whose job is not enqueued yet still holds the slot (the queue reads it as unknown)', async () => {
     const log = createLogger({ level: 'silent' });
-    const enqueuer = createEnqueuer({ REDIS_URL, QUEUE_PREFIX: prefix }, { redis, keys, log });
+    const enqueuer = createEnqueuer({ REDIS_URL, QUEUE_PREFIX: prefix }, { redis: db.redis, keys, log });
     try {
       let clock = Date.now();
-      const limits = createLimits({ ...config, GUILD_HOURLY_QUOTA: 100 }, { redis, keys, now: () => clock, jobPhase: enqueuer.jobPhase, readyAt: enqueuer.readyAt });
+      const limits = createLimits({ ...config, GUILD_HOURLY_QUOTA: 100 }, { redis: db.redis, keys, now: () => clock, jobPhase: enqueuer.jobPhase, readyAt: enqueuer.readyAt });
       const first = tryOnJobId('700000000000000001');
       await limits.reserve({ guildId: 'g4', userId: 'u4', jobId: first });
       // Between reserve and enqueue (the bot is deferring the reply): a second request of the same member.

@@ -1,25 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
 import { createLimits } from '../../src/bot/limits.js';
-
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL, useRedisPrefix } from '../helpers/redis-prefix.js';
 
 /** The admission script is loaded once per connection, then called by its SHA (MONITOR shows what Redis receives). */
 describe('the reserve script', () => {
-  let redis: Redis;
-  const prefix = `test-reserve-${randomBytes(5).toString('hex')}`;
+  const db = useRedisPrefix('reserve');
+  const { prefix } = db;
   const keys = botKeys(prefix);
-
-  beforeAll(() => {
-    redis = new Redis(REDIS_URL);
-  });
-  afterAll(async () => {
-    const left = await redis.keys(`${prefix}:*`);
-    if (left.length > 0) await redis.del(...left);
-    await redis.quit();
-  });
 
   it('sends its body once, then EVALSHA for every later request, on one connection', async () => {
     const monitor = await new Redis(REDIS_URL).monitor();
@@ -29,12 +18,12 @@ describe('the reserve script', () => {
     });
     try {
       const config = { USER_MAX_ACTIVE_JOBS: 5, USER_HOURLY_QUOTA: 20, GUILD_HOURLY_QUOTA: 20 };
-      const limits = createLimits(config, { redis, keys, jobPhase: async () => 'unfinished' as const, readyAt: async () => Date.now() });
-      const again = createLimits(config, { redis, keys, jobPhase: async () => 'unfinished' as const, readyAt: async () => Date.now() });
+      const limits = createLimits(config, { redis: db.redis, keys, jobPhase: async () => 'unfinished' as const, readyAt: async () => Date.now() });
+      const again = createLimits(config, { redis: db.redis, keys, jobPhase: async () => 'unfinished' as const, readyAt: async () => Date.now() });
       for (const [i, l] of [limits, limits, again].entries()) await l.reserve({ guildId: 'g', userId: 'u', jobId: `j${i}` });
       await expect.poll(() => seen.filter((c) => c === 'eval' || c === 'evalsha').length).toBe(3);
       expect(seen.filter((c) => c === 'eval' || c === 'evalsha')).toEqual(['eval', 'evalsha', 'evalsha']);
-      expect(await redis.zcard(keys.userHour('u'))).toBe(3);
+      expect(await db.redis.zcard(keys.userHour('u'))).toBe(3);
     } finally {
       monitor.disconnect();
     }

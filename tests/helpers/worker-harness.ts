@@ -21,8 +21,10 @@ import {
 import { createLogger, type Logger } from '../../src/shared/log.js';
 import { startFakeDiscord, type FakeDiscord, type InteractionState } from '../fake-discord/index.js';
 import { FakeCdn } from './fake-cdn.js';
+import { deletePrefix, REDIS_URL } from './redis-prefix.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { deletePrefix, REDIS_URL } from './redis-prefix.js';
+
 export const BOT_TOKEN = 'bot-token-SECRET-never-logged';
 export const SELFIE = readFileSync(new URL('../fixtures/astronaut.png', import.meta.url));
 
@@ -201,16 +203,6 @@ export function capturedLogger(name: string): { logger: Logger; lines: string[] 
     }),
   });
   return { logger, lines };
-}
-
-/** Removes every key under a test's random prefix (never FLUSHDB: Redis is shared). */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 /** Waits for a condition polled every 25 ms. */
