@@ -1,6 +1,6 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, StringSelectMenuBuilder } from 'discord.js';
 import { z } from 'zod';
-import { attachmentRefSchema, presetName, type Locale, type PresetSlot } from '../shared/index.js';
+import { attachmentRefSchema, jsonString, presetName, type Locale, type PresetSlot } from '../shared/index.js';
 import type { BotContext } from './context.js';
 import { t } from './localize.js';
 import { AUTOCOMPLETE_MAX } from './preset-catalog.js';
@@ -11,7 +11,7 @@ export const DRAFT_TTL_S = 15 * 60;
 
 const draftSchema = z.object({
   userId: z.string(),
-  selfie: z.string().transform((s) => attachmentRefSchema.parse(JSON.parse(s))),
+  selfie: jsonString(attachmentRefSchema),
   shape: z.string().optional(),
   color: z.string().optional(),
 });

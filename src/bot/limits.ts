@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { HairError, type BotConfig } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
 import { reserveCommand } from './reserve-script.js';
@@ -10,6 +11,10 @@ const HOUR_MS = 60 * 60 * 1000;
  * slot after it.
  */
 export const RESERVE_GRACE_MS = 60_000;
+
+/** A guild's hourly quota override; stored as a decimal string, and anything else there reads as "not set". */
+const quotaSchema = z.number().int().min(0);
+const storedQuota = z.string().regex(/^\d{1,9}$/).transform(Number).pipe(quotaSchema);
 
 /** Where a job stands for the limits: the queue is the source of truth. */
 export type JobPhase = 'unfinished' | 'finished' | 'unknown';
@@ -45,9 +50,11 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
 
   async function quotas(guildId: string): Promise<{ user: number; guild: number }> {
     const overrides = await redis.hgetall(keys.quotas(guildId));
+    const user = storedQuota.safeParse(overrides['user']);
+    const guild = storedQuota.safeParse(overrides['guild']);
     return {
-      user: overrides.user !== undefined ? Number(overrides.user) : config.USER_HOURLY_QUOTA,
-      guild: overrides.guild !== undefined ? Number(overrides.guild) : config.GUILD_HOURLY_QUOTA,
+      user: user.success ? user.data : config.USER_HOURLY_QUOTA,
+      guild: guild.success ? guild.data : config.GUILD_HOURLY_QUOTA,
     };
   }
 
@@ -109,7 +116,7 @@ export function createLimits(config: Pick<BotConfig, 'USER_MAX_ACTIVE_JOBS' | 'U
     },
 
     async setQuota(guildId: string, scope: 'user' | 'guild', perHour: number): Promise<void> {
-      await redis.hset(keys.quotas(guildId), scope, String(perHour));
+      await redis.hset(keys.quotas(guildId), scope, String(quotaSchema.parse(perHour)));
     },
 
     async setBlocked(guildId: string, userId: string, blocked: boolean): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { localeSchema, snowflake } from '../shared/index.js';
+import { jsonString, localeSchema, snowflake } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
 
 /** Where a preset build reports back: the moderator's interaction (its token lives 15 minutes). */
@@ -12,6 +12,7 @@ const presetBuildReplySchema = z.object({
   name: z.string().min(1),
 });
 export type PresetBuildReply = z.infer<typeof presetBuildReplySchema>;
+const storedReplySchema = jsonString(presetBuildReplySchema);
 
 /** As long as the interaction token it holds. */
 export const PRESET_BUILD_REPLY_TTL_S = 15 * 60;
@@ -29,15 +30,7 @@ export function createPresetBuildReplies(deps: { redis: Redis; keys: BotKeys }) 
 
     /** The reply target, removed from Redis; undefined when none is left (expired, or another bot took it). */
     async take(jobId: string): Promise<PresetBuildReply | undefined> {
-      const raw = await redis.getdel(keys.presetReply(jobId));
-      if (!raw) return undefined;
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        return undefined;
-      }
-      const parsed = presetBuildReplySchema.safeParse(json);
+      const parsed = storedReplySchema.safeParse(await redis.getdel(keys.presetReply(jobId)));
       return parsed.success ? parsed.data : undefined;
     },
   };

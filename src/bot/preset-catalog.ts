@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  containsTyped, guildPresetId, HairError, matchesTypedName, parsePresetId, presetKindSchema, presetName, presetServes,
+  containsTyped, guildPresetId, HairError, jsonString, matchesTypedName, parsePresetId, presetKindSchema, presetName, presetServes,
   type Locale, type PresetEntry, type PresetKind, type PresetSlot, type RedisKeys,
 } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
@@ -17,6 +17,7 @@ const guildPresetSchema = z.object({
   failure: z.string().optional(),
 });
 type GuildPreset = z.infer<typeof guildPresetSchema>;
+const storedPresetSchema = jsonString(guildPresetSchema);
 
 /** 1–32 letters (any script), digits, spaces, '-' or '_'. */
 const NAME_RULE = /^[\p{L}\p{N}][\p{L}\p{N} _-]{0,31}$/u;
@@ -51,7 +52,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
   async function guildPresets(guildId: string): Promise<PresetEntry[]> {
     const raw = await redis.hgetall(keys.presets(guildId));
     return Object.entries(raw).flatMap(([slug, json]) => {
-      const parsed = guildPresetSchema.safeParse(JSON.parse(json));
+      const parsed = storedPresetSchema.safeParse(json);
       if (!parsed.success) return [];
       const p = parsed.data;
       return [{ id: guildPresetId(guildId, slug), name: p.name, kind: p.kind, source: 'guild' as const, status: p.status, addedBy: p.addedBy, addedAt: p.addedAt, ...(p.failure ? { failure: p.failure } : {}) }];
@@ -67,7 +68,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
 
   async function readGuild(guildId: string, slug: string): Promise<GuildPreset | undefined> {
     const json = await redis.hget(keys.presets(guildId), slug);
-    return json ? guildPresetSchema.parse(JSON.parse(json)) : undefined;
+    return json ? storedPresetSchema.parse(json) : undefined;
   }
 
   async function findByName(guildId: string, name: string): Promise<PresetEntry | undefined> {

@@ -6,3 +6,4 @@ export * from './shutdown-signals.js';
 export * from './startup-failure.js';
 export * from './job.js';
 export * from './presets.js';
+export * from './json-string.js';

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { botKeys } from '../../src/bot/bot-keys.js';
 import { createGuildSettings } from '../../src/bot/guild-settings.js';
+import { createLimits } from '../../src/bot/limits.js';
+import { createPresetCatalog } from '../../src/bot/preset-catalog.js';
 import { createPresetBuildReplies, PRESET_BUILD_REPLY_TTL_S } from '../../src/bot/preset-build-replies.js';
 import { createEditThrottle, MAX_THROTTLED_JOBS } from '../../src/bot/try-on-progress.js';
+import { redisKeys } from '../../src/shared/index.js';
 import { useRedisPrefix } from '../helpers/redis-prefix.js';
 
 /** The bot's small Redis services: what goes in is checked, what comes out is checked again. */
@@ -44,6 +47,27 @@ describe('bot services on real Redis', () => {
     expect(await replies.take('preset-3')).toBeUndefined();
     await db.redis.set(keys.presetReply('preset-4'), '{ not json');
     expect(await replies.take('preset-4')).toBeUndefined();
+  });
+
+  it('guild presets: a stored entry that is not a preset (bad JSON, wrong shape) is skipped, the others listed', async () => {
+    const settings = createGuildSettings({ redis: db.redis, keys });
+    const catalog = createPresetCatalog({ GUILD_PRESET_LIMIT: 10 }, { redis: db.redis, keys, settings, shared: redisKeys(prefix), builtins: [] });
+    const added = await catalog.add('223456789', { name: 'bob', kind: 'shape', addedBy: '323456789' });
+    await db.redis.hset(keys.presets('223456789'), 'broken', '{ not json', 'odd', JSON.stringify({ name: 'odd', kind: 'wig' }));
+    const listed = await catalog.list('223456789', undefined, { includeUnready: true });
+    expect(listed.map((p) => p.id)).toEqual([added.id]);
+  });
+
+  it('quota overrides: the set value counts, a garbled stored one falls back to the configured quota', async () => {
+    const config = { USER_MAX_ACTIVE_JOBS: 5, USER_HOURLY_QUOTA: 20, GUILD_HOURLY_QUOTA: 1 };
+    const limits = createLimits(config, { redis: db.redis, keys, jobPhase: async () => 'unfinished', readyAt: async () => Date.now() });
+    await limits.setQuota('423456789', 'guild', 2);
+    await limits.reserve({ guildId: '423456789', userId: 'a', jobId: 'q1' });
+    await limits.reserve({ guildId: '423456789', userId: 'b', jobId: 'q2' });
+    await expect(limits.reserve({ guildId: '423456789', userId: 'c', jobId: 'q3' })).rejects.toMatchObject({ code: 'GUILD_QUOTA_EXCEEDED', params: { limit: 2 } });
+    await db.redis.hset(keys.quotas('423456789'), 'guild', 'lots');
+    await expect(limits.reserve({ guildId: '423456789', userId: 'c', jobId: 'q3' })).rejects.toMatchObject({ code: 'GUILD_QUOTA_EXCEEDED', params: { limit: 1 } });
+    await expect(limits.setQuota('423456789', 'guild', -1)).rejects.toThrow();
   });
 });
 
