@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import './ort-env.js'; // before onnxruntime-node: telemetry off
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderChoice } from '../../shared/config.js';
@@ -72,8 +72,19 @@ export interface SessionManager {
   tensor(value: TensorData): OrtTensor;
   /** Releases one session (a later load of its name creates it again). */
   release(session: OrtSession): Promise<void>;
+  /**
+   * With `profileDir`: stops every session's profiling and returns the files onnxruntime wrote (one per session,
+   * read them with `readOrtProfile`); runs after this are not recorded. Without it: an empty list.
+   */
+  endProfiling(): Promise<ProfileFile[]>;
   /** Releases every session. Safe to call twice; later loads/runs throw. */
   dispose(): Promise<void>;
+}
+
+export interface ProfileFile {
+  /** The session's name (`hairfast/embed`, `face/blazeface-full`, ...). */
+  session: string;
+  file: string;
 }
 
 export interface SessionManagerConfig {
@@ -84,6 +95,11 @@ export interface SessionManagerConfig {
 
 export interface SessionManagerDeps {
   logger?: Pick<Logger, 'info' | 'debug'>;
+  /**
+   * Record onnxruntime's profile (per node: kernel time, provider, shapes; per run: model_run) for every session,
+   * written to this directory by `endProfiling()`. For bench/profile.ts; it slows runs slightly.
+   */
+  profileDir?: string;
 }
 
 const ARRAY_FOR: Record<TensorDtype, (n: number) => TensorArray> = {
@@ -94,6 +110,16 @@ const ARRAY_FOR: Record<TensorDtype, (n: number) => TensorArray> = {
   uint8: (n) => new Uint8Array(n),
   bool: (n) => new Uint8Array(n),
 };
+
+/** onnxruntime names a profile `<prefix>_<yyyy-mm-dd_hh-mm-ss_ms>.json`; the prefix is the session's name, made a file name. */
+const profilePrefix = (name: string): string => name.replace(/[^\w.-]+/g, '_');
+const PROFILE_STAMP = /^_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(_\d+)?\.json$/;
+
+/** The newest profile file of a prefix in dir (a session's name may be a prefix of another's: the stamp must follow). */
+function findProfileFile(dir: string, prefix: string): string | undefined {
+  const names = readdirSync(dir).filter((f) => f.startsWith(prefix) && PROFILE_STAMP.test(f.slice(prefix.length))).sort();
+  return names.length > 0 ? join(dir, names[names.length - 1]!) : undefined;
+}
 
 const describeShape = (dims: readonly (number | string)[]): string => `[${dims.join(', ')}]`;
 
@@ -273,6 +299,7 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
           graphOptimizationLevel: 'all',
           ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
           ...(options.preferredOutputLocation ? { preferredOutputLocation: options.preferredOutputLocation } : {}),
+          ...(deps.profileDir ? { enableProfiling: true, profileFilePrefix: join(deps.profileDir, profilePrefix(name)) } : {}),
           logSeverityLevel: 3,
         });
         ep = candidate;
@@ -385,6 +412,19 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
     },
     runTensors,
     tensor: toTensor,
+    async endProfiling() {
+      const dir = deps.profileDir;
+      if (!dir) return [];
+      const files: ProfileFile[] = [];
+      for (const loaded of await Promise.allSettled([...sessions.values()])) {
+        if (loaded.status !== 'fulfilled') continue;
+        const { info, native } = loaded.value;
+        native.endProfiling();
+        const file = findProfileFile(dir, basename(profilePrefix(info.name)));
+        if (file) files.push({ session: info.name, file });
+      }
+      return files;
+    },
     async release(session) {
       const native = nativeOf(session);
       sessions.delete(session.name);
