@@ -1,7 +1,7 @@
 import { Client, Events, GatewayIntentBits } from 'discord.js';
-import { Redis } from 'ioredis';
 import { builtinPresets, HairError, redisKeys, type Config, type Logger, type PresetEntry } from '../shared/index.js';
 import { redisErrorListener } from '../shared/redis.js';
+import { createRedisConnector } from '../redis/redis-connector.js';
 import { botKeys } from './bot-keys.js';
 import { commands as defaultCommands } from './commands/index.js';
 import { components as defaultComponents } from './components/index.js';
@@ -34,7 +34,7 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
     throw new HairError('CONFIG_INVALID', { problems: 'DISCORD_TOKEN, DISCORD_APPLICATION_ID' });
   }
   const log = deps.log;
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  const redis = createRedisConnector(config).client();
   redis.on('error', redisErrorListener(log, 'bot Redis client'));
   const keys = botKeys(config.QUEUE_PREFIX);
   const enqueuer = createEnqueuer(config, { redis, keys, log });

@@ -53,10 +53,47 @@ const pipelineSchema = z.object({
   ALIGN_OUTPUT_SIZE: int(64, 4096).default(1024).describe('Side of the FFHQ-aligned face crop in pixels (HairFastGAN expects 1024).'),
 });
 
-const redisSchema = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379').describe('The Redis server of the queues, limits and presets (`redis://[:password@]host:port[/db]`).'),
-  QUEUE_PREFIX: z.string().min(1).default('hairstyler').describe('Prefix of every Redis key; several deployments (or tests) can share one Redis with different prefixes.'),
-});
+/** `host:port` of a Sentinel or Cluster node. */
+const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'host:port');
+const hostPorts = list.pipe(z.array(hostPort).min(1, 'at least one host:port'));
+
+/**
+ * Where a hash tag (`{…}`) sits in a key prefix: Redis Cluster hashes only the text between the key's first `{` and
+ * the first `}` after it, so with a non-empty tag inside QUEUE_PREFIX every key of the deployment shares one slot
+ * (BullMQ's scripts and ours touch several keys at once). Undefined when the prefix has no usable tag.
+ */
+export function prefixHashTag(prefix: string): string | undefined {
+  const open = prefix.indexOf('{');
+  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
+  return close > open + 1 ? prefix.slice(open + 1, close) : undefined;
+}
+
+const redisSchema = z
+  .object({
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379')
+      .describe('The Redis server of the queues, limits and presets (`redis://[:password@]host:port[/db]`, `rediss://` for TLS). Unused with REDIS_SENTINELS or REDIS_CLUSTER_NODES.'),
+    REDIS_SENTINELS: hostPorts.optional()
+      .describe('Comma-separated `host:port` of Redis Sentinels: the processes ask them for the current master and follow failovers. Needs REDIS_SENTINEL_NAME.'),
+    REDIS_SENTINEL_NAME: z.string().min(1).optional().describe('The master name the Sentinels monitor (`sentinel monitor <name> …`).'),
+    REDIS_SENTINEL_PASSWORD: z.string().min(1).optional().describe('Password of the Sentinels themselves (`requirepass` in sentinel.conf), if any.'),
+    REDIS_CLUSTER_NODES: hostPorts.optional()
+      .describe('Comma-separated `host:port` of some Redis Cluster nodes (the rest are discovered). QUEUE_PREFIX must then carry a hash tag, e.g. `{hairstyler}`.'),
+    REDIS_PASSWORD: z.string().min(1).optional()
+      .describe('Password of the Redis data nodes with REDIS_SENTINELS or REDIS_CLUSTER_NODES (with REDIS_URL it goes in the URL).'),
+    QUEUE_PREFIX: z.string().min(1).default('hairstyler')
+      .describe('Prefix of every Redis key; several deployments (or tests) can share one Redis with different prefixes. On a Redis Cluster it must contain a hash tag (`{hairstyler}`) so each job\'s keys share a slot.'),
+  })
+  .superRefine((redis, ctx) => {
+    if (redis.REDIS_SENTINELS && redis.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both' });
+    }
+    if (redis.REDIS_SENTINELS && !redis.REDIS_SENTINEL_NAME) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'required with REDIS_SENTINELS (the name in `sentinel monitor <name> …`)' });
+    }
+    if (redis.REDIS_CLUSTER_NODES && !prefixHashTag(redis.QUEUE_PREFIX)) {
+      ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: `on a Redis Cluster it needs a hash tag so every key of a job shares one slot, e.g. {${redis.QUEUE_PREFIX}}` });
+    }
+  });
 
 const workerSchema = z.object({
   WORKER_CONCURRENCY: int(1, 64).default(1).describe('Try-ons one worker process runs at once.'),

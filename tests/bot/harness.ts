@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createBot, type Bot } from '../../src/bot/bot.js';
+import { createRedisConnector, scanKeys, type RedisClient, type RedisConnector } from '../../src/redis/redis-connector.js';
 import { createLogger, loadConfig, QUEUE_NAMES, type Config, type Logger, type PresetEntry } from '../../src/shared/index.js';
 import { startFakeDiscord, type FakeDiscord } from '../fake-discord/index.js';
 
@@ -26,7 +26,9 @@ export interface Harness {
   fake: FakeDiscord;
   config: Readonly<Config>;
   bot: Bot;
-  redis: Redis;
+  redis: RedisClient;
+  /** Connections to the Redis the bot uses (standalone, Sentinel or Cluster, from the config). */
+  connector: RedisConnector;
   /** A Queue of our own to read what the bot enqueued. */
   tryOnQueue: Queue;
   presetQueue: Queue;
@@ -51,12 +53,14 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   const make = () => createBot(config, { log, ...(options.realStyles ? {} : { builtins: testBuiltins() }) });
   let bot = make();
   await bot.start();
-  const redis = new Redis(config.REDIS_URL);
-  const connection = { url: config.REDIS_URL };
-  const tryOnQueue = new Queue(QUEUE_NAMES.tryOn, { connection, prefix });
-  const presetQueue = new Queue(QUEUE_NAMES.presetBuild, { connection, prefix });
+  const connector = createRedisConnector(config);
+  const redis = connector.client({ lazyConnect: false });
+  const tryOnQueue = new Queue(QUEUE_NAMES.tryOn, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
+  const presetQueue = new Queue(QUEUE_NAMES.presetBuild, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
+  // The test's own readers: a connection error while Redis fails over is retried by the client, not a test failure.
+  for (const emitter of [redis, tryOnQueue, presetQueue]) emitter.on('error', () => undefined);
   const harness: Harness = {
-    fake, config, redis, tryOnQueue, presetQueue,
+    fake, config, redis, connector, tryOnQueue, presetQueue,
     get bot() {
       return bot;
     },
@@ -69,9 +73,9 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     async close() {
       await bot.close();
       await Promise.allSettled([tryOnQueue.close(), presetQueue.close()]);
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
+      for await (const keys of scanKeys(redis, `${config.QUEUE_PREFIX}:*`)) await redis.del(...keys);
       await redis.quit();
+      await connector.close();
       await fake.close();
     },
   };
@@ -101,7 +105,7 @@ export async function waitForJob(queue: Queue, jobId: string, timeoutMs = 10_000
 
 /** Moves a job to completed/failed the way a worker does (take the lock, then finish), without any pipeline. */
 async function takeJob(h: Harness, queueName: string, jobId: string) {
-  const worker = new Worker(queueName, null, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
+  const worker = new Worker(queueName, null, { connection: h.connector.bullmq({ waitForever: true }), prefix: h.config.QUEUE_PREFIX });
   const token = `test-${jobId}`;
   for (let i = 0; i < 50; i++) {
     const job = await worker.getNextJob(token);
