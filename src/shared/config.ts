@@ -41,6 +41,10 @@ const pipelineSchema = z.object({
   HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto')
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
+  HAIR_BATCH_MAX: int(1, 64).default(8)
+    .describe('Most try-ons run together in one batch through the per-request HairFastGAN graph (`swap`); 1 turns batching off.'),
+  HAIR_BATCH_WAIT_MS: int(0, 1_000).default(10)
+    .describe('Longest a try-on waits for others to join its batch; it goes at once when no other running try-on could join (e.g. WORKER_CONCURRENCY=1).'),
   MAX_IMAGE_BYTES: int(1024).default(10 * 1024 * 1024)
     .describe('Largest photo in bytes the worker downloads and decodes (a job may ask for less, never more).'),
   MAX_IMAGE_PIXELS: int(64 * 64).default(40_000_000).describe('Largest photo in decoded pixels (width × height), checked before decoding.'),
