@@ -54,7 +54,7 @@ describe('Redis Cluster: 3 masters + 3 replicas on loopback', () => {
     const sent = [];
     for (let i = 0; i < 3; i++) sent.push(await sendTryOn(stack.h));
     const before = await stack.h.tryOnQueue.getJobCounts('waiting', 'active', 'completed');
-    expect(before.waiting + before.active).toBeGreaterThan(0);
+    expect((before.waiting ?? 0) + (before.active ?? 0)).toBeGreaterThan(0);
     const moved = await cluster.failoverSlotOf(`${prefix}:x`);
     expect(moved.to).not.toBe(moved.from);
     for (const s of sent) await resultOf(stack.h, s.interactionId);
