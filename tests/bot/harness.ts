@@ -58,7 +58,8 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   const tryOnQueue = new Queue(QUEUE_NAMES.tryOn, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
   const presetQueue = new Queue(QUEUE_NAMES.presetBuild, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
   // The test's own readers: a connection error while Redis fails over is retried by the client, not a test failure.
-  for (const emitter of [redis, tryOnQueue, presetQueue]) emitter.on('error', () => undefined);
+  redis.on('error', () => undefined);
+  for (const queue of [tryOnQueue, presetQueue]) queue.on('error', () => undefined);
   const harness: Harness = {
     fake, config, redis, connector, tryOnQueue, presetQueue,
     get bot() {

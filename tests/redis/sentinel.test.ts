@@ -35,7 +35,7 @@ describe('Redis Sentinel: 1 master, 1 replica, 3 sentinels on loopback', () => {
     const sent = [];
     for (let i = 0; i < 3; i++) sent.push(await sendTryOn(stack.h));
     const before = await stack.h.tryOnQueue.getJobCounts('waiting', 'active');
-    expect(before.waiting + before.active).toBeGreaterThan(0);
+    expect((before.waiting ?? 0) + (before.active ?? 0)).toBeGreaterThan(0);
     const { from, to } = await set.failover();
     expect(await set.masterPort()).toBe(to);
     expect(to).not.toBe(from);
