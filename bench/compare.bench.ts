@@ -212,10 +212,16 @@ async function main(): Promise<void> {
   const src = env['HAIRFAST_SRC'];
   let official: OfficialResult | undefined;
   if (src) {
-    official = await runOfficial(src, images);
+    // A failing official run is reported and the rest of the bench still runs.
+    official = await runOfficial(src, images).catch((error: unknown) => {
+      out(`official HairFast.swap: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
+  }
+  if (official) {
     out(`official HairFast.swap warm on ${official.device}${official.gpu ? ` (${official.gpu})` : ''}, torch ${official.torch}, ${official.threads} threads, built in ${official.build_s} s:`
       + ` p50 ${ms(official.p50_ms)}  p95 ${ms(official.p95_ms)}${official.peak_allocated_mib !== undefined ? `, peak allocated ${official.peak_allocated_mib} MiB` : ''}`);
-  } else {
+  } else if (!src) {
     out('official HairFast.swap: not run (set HAIRFAST_SRC to a checkout of AIRI-Institute/HairFastGAN)');
   }
   const ours: PrecisionResult[] = [];

@@ -13,6 +13,9 @@ const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filte
 
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'webgpu', 'cpu'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
+/** A face front-end stage's provider: `inherit` = HAIR_EP's. */
+export const STAGE_EXECUTION_PROVIDERS = ['inherit', ...EXECUTION_PROVIDERS] as const;
+export type StageExecutionProviderChoice = (typeof STAGE_EXECUTION_PROVIDERS)[number];
 export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
 export type HairfastPrecisionChoice = (typeof HAIRFAST_PRECISIONS)[number];
 /** The graph variants a worker actually loads. */
@@ -38,6 +41,10 @@ const pipelineSchema = z.object({
     .describe('Binary caches of the built-in presets, keyed by preset id and models hash (`hairstyler presets build`).'),
   HAIR_EP: z.enum(EXECUTION_PROVIDERS).default('auto')
     .describe('onnxruntime execution provider; `auto` tries CUDA, then WebGPU, then the CPU (docs/gpu.md).'),
+  FACE_DETECT_EP: z.enum(STAGE_EXECUTION_PROVIDERS).default('inherit')
+    .describe('Execution provider of the face detector (BlazeFace, a few MFLOPs); `inherit` uses HAIR_EP. Decode, alignment and paste-back run on the CPU (sharp and JS) whatever the providers; per-stage timings per provider: `npm run bench:frontend` with BENCH_STAGE_EPS (docs/performance.md).'),
+  FACE_LANDMARKS_EP: z.enum(STAGE_EXECUTION_PROVIDERS).default('inherit')
+    .describe('Execution provider of the face mesh (landmarks); `inherit` uses HAIR_EP.'),
   HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto')
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),

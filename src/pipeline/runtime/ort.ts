@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import './ort-env.js'; // before onnxruntime-node: telemetry off
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProviderChoice } from '../../shared/config.js';
+import type { ExecutionProviderChoice, StageExecutionProviderChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { TensorSpec } from './manifest.js';
@@ -48,6 +48,16 @@ export interface LoadOptions {
    * faster on 1: their thread-pool hand-offs cost more than the parallel work saves.
    */
   intraOpThreads?: number;
+  /**
+   * This session's provider instead of the manager's HAIR_EP (a per-stage setting such as FACE_DETECT_EP, named in
+   * EP_UNAVAILABLE). Its `auto` probes on its own; the manager's `ep` stays HAIR_EP's.
+   */
+  provider?: { choice: ExecutionProviderChoice; setting: string };
+}
+
+/** A stage setting as a session's `provider` option: `inherit` leaves the session on the manager's HAIR_EP. */
+export function stageProvider(choice: StageExecutionProviderChoice, setting: string): LoadOptions['provider'] {
+  return choice === 'inherit' ? undefined : { choice, setting };
 }
 
 export interface OrtSession {
@@ -180,11 +190,11 @@ function hasGpuDeviceNode(): boolean {
   }
 }
 
-function epUnavailable(choice: ExecutionProviderChoice, file: string, attempts: Array<{ ep: ExecutionProvider; error: string }>): HairError {
+function epUnavailable(choice: ExecutionProviderChoice, setting: string, file: string, attempts: Array<{ ep: ExecutionProvider; error: string }>): HairError {
   const tried = attempts.map((a) => `  - ${a.ep}: ${a.error.split('\n')[0]}`).join('\n');
   const solutions = [...new Set(attempts.flatMap((a) => EP_SOLUTIONS[a.ep]))].map((s) => `  - ${s}`).join('\n');
   return new HairError('EP_UNAVAILABLE', { ep: choice }, {
-    detail: `no execution provider could load ${file} (HAIR_EP=${choice}).\nAttempts:\n${tried}\nPossible solutions:\n${solutions}`,
+    detail: `no execution provider could load ${file} (${setting}=${choice}).\nAttempts:\n${tried}\nPossible solutions:\n${solutions}`,
   });
 }
 
@@ -273,9 +283,9 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
   // session of the process.
   ort.env.logLevel = 'fatal';
 
-  const candidates = (): readonly ExecutionProvider[] => {
-    if (config.HAIR_EP !== 'auto') return [config.HAIR_EP];
-    return resolvedEp ? [resolvedEp] : AUTO_ORDER;
+  const candidates = (choice: ExecutionProviderChoice, own: boolean): readonly ExecutionProvider[] => {
+    if (choice !== 'auto') return [choice];
+    return resolvedEp && !own ? [resolvedEp] : AUTO_ORDER;
   };
 
   const create = async (name: string, file: string, contract: ModelContract, options: LoadOptions) => {
@@ -287,8 +297,10 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
     const attempts: Array<{ ep: ExecutionProvider; error: string }> = [];
     let native: ort.InferenceSession | undefined;
     let ep: ExecutionProvider | undefined;
-    for (const candidate of candidates()) {
-      const skip = config.HAIR_EP === 'auto' && candidate !== 'cpu' ? autoSkipReason(candidate) : undefined;
+    const own = options.provider !== undefined;
+    const choice = options.provider?.choice ?? config.HAIR_EP;
+    for (const candidate of candidates(choice, own)) {
+      const skip = choice === 'auto' && candidate !== 'cpu' ? autoSkipReason(candidate) : undefined;
       if (skip) {
         attempts.push({ ep: candidate, error: skip });
         continue;
@@ -314,8 +326,8 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
         attempts.push({ ep: candidate, error: missing.length > 0 ? `${message} (missing: ${missing.join(', ')})` : message });
       }
     }
-    if (!native || !ep) throw epUnavailable(config.HAIR_EP, file, attempts);
-    resolvedEp ??= ep;
+    if (!native || !ep) throw epUnavailable(choice, options.provider?.setting ?? 'HAIR_EP', file, attempts);
+    if (!own) resolvedEp ??= ep;
     try {
       checkContract(name, file, native, contract);
     } catch (error) {
@@ -392,7 +404,7 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
           return s;
         });
         sessions.set(name, pending);
-        if (!resolvedEp && !probing) probing = pending.then(() => undefined, () => undefined);
+        if (!resolvedEp && !probing && !options.provider) probing = pending.then(() => undefined, () => undefined);
         pending.catch(() => sessions.delete(name));
       }
       const { info } = await pending;
