@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
 import { Redis } from 'ioredis';
 import { builtinPresets, HairError, redisKeys, type Config, type Logger, type PresetEntry } from '../shared/index.js';
 import { redisErrorListener } from '../shared/redis.js';
@@ -14,6 +14,18 @@ import { createLimits } from './limits.js';
 import { createPresetBuildReplies } from './preset-build-replies.js';
 import { createPresetCatalog } from './preset-catalog.js';
 import { createProgressWatcher } from './progress.js';
+
+/**
+ * discord.js's internal sharding: one WebSocket per shard in this process, all feeding the same router (every piece
+ * of bot state is in Redis, so which shard carries an interaction does not matter). SHARD_COUNT is also the variable
+ * discord.js reads itself when its shardCount option is left at its default of 1, where `auto` would become NaN and
+ * stop the Client; with shards 'auto' discord.js takes the count from /gateway/bot and ignores shardCount, so any
+ * other value keeps it from looking.
+ */
+export function gatewayShards(count: Config['SHARD_COUNT']): Pick<ClientOptions, 'shards' | 'shardCount'> {
+  if (count === 'auto') return { shards: 'auto', shardCount: 2 };
+  return { shards: Array.from({ length: count }, (_, id) => id), shardCount: count };
+}
 
 /** Local pacing of REST calls (see the Client below). */
 const INTERACTION_REQUESTS_PER_SECOND = 500;
@@ -48,6 +60,7 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
   // counter under load. A real global 429 is still honoured (retry-after).
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
+    ...gatewayShards(config.SHARD_COUNT),
     rest: { api: config.DISCORD_API_URL ?? 'https://discord.com/api', globalRequestsPerSecond: INTERACTION_REQUESTS_PER_SECOND },
   });
   const progress = createProgressWatcher(config, { ctx, rest: client.rest });
@@ -74,7 +87,7 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
       await client.login(config.DISCORD_TOKEN);
       await ready;
       board = await startBullBoard(config, { enqueuer, log });
-      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'bot ready');
+      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.options.shardCount }, 'bot ready');
     },
     /** Safe to call twice; every step runs even if one fails. */
     async close(): Promise<void> {

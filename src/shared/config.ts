@@ -86,6 +86,8 @@ const discordSchema = z.object({
 });
 
 const botSchema = z.object({
+  SHARD_COUNT: z.union([z.literal('auto'), int(1, 65_535)]).default('auto')
+    .describe('Gateway shards this bot process runs (discord.js internal sharding): `auto` takes Discord\'s recommendation from /gateway/bot; Discord requires sharding past 2,500 servers.'),
   USER_MAX_ACTIVE_JOBS: int(1, 100).default(1).describe('Try-ons one member may have waiting or running at once.'),
   USER_HOURLY_QUOTA: int(0).default(20).describe('Try-ons per member per hour (sliding window); admins can change it per server.'),
   GUILD_HOURLY_QUOTA: int(0).default(500).describe('Try-ons per server per hour (sliding window); admins can change it per server.'),

@@ -35,9 +35,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `realStyles`: use the built-ins of styles/manifest.json instead of testBuiltins(). */
-export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean; log?: Logger } = {}): Promise<Harness> {
-  const fake = await startFakeDiscord();
+/**
+ * `realStyles`: use the built-ins of styles/manifest.json instead of testBuiltins(). `fake`: a started fake Discord
+ * to use (set up before the bot logs in, e.g. with guilds on other shards); the harness closes it.
+ */
+export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean; log?: Logger; fake?: FakeDiscord } = {}): Promise<Harness> {
+  const fake = options.fake ?? await startFakeDiscord();
   const prefix = `test-bot-${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
     need: ['discord'],

@@ -44,6 +44,8 @@ export interface InteractionState {
   /** The message the interaction's @original refers to (reply, or the component's message for type 6/7). */
   originalId?: string;
   followups: string[];
+  /** The shard ids of the gateway sessions the INTERACTION_CREATE was dispatched to. */
+  dispatchedOn: number[];
 }
 
 export interface FakeDiscordOptions {
@@ -55,6 +57,13 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   /** Extra guild roles (besides @everyone); default: one role named "Moderators" (see moderatorRoleId). */
   roles?: Array<{ id: string; name: string }>;
+  /** The shard count GET /gateway/bot recommends (default 1). */
+  recommendedShards?: number;
+}
+
+/** The shard a guild's events travel on, as Discord computes it. */
+export function shardOf(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
 }
 
 export interface InteractionCommon {
@@ -65,6 +74,11 @@ export interface InteractionCommon {
   channelId?: string;
   /** `attachment_size_limit` of the interaction (bytes). */
   attachmentSizeLimit?: number;
+  /**
+   * Sends the gateway dispatch on this shard instead of the guild's own, as after Discord moved the guild to
+   * another shard (a re-shard) while its old messages keep their buttons.
+   */
+  viaShard?: number;
 }
 
 export interface SlashOptions extends InteractionCommon {
@@ -133,7 +147,13 @@ export class FakeDiscord {
   private readonly nonces = new Map<string, string>();
   private readonly overrides: Override[] = [];
   private readonly sockets = new Set<WebSocket>();
-  private readonly identified = new Set<WebSocket>();
+  /** Identified sessions and their `[shard_id, num_shards]`. */
+  private readonly identified = new Map<WebSocket, [number, number]>();
+  /** Guilds besides the main one (guildOnShard), each with its own text channel. */
+  private readonly extraGuilds = new Map<string, { channelId: string }>();
+  private readonly recommendedShards: number;
+  /** Shard of each session id, for RESUME. */
+  private readonly sessions = new Map<string, [number, number]>();
   private readonly waiters = new Set<() => void>();
   private readonly heartbeatIntervalMs: number;
   private server: Server | undefined;
@@ -150,6 +170,28 @@ export class FakeDiscord {
     this.channelId = options.channelId ?? snowflake();
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
     this.roles = options.roles ?? [{ id: snowflake(), name: 'Moderators' }];
+    this.recommendedShards = options.recommendedShards ?? 1;
+  }
+
+  /**
+   * Adds a guild (with its own channel) whose events Discord routes to `shardId` of `shardCount`; it is in READY
+   * and gets a GUILD_CREATE on that shard's sessions (add it before the bot logs in).
+   */
+  guildOnShard(shardId: number, shardCount: number): { guildId: string; channelId: string } {
+    let guildId = snowflake();
+    for (let at = Date.now(); shardOf(guildId, shardCount) !== shardId; at += 1) guildId = snowflake(at);
+    const channelId = snowflake();
+    this.extraGuilds.set(guildId, { channelId });
+    return { guildId, channelId };
+  }
+
+  /** The `[shard_id, num_shards]` of every identified gateway session. */
+  get identifiedShards(): Array<[number, number]> {
+    return [...this.identified.values()];
+  }
+
+  private allGuildIds(): string[] {
+    return [this.guildId, ...this.extraGuilds.keys()];
   }
 
   /** Id of the first extra role (the default "Moderators"). */
@@ -253,9 +295,20 @@ export class FakeDiscord {
     return () => this.overrides.splice(this.overrides.indexOf(hook), 1);
   }
 
-  /** Sends a gateway dispatch to every identified session. */
-  dispatch(t: string, d: unknown): void {
-    for (const ws of this.identified) this.send(ws, { op: 0, t, s: ++this.seq, d });
+  /**
+   * Sends a gateway dispatch like Discord: to the sessions of the shard its guild maps to (`shardOf`), shard 0 for
+   * events without a guild, or to `viaShard`. Returns the shard ids it went to.
+   */
+  dispatch(t: string, d: unknown, viaShard?: number): number[] {
+    const guildId = (d as { guild_id?: string } | null)?.guild_id;
+    const shards: number[] = [];
+    for (const [ws, [shardId, shardCount]] of this.identified) {
+      const wanted = viaShard ?? (guildId ? shardOf(guildId, shardCount) : 0);
+      if (shardId !== wanted) continue;
+      this.send(ws, { op: 0, t, s: ++this.seq, d });
+      shards.push(shardId);
+    }
+    return shards;
   }
 
   /** Resolves once a gateway session has identified (the client is logged in). */
@@ -368,7 +421,7 @@ export class FakeDiscord {
     const id = snowflake();
     const token = `itok-${id}-${Math.random().toString(36).slice(2)}`;
     const guildId = opts.guildId === undefined ? this.guildId : opts.guildId;
-    const channelId = opts.channelId ?? this.channelId;
+    const channelId = opts.channelId ?? (guildId ? this.extraGuilds.get(guildId)?.channelId : undefined) ?? this.channelId;
     const who = member(opts.member);
     const payload = {
       id,
@@ -388,9 +441,9 @@ export class FakeDiscord {
       ...(guildId ? { guild_id: guildId, guild_locale: this.guildLocale, member: who, guild: { id: guildId, locale: this.guildLocale, features: [] } } : { user: who.user }),
       ...(msg ? { message: msg } : {}),
     };
-    const state: InteractionState = { id, token, type, sentAt: Date.now(), followups: [], ...(msg ? { originalId: msg.id } : {}) };
+    const state: InteractionState = { id, token, type, sentAt: Date.now(), followups: [], dispatchedOn: [], ...(msg ? { originalId: msg.id } : {}) };
     this.interactions.set(id, state);
-    this.dispatch('INTERACTION_CREATE', payload);
+    state.dispatchedOn = this.dispatch('INTERACTION_CREATE', payload, opts.viaShard);
     return state;
   }
 
@@ -424,20 +477,24 @@ export class FakeDiscord {
         break;
       case 2: { // identify
         const sessionId = `session-${snowflake()}`;
-        this.identified.add(ws);
+        const shard: [number, number] = Array.isArray(packet.d?.shard) ? [Number(packet.d.shard[0]), Number(packet.d.shard[1])] : [0, 1];
+        if (!(shard[1] >= 1 && shard[0] >= 0 && shard[0] < shard[1])) return ws.close(4010, 'Invalid shard');
+        this.identified.set(ws, shard);
+        this.sessions.set(sessionId, shard);
+        const guilds = this.allGuildIds().filter((id) => shardOf(id, shard[1]) === shard[0]);
         this.send(ws, {
           op: 0, t: 'READY', s: ++this.seq, d: {
             v: 10, user: { ...this.botUser, verified: true, mfa_enabled: false, flags: 0 },
-            guilds: [{ id: this.guildId, unavailable: true }], session_id: sessionId,
-            resume_gateway_url: this.gatewayUrl, shard: packet.d?.shard ?? [0, 1],
+            guilds: guilds.map((id) => ({ id, unavailable: true })), session_id: sessionId,
+            resume_gateway_url: this.gatewayUrl, shard,
             application: { id: this.applicationId, flags: 0 },
           },
         });
-        this.send(ws, { op: 0, t: 'GUILD_CREATE', s: ++this.seq, d: this.guildPayload() });
+        for (const id of guilds) this.send(ws, { op: 0, t: 'GUILD_CREATE', s: ++this.seq, d: this.guildPayload(id) });
         break;
       }
       case 6: // resume
-        this.identified.add(ws);
+        this.identified.set(ws, this.sessions.get(String(packet.d?.session_id)) ?? [0, 1]);
         this.send(ws, { op: 0, t: 'RESUMED', s: ++this.seq, d: {} });
         break;
       default:
@@ -445,19 +502,20 @@ export class FakeDiscord {
     }
   }
 
-  private guildPayload() {
+  private guildPayload(guildId = this.guildId) {
+    const channelId = this.extraGuilds.get(guildId)?.channelId ?? this.channelId;
     return {
-      id: this.guildId, name: this.guildName, icon: null, splash: null, discovery_splash: null,
+      id: guildId, name: this.guildName, icon: null, splash: null, discovery_splash: null,
       owner_id: snowflake(), afk_channel_id: null, afk_timeout: 300, verification_level: 0,
       default_message_notifications: 0, explicit_content_filter: 0, features: [], mfa_level: 0,
-      system_channel_id: this.channelId, system_channel_flags: 0, rules_channel_id: null, vanity_url_code: null,
+      system_channel_id: channelId, system_channel_flags: 0, rules_channel_id: null, vanity_url_code: null,
       description: null, banner: null, premium_tier: 0, preferred_locale: this.guildLocale,
       public_updates_channel_id: null, nsfw_level: 0, premium_progress_bar_enabled: false,
-      roles: [{ ...roleRecord(this.guildId, '@everyone', PERMISSIONS.member), position: 0 }, ...this.roles.map((r) => roleRecord(r.id, r.name))],
+      roles: [{ ...roleRecord(guildId, '@everyone', PERMISSIONS.member), position: 0 }, ...this.roles.map((r) => roleRecord(r.id, r.name))],
       emojis: [], stickers: [], joined_at: new Date().toISOString(), large: false, unavailable: false,
       member_count: 2, voice_states: [], members: [], presences: [], threads: [], stage_instances: [],
       guild_scheduled_events: [], soundboard_sounds: [],
-      channels: [{ id: this.channelId, type: 0, guild_id: this.guildId, name: 'general', position: 0, permission_overwrites: [], nsfw: false, topic: null, last_message_id: null, parent_id: null, rate_limit_per_user: 0 }],
+      channels: [{ id: channelId, type: 0, guild_id: guildId, name: 'general', position: 0, permission_overwrites: [], nsfw: false, topic: null, last_message_id: null, parent_id: null, rate_limit_per_user: 0 }],
     };
   }
 
@@ -505,7 +563,8 @@ export class FakeDiscord {
     const app = this.applicationId;
     const m = r.method;
     if (head === 'gateway') {
-      return { status: 200, body: { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } } };
+      // max_concurrency 16: shards identify at once instead of 5 s apart.
+      return { status: 200, body: { url: this.gatewayUrl, shards: this.recommendedShards, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 16 } } };
     }
     if (head === 'users' && a === '@me' && b === 'channels' && m === 'POST') {
       const recipient = String(r.body?.recipient_id ?? '');

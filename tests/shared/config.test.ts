@@ -47,3 +47,13 @@ describe('config: studio', () => {
     expect(loadConfig({ env: { STUDIO_HOST: '0.0.0.0', STUDIO_TOKEN: 'x'.repeat(16) } }).STUDIO_TOKEN).toHaveLength(16);
   });
 });
+
+describe('config: scale-out', () => {
+  it('SHARD_COUNT is auto or a positive integer, and anything else is named', async () => {
+    const { loadConfig } = await import('../../src/shared/config.js');
+    expect(loadConfig({ env: {} }).SHARD_COUNT).toBe('auto');
+    expect(loadConfig({ env: { SHARD_COUNT: '4' } }).SHARD_COUNT).toBe(4);
+    expect(() => loadConfig({ env: { SHARD_COUNT: '0' } })).toThrow(/SHARD_COUNT \(got "0"\)/);
+    expect(() => loadConfig({ env: { SHARD_COUNT: 'many' } })).toThrow(/SHARD_COUNT \(got "many"\)/);
+  });
+});
