@@ -13,6 +13,8 @@ import { createGuildSettings } from './guild-settings.js';
 import { createLimits } from './limits.js';
 import { createPresetBuildReplies } from './preset-build-replies.js';
 import { createPresetCatalog } from './preset-catalog.js';
+import { startInteractionsEndpoint } from './http/interactions-endpoint.js';
+import { emitRawInteraction } from './http/raw-interaction.js';
 import { createProgressWatcher } from './progress.js';
 
 /**
@@ -39,7 +41,9 @@ export interface BotDeps {
 
 /**
  * Builds the bot: one Redis connection for its own keys, the Queue holder, the QueueEvents watcher and a
- * discord.js Client (Guilds intent only; REST base from DISCORD_API_URL). Nothing connects until start().
+ * discord.js Client (Guilds intent only; REST base from DISCORD_API_URL). Interactions reach the Client's one
+ * router from the gateway or, with INTERACTIONS_MODE=http, from the interactions endpoint (no gateway connection
+ * then). Nothing connects until start().
  */
 export function createBot(config: Readonly<Config>, deps: BotDeps) {
   if (!config.DISCORD_TOKEN || !config.DISCORD_APPLICATION_ID) {
@@ -69,6 +73,20 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   let closing: Promise<void> | undefined;
   let board: Awaited<ReturnType<typeof startBullBoard>>;
+  let endpoint: Awaited<ReturnType<typeof startInteractionsEndpoint>> | undefined;
+
+  async function connectGateway(): Promise<void> {
+    const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+    await client.login(config.DISCORD_TOKEN);
+    await ready;
+    log.info({ user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.options.shardCount }, 'bot ready');
+  }
+
+  async function listenForInteractions(publicKey: string): Promise<void> {
+    client.rest.setToken(config.DISCORD_TOKEN!);
+    endpoint = await startInteractionsEndpoint({ ...config, DISCORD_PUBLIC_KEY: publicKey }, { log, receive: (payload) => emitRawInteraction(client, payload) });
+    log.info({ url: endpoint.url }, 'bot ready (HTTP interactions)');
+  }
 
   return {
     client,
@@ -77,22 +95,24 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
     get boardUrl(): string | undefined {
       return board?.url;
     },
-    /** Connects Redis, the queue watchers and the gateway; resolves when the client is ready. */
+    /** This replica's interactions endpoint (INTERACTIONS_MODE=http, once started). */
+    get interactionsUrl(): string | undefined {
+      return endpoint?.url;
+    },
+    /** Connects Redis, the queue watchers and the gateway (or the interactions endpoint); resolves when ready. */
     async start(): Promise<void> {
       await redis.connect();
       await progress.ready();
       const reconciled = await progress.reconcile();
       if (reconciled) log.info({ presets: reconciled }, 'applied preset builds that finished while the bot was away');
-      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-      await client.login(config.DISCORD_TOKEN);
-      await ready;
+      if (config.INTERACTIONS_MODE === 'http') await listenForInteractions(config.DISCORD_PUBLIC_KEY!);
+      else await connectGateway();
       board = await startBullBoard(config, { enqueuer, log });
-      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.options.shardCount }, 'bot ready');
     },
     /** Safe to call twice; every step runs even if one fails. */
     async close(): Promise<void> {
       closing ??= (async () => {
-        const results = await Promise.allSettled([client.destroy(), progress.close(), board?.close(), enqueuer.close()]);
+        const results = await Promise.allSettled([endpoint?.close(), client.destroy(), progress.close(), board?.close(), enqueuer.close()]);
         await redis.quit().catch(() => redis.disconnect());
         for (const r of results) if (r.status === 'rejected') log.warn({ err: r.reason }, 'bot close step failed');
       })();

@@ -52,8 +52,13 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   });
   const log = options.log ?? createLogger({ level: 'silent' });
   const make = () => createBot(config, { log, ...(options.realStyles ? {} : { builtins: testBuiltins() }) });
-  let bot = make();
-  await bot.start();
+  // INTERACTIONS_MODE=http: the fake POSTs interactions to the bot's endpoint instead of the gateway.
+  const start = async (next: Bot) => {
+    await next.start();
+    fake.interactionsEndpoint = next.interactionsUrl;
+    return next;
+  };
+  let bot = await start(make());
   const redis = new Redis(config.REDIS_URL);
   const connection = { url: config.REDIS_URL };
   const tryOnQueue = new Queue(QUEUE_NAMES.tryOn, { connection, prefix });
@@ -65,8 +70,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     },
     async restartBot() {
       await bot.close();
-      bot = make();
-      await bot.start();
+      bot = await start(make());
       return bot;
     },
     async close() {

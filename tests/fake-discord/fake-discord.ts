@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -46,6 +47,14 @@ export interface InteractionState {
   followups: string[];
   /** The shard ids of the gateway sessions the INTERACTION_CREATE was dispatched to. */
   dispatchedOn: number[];
+  /** With an interactions endpoint set: the bot's answer to the signed POST. */
+  delivery?: Promise<EndpointAnswer>;
+}
+
+/** What an interactions endpoint answered to a POST. */
+export interface EndpointAnswer {
+  status: number;
+  body: any;
 }
 
 export interface FakeDiscordOptions {
@@ -152,6 +161,13 @@ export class FakeDiscord {
   /** Guilds besides the main one (guildOnShard), each with its own text channel. */
   private readonly extraGuilds = new Map<string, { channelId: string }>();
   private readonly recommendedShards: number;
+  /** The application's Ed25519 key pair: HTTP interactions are signed with it like Discord signs them. */
+  private readonly signingKeys = generateKeyPairSync('ed25519');
+  /**
+   * The bot's Interactions Endpoint URL: when set, interactions are POSTed there (signed) instead of being
+   * dispatched on the gateway, like Discord does once an application has an endpoint.
+   */
+  interactionsEndpoint: string | undefined;
   /** Shard of each session id, for RESUME. */
   private readonly sessions = new Map<string, [number, number]>();
   private readonly waiters = new Set<() => void>();
@@ -183,6 +199,38 @@ export class FakeDiscord {
     const channelId = snowflake();
     this.extraGuilds.set(guildId, { channelId });
     return { guildId, channelId };
+  }
+
+  /** The application's public key as the developer portal shows it (64 hex characters): DISCORD_PUBLIC_KEY. */
+  get publicKeyHex(): string {
+    const jwk = this.signingKeys.publicKey.export({ format: 'jwk' });
+    return Buffer.from(String(jwk.x), 'base64url').toString('hex');
+  }
+
+  /** Discord's signature headers for `body`, signed at `timestamp` (Unix seconds; default now). */
+  signatureHeaders(body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
+    const signature = sign(null, Buffer.from(`${timestamp}${body}`), this.signingKeys.privateKey).toString('hex');
+    return { 'x-signature-ed25519': signature, 'x-signature-timestamp': String(timestamp) };
+  }
+
+  /** POSTs `payload` to the interactions endpoint, signed unless `headers` replaces the signature headers. */
+  async postInteraction(payload: unknown, headers?: Record<string, string>): Promise<EndpointAnswer> {
+    if (!this.interactionsEndpoint) throw new Error('fake-discord: no interactionsEndpoint set');
+    const body = JSON.stringify(payload);
+    const response = await fetch(this.interactionsEndpoint, {
+      method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': 'Discord-Interactions/1.0 (+https://discord.com)', ...(headers ?? this.signatureHeaders(body)) },
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch { /* not JSON: kept as text */ }
+    return { status: response.status, body: parsed };
+  }
+
+  /** The PING Discord sends when an Interactions Endpoint URL is saved in the developer portal. */
+  async ping(headers?: Record<string, string>): Promise<EndpointAnswer> {
+    return await this.postInteraction({ id: snowflake(), application_id: this.applicationId, type: 1, token: `ping-${snowflake()}`, version: 1, user: user() }, headers);
   }
 
   /** The `[shard_id, num_shards]` of every identified gateway session. */
@@ -417,7 +465,32 @@ export class FakeDiscord {
     return { options: list, ...(Object.keys(resolved).length ? { resolved } : {}) };
   }
 
+  /**
+   * A slash command's payload, known to the fake (its callback is accepted) but not sent anywhere: for tests that
+   * deliver it themselves (postInteraction with their own headers).
+   */
+  slashCommandPayload(opts: SlashOptions): { state: InteractionState; payload: Record<string, unknown> } {
+    return this.prepare(2, opts, { id: snowflake(), name: opts.name, type: 1, ...this.commandData(opts) });
+  }
+
   private inject(type: number, opts: InteractionCommon, data: unknown, msg?: FakeMessage): InteractionState {
+    const { state, payload } = this.prepare(type, opts, data, msg);
+    if (this.interactionsEndpoint) {
+      // A 200 with an interaction response in the body answers the interaction like a callback does; a 202 says the
+      // answer comes through the callback endpoint.
+      state.delivery = this.postInteraction(payload).then((answer) => {
+        if (answer.status === 200 && typeof answer.body?.type === 'number' && !state.callback) {
+          state.callback = { type: answer.body.type, data: answer.body.data };
+          state.callbackAt = Date.now();
+        }
+        return answer;
+      });
+      state.delivery.catch(() => undefined).finally(() => this.notify());
+    } else state.dispatchedOn = this.dispatch('INTERACTION_CREATE', payload, opts.viaShard);
+    return state;
+  }
+
+  private prepare(type: number, opts: InteractionCommon, data: unknown, msg?: FakeMessage): { state: InteractionState; payload: Record<string, unknown> } {
     const id = snowflake();
     const token = `itok-${id}-${Math.random().toString(36).slice(2)}`;
     const guildId = opts.guildId === undefined ? this.guildId : opts.guildId;
@@ -443,8 +516,7 @@ export class FakeDiscord {
     };
     const state: InteractionState = { id, token, type, sentAt: Date.now(), followups: [], dispatchedOn: [], ...(msg ? { originalId: msg.id } : {}) };
     this.interactions.set(id, state);
-    state.dispatchedOn = this.dispatch('INTERACTION_CREATE', payload, opts.viaShard);
-    return state;
+    return { state, payload };
   }
 
   // ---------------------------------------------------------------------------------------------------------------
