@@ -29,6 +29,9 @@ export function gatewayShards(count: Config['SHARD_COUNT']): Pick<ClientOptions,
   return { shards: Array.from({ length: count }, (_, id) => id), shardCount: count };
 }
 
+/** An interaction token lives 15 minutes; a second delivery of the same interaction is refused that long. */
+const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
+
 /** Local pacing of REST calls (see the Client below). */
 const INTERACTION_REQUESTS_PER_SECOND = 500;
 
@@ -84,7 +87,11 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
 
   async function listenForInteractions(publicKey: string): Promise<void> {
     client.rest.setToken(config.DISCORD_TOKEN!);
-    endpoint = await startInteractionsEndpoint({ ...config, DISCORD_PUBLIC_KEY: publicKey }, { log, receive: (payload) => emitRawInteraction(client, payload) });
+    endpoint = await startInteractionsEndpoint({ ...config, DISCORD_PUBLIC_KEY: publicKey }, {
+      log,
+      receive: (payload) => emitRawInteraction(client, payload),
+      firstDelivery: async (id) => (await redis.set(keys.interactionSeen(id), '1', 'PX', INTERACTION_TOKEN_TTL_MS, 'NX')) === 'OK',
+    });
     log.info({ url: endpoint.url }, 'bot ready (HTTP interactions)');
   }
 

@@ -66,6 +66,16 @@ describe('HTTP interactions endpoint (INTERACTIONS_MODE=http)', () => {
     expect((await fake.ping(fake.signatureHeaders(JSON.stringify({ type: 1 }), now - 3600))).status).toBe(401);
   });
 
+  it('the same signed request twice (a replay, or a balancer\'s retry): 202 both times, the handler runs once', async () => {
+    const { state, payload } = fake.slashCommandPayload({ name: 'hair', subcommand: 'privacy' });
+    const headers = fake.signatureHeaders(JSON.stringify(payload));
+    expect((await fake.postInteraction(payload, headers)).status).toBe(202);
+    await fake.waitForCallback(state.id);
+    expect((await fake.postInteraction(payload, headers)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.requests.filter((r) => r.path.includes(state.token))).toHaveLength(1);
+  });
+
   it('/hair try: 202, then the same handler as the gateway defers, queues the job and edits the reply over REST', async () => {
     const image = fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png', width: 512, height: 512 });
     const sent = fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, shape: 'builtin:bob', color: 'Blonde' }, member: OWNER });

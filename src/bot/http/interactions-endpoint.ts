@@ -25,6 +25,11 @@ export interface InteractionsEndpointDeps {
   log: Logger;
   /** Runs the interaction's handler; it answers Discord through the interaction callback endpoint (REST). */
   receive(payload: APIInteraction): void;
+  /**
+   * True the first time any replica sees this interaction id. Discord sends an interaction once, so a second
+   * delivery is a replayed request or a balancer's retry: it is answered, and nothing runs again.
+   */
+  firstDelivery(interactionId: string): Promise<boolean>;
 }
 
 /**
@@ -47,7 +52,7 @@ export async function startInteractionsEndpoint(config: InteractionsEndpointConf
     };
     const check = checkInteractionSignature(key, { signature: header('x-signature-ed25519'), timestamp: header('x-signature-timestamp') }, raw);
     if (!check.ok) {
-      deps.log.warn({ reason: check.reason, ip: request.ip }, 'refused an interaction request: bad signature');
+      deps.log.warn({ reason: check.reason }, 'refused an interaction request: bad signature');
       return reply.code(401).send({ error: 'invalid request signature' });
     }
     let parsed: z.infer<typeof payloadSchema>;
@@ -57,6 +62,10 @@ export async function startInteractionsEndpoint(config: InteractionsEndpointConf
       return reply.code(400).send({ error: 'not an interaction' });
     }
     if (parsed.type === InteractionType.Ping) return reply.code(200).send({ type: InteractionResponseType.Pong });
+    if (!(await deps.firstDelivery(parsed.id))) {
+      deps.log.info({ interactionId: parsed.id }, 'interaction delivered again: already handled');
+      return reply.code(202).send();
+    }
     try {
       deps.receive(parsed as unknown as APIInteraction);
     } catch (err) {
