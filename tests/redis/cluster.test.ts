@@ -31,7 +31,7 @@ describe('Redis Cluster: 3 masters + 3 replicas on loopback', () => {
     const samples = [
       shared.workers, shared.worker('w1'), shared.replyToken('j1'), shared.delivery('j1'), shared.jobLock(QUEUE_NAMES.tryOn, 'j1'),
       shared.cancel('j1'), shared.presetCache('abc:guild:1:x'), shared.presetSource('guild:1:x'),
-      ...Object.values(bot).map((key) => (typeof key === 'function' ? key('123') : key)),
+      ...Object.values(bot).map((key) => (typeof key === 'function' ? (key as (...parts: string[]) => string)('123', 'transferring') : key)),
       ...Object.values(stack.h.tryOnQueue.keys as Record<string, string>), ...Object.values(stack.h.presetQueue.keys as Record<string, string>),
     ];
     const slots = new Set(await Promise.all(samples.map((key) => command(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key))));
