@@ -63,6 +63,17 @@ describe('entry points that cannot start', () => {
       expect(fatal.msg).toContain('DISCORD_APPLICATION_ID');
     }, 30_000);
 
+    it.skipIf(entry !== 'bot')(`${entry}: INTERACTIONS_MODE=http without DISCORD_PUBLIC_KEY exits 1 and names it`, async () => {
+      const run = spawnEntry(ENTRIES[entry], { ...valid, INTERACTIONS_MODE: 'http' }, dir);
+      run.ready.catch(() => undefined);
+      const exited = await run.exited;
+      expect(exited.code).toBe(1);
+      const fatal = run.output.map((line) => JSON.parse(line)).find((line) => line.level === 60);
+      expect(fatal.code).toBe('CONFIG_INVALID');
+      expect(fatal.msg).toContain('DISCORD_PUBLIC_KEY');
+      expect(fatal.msg).toContain('INTERACTIONS_MODE');
+    }, 30_000);
+
     it(`${entry}: Redis unreachable exits 1 with one line naming REDIS_URL, no client error dumps`, async () => {
       const port = await closedPort();
       const run = spawnEntry(ENTRIES[entry], { ...valid, REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`, QUEUE_PREFIX: 'test-startup' }, dir);
