@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../src/bot/bot.js';
+import { startInteractionsEndpoint } from '../../src/bot/http/interactions-endpoint.js';
 import { buildCustomId, createLogger, errorMessage, QUEUE_NAMES, tryOnJobId, uiText } from '../../src/shared/index.js';
 import { message, startFakeDiscord, type FakeDiscord } from '../fake-discord/index.js';
 import { finishJob, isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
@@ -33,6 +34,8 @@ describe('HTTP interactions endpoint (INTERACTIONS_MODE=http)', () => {
     expect(h.fake.gatewayEvents).toEqual([]);
     expect(h.fake.requests.some((r) => r.path.startsWith('/gateway'))).toBe(false);
     expect(await fake.ping()).toEqual({ status: 200, body: { type: 1 } });
+    // What a load balancer probes.
+    expect((await fetch(new URL('/healthz', h.bot.interactionsUrl))).status).toBe(200);
   });
 
   it('refuses a request with no signature, a wrong one, or one signed for another body with 401, and runs nothing', async () => {
@@ -148,6 +151,24 @@ describe('HTTP interactions endpoint (INTERACTIONS_MODE=http)', () => {
     } finally {
       await worker.close();
       await second.close();
+    }
+  });
+});
+
+describe('the interactions endpoint alone', () => {
+  it('GET /healthz is 503 while the replica cannot serve (its Redis does not answer), so the balancer skips it', async () => {
+    const fake = await startFakeDiscord();
+    let healthy = false;
+    const endpoint = await startInteractionsEndpoint({ DISCORD_PUBLIC_KEY: fake.publicKeyHex, INTERACTIONS_PORT: 0, INTERACTIONS_HOST: '127.0.0.1' }, {
+      log: createLogger({ level: 'silent' }), receive: () => undefined, firstDelivery: async () => true, healthy: async () => healthy,
+    });
+    try {
+      expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(503);
+      healthy = true;
+      expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(200);
+    } finally {
+      await endpoint.close();
+      await fake.close();
     }
   });
 });
