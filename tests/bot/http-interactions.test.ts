@@ -156,13 +156,17 @@ describe('HTTP interactions endpoint (INTERACTIONS_MODE=http)', () => {
 });
 
 describe('the interactions endpoint alone', () => {
-  it('GET /healthz is 503 while the replica cannot serve (its Redis does not answer), so the balancer skips it', async () => {
+  it('PING with a charset in the content type; GET /healthz is 503 while the replica cannot serve (its Redis does not answer)', async () => {
     const fake = await startFakeDiscord();
     let healthy = false;
     const endpoint = await startInteractionsEndpoint({ DISCORD_PUBLIC_KEY: fake.publicKeyHex, INTERACTIONS_PORT: 0, INTERACTIONS_HOST: '127.0.0.1' }, {
       log: createLogger({ level: 'silent' }), receive: () => undefined, firstDelivery: async () => true, healthy: async () => healthy,
     });
     try {
+      // A proxy may add a charset to the content type; the signature still covers the same bytes.
+      const ping = JSON.stringify({ id: '1', application_id: fake.applicationId, type: 1, token: 't' });
+      const pong = await fetch(endpoint.url, { method: 'POST', body: ping, headers: { 'content-type': 'application/json; charset=utf-8', ...fake.signatureHeaders(ping) } });
+      expect([pong.status, await pong.json()]).toEqual([200, { type: 1 }]);
       expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(503);
       healthy = true;
       expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(200);
