@@ -133,19 +133,22 @@ describe('HTTP interactions endpoint (INTERACTIONS_MODE=http)', () => {
     const second = createBot(h.config, { log: createLogger({ level: 'silent' }), builtins: [] });
     await second.start();
     const stages = ['downloading', 'detecting', 'transferring'] as const;
+    const image = fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png' });
+    const sent = fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, shape: 'Bob' }, member: { user: { id: '727272727272727272' } } });
+    await waitForJob(h.tryOnQueue, tryOnJobId(sent.id));
     const worker = new Worker(QUEUE_NAMES.tryOn, async (job) => {
+      if (job.id !== tryOnJobId(sent.id)) return { done: true }; // earlier tests' jobs
       for (const stage of stages) {
         await job.updateProgress({ stage, at: Date.now() });
-        await new Promise((r) => setTimeout(r, 300));
+        // Stay on the stage until it is shown, and a little longer: time for the other replica's edit, if any.
+        await fake.waitFor(() => fake.original(sent.id)?.content.includes(uiText('en', `stage.${stage}`)) || undefined, 10_000, stage);
+        await new Promise((r) => setTimeout(r, 200));
       }
       return { done: true };
     }, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
     try {
-      const image = fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png' });
-      const member = { user: { id: '727272727272727272' } };
-      const sent = fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, shape: 'Bob' }, member });
-      await fake.waitFor(() => fake.original(sent.id)?.content.includes(uiText('en', 'stage.transferring')) || undefined, 10_000, 'the last stage');
-      await new Promise((r) => setTimeout(r, 300));
+      await fake.waitFor(() => fake.original(sent.id)?.content.includes(uiText('en', 'stage.transferring')) || undefined, 15_000, 'the last stage');
+      await new Promise((r) => setTimeout(r, 200));
       const edits = fake.webhookRequests(sent.token).filter((r) => r.method === 'PATCH').map((r) => String(r.body?.content ?? ''));
       for (const stage of stages) expect(edits.filter((c) => c.includes(uiText('en', `stage.${stage}`))), stage).toHaveLength(1);
     } finally {
