@@ -5,6 +5,10 @@
   random weights:    export.py --src /path/HairFastGAN --random-weights --seed 0
   options:           --only embed,bisenet  --fp16  --device cuda  --out models/hairfast  --check
 
+Graphs are the contract's split graphs, then its composites (`swap`: the per-request graph over the same modules,
+with a symbolic batch dimension, traced at batch 2; over 2 GB, so its weights go to swap.onnx.data). --fp16 covers
+the split graphs (to_fp16.py has no external-data path yet).
+
 --fp16 converts each exported fp32 graph (to_fp16.py); it needs no half-precision kernels on the tracing device.
 
 The architectures always come from --src (a checkout of AIRI-Institute/HairFastGAN, imported at run time and never
@@ -31,7 +35,7 @@ from hairfast_export.graphs import Builders, example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.fp16 import DEFAULT_LIMIT  # noqa: E402
 from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, feeds_of, load_contract,  # noqa: E402
-                                     run_ort, sha256, stamp_output_shapes)
+                                     run_ort, sha256, stamp_output_shapes, symbolic_axes)
 from hairfast_export.rows import emit  # noqa: E402
 from to_fp16 import write_fp16_variant  # noqa: E402
 
@@ -69,10 +73,15 @@ def gpu_bench(mod, inp, device, repeats: int = 3) -> dict:
 def max_abs(spec: dict, got: dict, want: tuple) -> float:
     errs = []
     for s, w in zip(spec['outputs'], want):
-        if list(got[s['name']].shape) != list(s['shape']):
+        shape = list(got[s['name']].shape)
+        if len(shape) != len(s['shape']) or any(isinstance(d, int) and d != g for d, g in zip(s['shape'], shape)):
             raise RuntimeError(f"output {s['name']} has shape {list(got[s['name']].shape)}, contract {s['shape']}")
         errs.append((torch.from_numpy(got[s['name']]).double() - w.detach().cpu().double()).abs().max().item())
     return max(errs)
+
+
+def contract_graphs() -> dict:
+    return load_contract()['graphs']
 
 
 def export_graph(name, spec, builders, args, device, kind, version, manifest, manifest_path) -> list[dict]:
@@ -91,8 +100,8 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
             row['torch_s'] = round(time.time() - t_torch, 2)
         want = tuple(w.float().cpu() for w in (want if isinstance(want, tuple) else (want,)))
     t_export = time.time()
-    export_onnx(module, inputs, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
-                opset=args.opset)
+    data = export_onnx(module, inputs, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
+                       opset=args.opset, dynamic_axes=symbolic_axes(spec))
     del module
     row['export_s'] = round(time.time() - t_export, 1)
     stamp_output_shapes(path, spec)
@@ -109,6 +118,10 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
         'params': costs.params(model), 'gmac': round(gmac, 3),
         'notes': f'{kind} weights (seed {args.seed})' if kind == 'random' else 'official checkpoints',
     }
+    if data is not None:
+        # over 2 GB: the weights are in <file>.data next to it (onnxruntime reads it from the model's directory)
+        entry['externalData'] = {'file': f'hairfast/{data.name}', 'sha256': sha256(data), 'bytes': data.stat().st_size}
+        entry['notes'] += f'; weights in {data.name}'
     del model
     if uncounted:
         entry['notes'] += f'; gmac is a lower bound ({uncounted} matrix/conv nodes without inferred shapes)'
@@ -122,7 +135,7 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
         entry['notes'] += f"; export check: max-abs {row['max_abs']:.3g} vs torch"
     manifest['models'][name] = entry
     rows = [row]
-    if args.fp16:
+    if args.fp16 and name in contract_graphs():
         # half precision is made from the fp32 graph (to_fp16.py), not traced: see hairfast_export/fp16.py
         rows.append(write_fp16_variant(name, spec, path, manifest, seed=args.seed, limit=args.fp16_limit,
                                        check=args.check))
@@ -158,10 +171,11 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     contract = load_contract()
-    names = [n for n in args.only.split(',') if n] or list(contract['graphs'])
-    unknown = [n for n in names if n not in contract['graphs']]
+    specs = {**contract['graphs'], **contract.get('composites', {})}
+    names = [n for n in args.only.split(',') if n] or list(specs)
+    unknown = [n for n in names if n not in specs]
     if unknown:
-        print(f"Expected graph names from {sorted(contract['graphs'])} for --only but received {unknown}", file=sys.stderr)
+        print(f"Expected graph names from {sorted(specs)} for --only but received {unknown}", file=sys.stderr)
         return 2
     device = torch.device(args.device)
     kind = 'official' if args.checkpoints else 'random'
@@ -177,8 +191,7 @@ def main(argv=None) -> int:
     failed = []
     for name in names:
         try:
-            rows = export_graph(name, contract['graphs'][name], builders, args, device, kind, version, manifest,
-                                manifest_path)
+            rows = export_graph(name, specs[name], builders, args, device, kind, version, manifest, manifest_path)
             report.extend(rows)
         except Exception as e:  # noqa: BLE001 - reported, and fatal unless --keep-going
             failed.append(name)
