@@ -5,9 +5,9 @@
   random weights:    export.py --src /path/HairFastGAN --random-weights --seed 0
   options:           --only embed,bisenet  --fp16  --device cuda  --out models/hairfast  --check
 
-Graphs are the contract's split graphs, then its composites (`swap`: the per-request graph over the same modules,
-with a symbolic batch dimension, traced at batch 2; over 2 GB, so its weights go to swap.onnx.data). --fp16 covers
-the split graphs (to_fp16.py has no external-data path yet).
+Graphs are the contract's split graphs; with --composites (or --only swap) also its composites (`swap`: the
+per-request graph over the same modules, with a symbolic batch dimension, traced at batch 2; over 2 GB, so its
+weights go to swap.onnx.data). --fp16 covers the split graphs (to_fp16.py has no external-data path yet).
 
 --fp16 converts each exported fp32 graph (to_fp16.py); it needs no half-precision kernels on the tracing device.
 
@@ -155,6 +155,9 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', type=Path, default=REPO_ROOT / 'models' / 'hairfast')
     p.add_argument('--only', type=str, default='', help='comma-separated graph names (default: all)')
+    p.add_argument('--composites', action='store_true',
+                   help='also export the composites (swap: ~4.3 GB fp32 in swap.onnx.data) after the split graphs; '
+                   '`--only swap` exports it alone')
     p.add_argument('--fp16', action='store_true', help='also write half-precision variants (<name>_fp16, to_fp16.py)')
     p.add_argument('--fp16-limit', type=float, default=DEFAULT_LIMIT,
                    help='--fp16: nodes whose tensors exceed this magnitude on the example inputs stay float32')
@@ -172,7 +175,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     contract = load_contract()
     specs = {**contract['graphs'], **contract.get('composites', {})}
-    names = [n for n in args.only.split(',') if n] or list(specs)
+    names = [n for n in args.only.split(',') if n] or list(contract['graphs']) + (
+        list(contract.get('composites', {})) if args.composites else [])
     unknown = [n for n in names if n not in specs]
     if unknown:
         print(f"Expected graph names from {sorted(specs)} for --only but received {unknown}", file=sys.stderr)

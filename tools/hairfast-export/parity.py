@@ -346,10 +346,12 @@ class GraphFiles:
         return self._done[name]
 
 
-def graph_swap(models: 'GraphFiles', face, shape, color) -> tuple[np.ndarray, dict]:
+def graph_swap(models: 'GraphFiles', face, shape, color, merged: bool = False) -> tuple[np.ndarray, dict]:
     """The contract's flow (graphs.contract.json "flow"), every step an exported graph. Inputs that are the same
     tensor object are the same image (as after the official equal_replacer): per-image work runs once for them, but
-    the shape module, alignment and blending run in full, as they do in the official code ("officialShortcuts")."""
+    the shape module, alignment and blending run in full, as they do in the official code ("officialShortcuts").
+    merged: after the per-image graphs, one run of the `swap` composite fed as src/pipeline/hairfast/swap.ts feeds
+    it (times then also holds its feeds under 'swap_feeds')."""
     times = {}
 
     def g(name, **feeds):
@@ -369,6 +371,10 @@ def graph_swap(models: 'GraphFiles', face, shape, color) -> tuple[np.ndarray, di
         code = g('sean_encode', image_256=e['image_256'], mask=mask)['codes']
         per[id(img)] = dict(e, mask=mask, code=code, F=e['f_mix'] if len(distinct) > 1 else e['f'])
     fa, sh, co = per[id(face)], per[id(shape)], per[id(color)]
+    if merged:
+        feeds = swap_feeds(g, fa, sh, co, shape is face, color is face)
+        image = g('swap', **feeds)['image']
+        return image[0], dict(times, swap_feeds=feeds)
     face_code = {}
 
     def target(other_img):
@@ -393,6 +399,25 @@ def graph_swap(models: 'GraphFiles', face, shape, color) -> tuple[np.ndarray, di
     r = g('refine', image_norm_face=fa['image_norm_256'], blend_256=blend_256)
     image = g('g_f64_to_img', s=r['s_final'], f=r['f_final'])['image']
     return image[0], times
+
+
+def swap_feeds(g, fa: dict, sh: dict, co: dict, shape_is_face: bool, color_is_face: bool) -> dict:
+    """The swap composite's inputs for one request (src/pipeline/hairfast/swap.ts): a colour reference brings its
+    own CLIP embedding, as a colour preset's cache holds it (blend_masks + clip_visual on its own tensors)."""
+    if color_is_face:
+        clip = np.zeros((1, 512), np.float32)
+    else:
+        bm = g('blend_masks', image_norm_face=co['image_norm_256'], image_norm_color=co['image_norm_256'],
+               mask_face=co['mask'], mask_color=co['mask'], target_mask=co['mask'])
+        clip = g('clip_visual', image=bm['color_masked'])['embedding']
+    return {
+        'face_mask': fa['mask'], 'face_w': fa['w'], 'face_s': fa['s'], 'face_f': fa['f'], 'face_f_mix': fa['f_mix'],
+        'face_image_256': fa['image_256'], 'face_image_norm_256': fa['image_norm_256'],
+        'shape_is_face': np.array([shape_is_face]), 'shape_w': sh['w'], 'shape_mask': sh['mask'],
+        'shape_f_mix': sh['f_mix'], 'shape_codes': np.zeros((1, 19, 512), np.float32) if shape_is_face else sh['code'],
+        'color_is_face': np.array([color_is_face]), 'color_w': co['w'], 'color_s': co['s'], 'color_mask': co['mask'],
+        'color_image_norm_256': co['image_norm_256'], 'color_clip': clip,
+    }
 
 
 MODES = ('both', 'shape', 'color', 'same')
@@ -457,6 +482,9 @@ def main(argv=None) -> int:
     p.add_argument('--e2e', action='store_true', help='HairFast.swap vs the chained graphs on seeded images')
     p.add_argument('--mode', choices=MODES, default='both', help='--e2e inputs: both (3 images), shape (color = face), '
                    'color (shape = face), same (one image)')
+    p.add_argument('--swap', action='store_true', help='--e2e: also the `swap` composite (one graph after the per-image '
+                   'graphs): PSNR vs the official swap, max-abs vs the split chain, and its rows at batch 2 (this mode '
+                   'stacked with mode `same`) vs batch 1')
     p.add_argument('--ts', action='store_true', help='--e2e: compare with `node bin/hairstyler.js transfer --aligned` '
                    '(run `npm run build` first) instead of the Python graph chain; inputs are 8-bit exact')
     p.add_argument('--ts-models-dir', type=Path, help="MODELS_DIR for --ts (default: --models' parent, which must hold "
@@ -494,6 +522,24 @@ def main(argv=None) -> int:
         got, times = graph_swap(files, face, shape, color)
         graphs_s = time.time() - t0
         psnr, max_abs = psnr_of(got, want)
+        if args.swap:
+            t0 = time.time()
+            merged, mtimes = graph_swap(files, face, shape, color, merged=True)
+            merged_s = time.time() - t0
+            m_psnr, m_max_abs = psnr_of(merged, want)
+            other = mode_images('same', args.seed + 1)
+            _, otimes = graph_swap(files, *other, merged=True)
+            feeds = mtimes.pop('swap_feeds')
+            other_feeds = otimes.pop('swap_feeds')
+            other_alone, _ = run_ort(files('swap'), other_feeds)
+            both, _ = run_ort(files('swap'), {k: np.concatenate([feeds[k], other_feeds[k]]) for k in feeds})
+            batch2 = max(float(np.abs(both['image'][0] - merged).max()),
+                         float(np.abs(both['image'][1] - other_alone['image'][0]).max()))
+            emit({'graph': 'swap', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
+                  'psnr_db_vs_official': round(m_psnr, 2), 'max_abs_vs_official': m_max_abs,
+                  'max_abs_vs_split_chain': float(np.abs(merged - got).max()), 'split_psnr_db_vs_official': round(psnr, 2),
+                  'batch2_rows_max_abs_vs_batch1': batch2, 'swap_wall_s': round(merged_s, 1),
+                  'ort_run_ms': {k: round(v, 1) for k, v in mtimes.items()}}, args.json)
         row = {'graph': 'end_to_end', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
                'official_cpu_s': round(official_s, 1),
                'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
