@@ -5,6 +5,7 @@ import {
   CLIP_VIT_B32, exportFiles, graphParts, HAIRFAST_HUB, HAIRFAST_SOURCE, hubSizeRange, OFFICIAL_FILES, officialFileUrl,
   sourceTarballUrl, UPSTREAM_PARTS, WEIGHTLESS_GRAPHS,
 } from '../../src/model-build/official-files.js';
+import { graphContract } from '../../src/pipeline/hairfast/contract.js';
 import { GRAPH_IO, type ContractGraph } from '../../src/pipeline/hairfast/graphs.contract.js';
 
 const MIRROR = '/work/.mirror/AIRI-Institute+HairFastGAN/repo';
@@ -19,9 +20,14 @@ describe('the official files table', () => {
   });
 
   it('gives every contract graph its weight files, or marks it weightless', () => {
-    const graphs = Object.keys(GRAPH_IO) as ContractGraph[];
+    const contract = graphContract();
+    // Composites (swap) hold no weights of their own: their files are their parts'.
+    const graphs = (Object.keys(GRAPH_IO) as ContractGraph[]).filter((g) => !(g in contract.composites));
     const fed = new Set(OFFICIAL_FILES.flatMap((f) => f.graphs));
     expect(graphs.filter((g) => !fed.has(g) && !WEIGHTLESS_GRAPHS.includes(g))).toEqual([]);
+    for (const composite of Object.values(contract.composites)) {
+      expect(composite.composes.filter((g) => !fed.has(g as ContractGraph) && !WEIGHTLESS_GRAPHS.includes(g as ContractGraph))).toEqual([]);
+    }
     expect(graphParts('embed')).toEqual(expect.arrayContaining(['feature-style-encoder', 'e4e', 'stylegan2-ffhq']));
     expect(graphParts('align_f')).toEqual(['hairfast']);
     expect(graphParts('sean_decode')).toContain('sean');
