@@ -5,6 +5,14 @@
   parity.py --src /tmp/hairfast-src --models models/hairfast --seed 0 [--only a,b] [--markdown docs/parity.md]
   parity.py ... --e2e [--mode both|shape|color|same] [--ts]   # HairFast.swap vs the graph chain (or `hairstyler transfer`)
   parity.py ... --precision fp16 [--e2e ...]   # the <name>_fp16 graphs (fp16 storage, float32 arithmetic per op)
+  parity.py ... --tree TREE [--e2e ...]         # the official networks read from an official-format tree
+                                                # (official_tree.py): HairFast built by its own constructor and
+                                                # loaders (hairfast_export/official_hairfast.py); e2e = its swap
+
+With --tree the official side is `hair_swap.HairFast(args)` itself reading TREE/pretrained_models (and the CLIP file
+at TREE/clip); `--tree-loader lines` (trees with only some files: the CI round trip) instead runs only the loading
+lines of the official module that reads each file (Blending.__init__ for color_mod; align_f and blend_masks read
+none).
 
 The official side runs the repo's own functions and modules (get_segmentation, get_hair_face_code, get_new_shape,
 Zencoder, decode_sean, get_latents, Alignment.align_images, DilateErosion, ClipBlendingModel, PostProcessModel,
@@ -86,13 +94,87 @@ def to_bisenet(x):
     return T.Normalize(*IMAGENET)(x)
 
 
-class References:
-    """Official computations for each contract graph, on fresh official networks with the export's seed."""
+class FromHairFast:
+    """Official's interface over the networks an officially constructed HairFast holds (nothing rebuilt)."""
 
-    def __init__(self, src: Path, seed: int):
+    def __init__(self, hf, src: Path):
+        self.hf, self.src = hf, Path(src)
+
+    def official_generator(self):
+        return self.hf.net.generator.eval()
+
+    def bisenet(self):
+        from models.CtrlHair.external_code.face_parsing.my_parsing_util import FaceParsing
+        return FaceParsing.bise_net
+
+    def rotate_model(self):
+        return self.hf.align.rotate_model
+
+    def mask_generator(self):
+        return self.hf.align.mask_generator
+
+    def sean_generator(self):
+        return self.hf.align.sean_model.netG
+
+    def e4e(self):
+        return self.hf.embed.e4e.encoder, self.hf.embed.e4e.latent_avg
+
+    def fs_encoder(self):
+        return self.hf.embed.encoder.enc, self.hf.embed.encoder.dlatent_avg
+
+    def blending_encoder(self):
+        return self.hf.blend.blending_encoder
+
+    def clip_visual(self):
+        return self.hf.blend.blending_encoder.clip_model.visual
+
+    def post_process(self):
+        return self.hf.blend.post_process
+
+    def sean_mean_codes(self):
+        return Official.sean_mean_codes(self)
+
+
+class FromLoadingLines:
+    """For a tree with only some files: the official loading lines for the file a graph reads, nothing else."""
+
+    def __init__(self, tree: Path):
+        self.tree = Path(tree) / 'pretrained_models'
+
+    def blending_encoder(self):
+        from models.Encoders import ClipBlendingModel  # Blending.__init__, line for line:
+        blending_checkpoint = torch.load(str(self.tree / 'Blending' / 'checkpoint.pth'))
+        blending_encoder = ClipBlendingModel(blending_checkpoint.get('clip', "ViT-B/32"))
+        blending_encoder.load_state_dict(blending_checkpoint['model_state_dict'], strict=False)
+        return blending_encoder.eval()
+
+    def clip_visual(self):
+        return self._blending_clip
+
+    def __getattr__(self, name):
+        raise SystemExit(f'--tree-loader lines covers color_mod, align_f, blend_masks; {name} needs the full tree')
+
+
+class References:
+    """Official computations for each contract graph, on fresh official networks with the export's seed, or (tree)
+    on the networks the official loaders read from an official-format tree."""
+
+    def __init__(self, src: Path, seed: int, tree: Path | None = None, loader: str = 'hairfast'):
         self.src = src
-        self.o = Official(src, None, seed)
-        patch_official_for_cpu(src)
+        self.hf = None
+        if tree is None:
+            self.o = Official(src, None, seed)
+            patch_official_for_cpu(src)
+        elif loader == 'hairfast':
+            from hairfast_export.official_hairfast import construct_hairfast
+            t0 = time.time()
+            self.hf, self.workdir = construct_hairfast(src, tree)
+            self.construct_s = round(time.time() - t0, 1)
+            self.o = FromHairFast(self.hf, src)
+        else:
+            Official(src, None, seed)  # the exporter's stubs (CUDA ops, clip): color_mod takes CLIP embeddings as inputs
+            patch_official_for_cpu(src)
+            self.o = FromLoadingLines(tree)
 
     def _segment(self, x):
         from models.Net import get_segmentation
@@ -219,7 +301,8 @@ class References:
     def _blending(self):
         if not hasattr(self, 'blend'):
             self.blend = self.o.blending_encoder()
-            self.blend.clip_model.visual.load_state_dict(self.o.clip_visual().state_dict())
+            if isinstance(self.o, Official):  # random mode: the exporter's ViT weights (a tree: clip.load's own)
+                self.blend.clip_model.visual.load_state_dict(self.o.clip_visual().state_dict())
         return self.blend
 
     def clip_visual(self, image):
@@ -280,6 +363,8 @@ def official_swap(refs: 'References', face, shape, color):
     from models.sean_codes.models.pix2pix_model import Pix2PixModel, SEAN_OPT
     from utils.bicubic import BicubicDownSample
     from utils.image_utils import DilateErosion
+    if refs.hf is not None:  # the officially constructed HairFast: its own swap, nothing assembled
+        return refs.hf.swap(face, shape, color)
     o = refs.o
     FaceParsing.bise_net = o.bisenet()
     opts = Namespace(device='cpu', batch_size=3, save_all=False, mixing=0.95, smooth=5, size=1024)
@@ -472,6 +557,12 @@ def psnr_of(got: np.ndarray, want: torch.Tensor) -> tuple[float, float]:
     return (float('inf') if mse == 0 else float(10 * np.log10(1.0 / mse))), float(diff.abs().max())
 
 
+def official_side(refs: References, args) -> str:
+    if refs.hf is not None:
+        return f'hair_swap.HairFast(args) constructed from {args.tree} (its own loaders)'
+    return f'official modules from {args.tree} (loading lines)' if args.tree else f'official modules, seed {args.seed}'
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--src', type=Path, required=True)
@@ -489,6 +580,10 @@ def main(argv=None) -> int:
                    '(run `npm run build` first) instead of the Python graph chain; inputs are 8-bit exact')
     p.add_argument('--ts-models-dir', type=Path, help="MODELS_DIR for --ts (default: --models' parent, which must hold "
                    'hairfast/manifest.json)')
+    p.add_argument('--tree', type=Path, help='official-format tree (official_tree.py --out): the official side reads it '
+                   'through HairFast\'s own constructor and loaders')
+    p.add_argument('--tree-loader', choices=('hairfast', 'lines'), default='hairfast',
+                   help='lines: only the official loading lines of each graph\'s file (trees with some files)')
     p.add_argument('--precision', choices=('fp32', 'fp16'), default='fp32',
                    help='fp16: the <name>_fp16 graphs, computed as on a GPU (fp16.emulate_half); with --ts the '
                    'TypeScript runtime runs the fp16 files themselves (HAIR_PRECISION=fp16, CPU EP)')
@@ -497,7 +592,9 @@ def main(argv=None) -> int:
     files = GraphFiles(args.models, args.precision)
     manifest = json.loads((args.models / 'manifest.json').read_text())
     names = [n for n in args.only.split(',') if n] or [n for n in contract['graphs'] if n in manifest['models']]
-    refs = References(args.src, args.seed)
+    refs = References(args.src, args.seed, args.tree, args.tree_loader)
+    if refs.hf is not None:
+        emit({'event': 'official_constructed', 'seconds': refs.construct_s, 'tree': str(args.tree)}, args.json)
     torch.set_grad_enabled(False)
     if args.e2e:
         face, shape, color = mode_images(args.mode, args.seed, eight_bit=args.ts)
@@ -511,6 +608,7 @@ def main(argv=None) -> int:
             psnr, max_abs = psnr_of(got, want.reshape(got.shape))
             psnr_png, max_abs_png = psnr_of(report.pop('png'), want.reshape(got.shape))
             row = {'graph': 'end_to_end', 'side': 'hairstyler transfer --aligned', 'precision': args.precision,
+                   'official': official_side(refs, args),
                    'ts_precision': report.get('precision'), 'mode': args.mode, 'seed': args.seed,
                    'inputs': '8-bit', 'official_cpu_s': round(official_s, 1), 'psnr_db': round(psnr, 2), 'max_abs': max_abs,
                    'psnr_png_db': round(psnr_png, 2), 'max_abs_png': max_abs_png, 'official_image_std': float(want.std()),
@@ -541,6 +639,7 @@ def main(argv=None) -> int:
                   'batch2_rows_max_abs_vs_batch1': batch2, 'swap_wall_s': round(merged_s, 1),
                   'ort_run_ms': {k: round(v, 1) for k, v in mtimes.items()}}, args.json)
         row = {'graph': 'end_to_end', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
+               'official': official_side(refs, args),
                'official_cpu_s': round(official_s, 1),
                'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
                'psnr_db': round(psnr, 2), 'max_abs': max_abs,
@@ -554,7 +653,8 @@ def main(argv=None) -> int:
         want = getattr(refs, name)(*[t.clone() for t in inputs])
         official_s = time.time() - t0
         got, ort_ms = run_ort(files(name), feeds_of(spec, inputs))
-        row = {'graph': name, 'precision': args.precision, 'seed': args.seed, 'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
+        row = {'graph': name, 'precision': args.precision, 'seed': args.seed, 'official': official_side(refs, args),
+               'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
                'outputs': output_errors(spec, got, {s['name']: w.detach().cpu().numpy() for s, w in zip(spec['outputs'], want)})}
         emit(row, args.json)
     return 0

@@ -85,6 +85,20 @@ export function variantKey(graph: GraphName, precision: HairfastPrecision): stri
   return precision === 'fp16' ? `${graph}_fp16` : graph;
 }
 
+/**
+ * The one kind of an installation. Kinds never mix, with one exception: random graphs over contract graphs (a partial
+ * `hairstyler models import --only` of a random-weight tree, as the CI round trip makes), which counts as random:
+ * neither produces a real hairstyle, so nothing is passed off as more than it is. Official graphs never mix.
+ */
+export function installedKind(manifest: Manifest, manifestPath: string): ModelKind {
+  const kinds = new Set(Object.values(manifest.models).map((m) => m.kind));
+  if (kinds.size === 2 && kinds.has('random') && kinds.has('contract')) return 'random';
+  if (kinds.size !== 1) {
+    throw new HairError('MODEL_INVALID', { file: manifestPath }, { detail: `${manifestPath} mixes model kinds: ${[...kinds].join(', ')}` });
+  }
+  return [...kinds][0]!;
+}
+
 export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps): Promise<HairfastGraphs> {
   const started = performance.now();
   const contract = graphContract();
@@ -97,11 +111,7 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     });
   }
   const manifest = readManifest(manifestPath);
-  const kinds = new Set(Object.values(manifest.models).map((m) => m.kind));
-  if (kinds.size !== 1) {
-    throw new HairError('MODEL_INVALID', { file: manifestPath }, { detail: `${manifestPath} mixes model kinds: ${[...kinds].join(', ')}` });
-  }
-  const kind = [...kinds][0]!;
+  const kind = installedKind(manifest, manifestPath);
   const choice = config.precision ?? 'auto';
   const splitNames = Object.keys(contract.graphs);
   const withoutFp16 = splitNames.filter((name) => !manifest.models[variantKey(name, 'fp16')]);
