@@ -13,6 +13,9 @@ const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filte
 
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'webgpu', 'cpu'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
+/** A face front-end stage's provider: `inherit` = HAIR_EP's. */
+export const STAGE_EXECUTION_PROVIDERS = ['inherit', ...EXECUTION_PROVIDERS] as const;
+export type StageExecutionProviderChoice = (typeof STAGE_EXECUTION_PROVIDERS)[number];
 export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
 export type HairfastPrecisionChoice = (typeof HAIRFAST_PRECISIONS)[number];
 /** The graph variants a worker actually loads. */
@@ -38,9 +41,17 @@ const pipelineSchema = z.object({
     .describe('Binary caches of the built-in presets, keyed by preset id and models hash (`hairstyler presets build`).'),
   HAIR_EP: z.enum(EXECUTION_PROVIDERS).default('auto')
     .describe('onnxruntime execution provider; `auto` tries CUDA, then WebGPU, then the CPU (docs/gpu.md).'),
+  FACE_DETECT_EP: z.enum(STAGE_EXECUTION_PROVIDERS).default('inherit')
+    .describe('Execution provider of the face detector (BlazeFace, a few MFLOPs); `inherit` uses HAIR_EP. Decode, alignment and paste-back run on the CPU (sharp and JS) whatever the providers; per-stage timings per provider: `npm run bench:frontend` with BENCH_STAGE_EPS (docs/performance.md).'),
+  FACE_LANDMARKS_EP: z.enum(STAGE_EXECUTION_PROVIDERS).default('inherit')
+    .describe('Execution provider of the face mesh (landmarks); `inherit` uses HAIR_EP.'),
   HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto')
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
+  HAIR_BATCH_MAX: int(1, 64).default(8)
+    .describe('Most try-ons run together in one batch through the per-request HairFastGAN graph (`swap`); 1 turns batching off.'),
+  HAIR_BATCH_WAIT_MS: int(0, 1_000).default(10)
+    .describe('Longest a try-on waits for others to join its batch; it goes at once when no other running try-on could join (e.g. WORKER_CONCURRENCY=1).'),
   MAX_IMAGE_BYTES: int(1024).default(10 * 1024 * 1024)
     .describe('Largest photo in bytes the worker downloads and decodes (a job may ask for less, never more).'),
   MAX_IMAGE_PIXELS: int(64 * 64).default(40_000_000).describe('Largest photo in decoded pixels (width × height), checked before decoding.'),
@@ -122,7 +133,18 @@ const discordSchema = z.object({
   DISCORD_API_URL: z.string().url().default('https://discord.com/api').describe('REST base for Discord; tests point it at the local fake Discord.'),
 });
 
+export const INTERACTIONS_MODES = ['gateway', 'http'] as const;
+export type InteractionsMode = (typeof INTERACTIONS_MODES)[number];
+
 const botSchema = z.object({
+  INTERACTIONS_MODE: z.enum(INTERACTIONS_MODES).default('gateway')
+    .describe('How interactions reach the bot: `gateway` (a WebSocket per shard) or `http` (Discord POSTs them to the Interactions Endpoint URL; no gateway connection, stateless, any number of replicas behind a load balancer — docs/discord-setup.md).'),
+  DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the application\'s public key (64 hex characters)').optional()
+    .describe('The application\'s public key (developer portal → General Information), used to check the Ed25519 signature of every HTTP interaction. Required with INTERACTIONS_MODE=http.'),
+  INTERACTIONS_PORT: int(0, 65535).default(8080).describe('Port of the HTTP interactions endpoint `POST /interactions` (INTERACTIONS_MODE=http); 0 picks a free one.'),
+  INTERACTIONS_HOST: z.string().min(1).default('0.0.0.0').describe('Address the HTTP interactions endpoint listens on (INTERACTIONS_MODE=http); put TLS in front of it (a load balancer or reverse proxy).'),
+  SHARD_COUNT: z.union([z.literal('auto'), int(1, 65_535)]).default('auto')
+    .describe('Gateway shards this bot process runs (discord.js internal sharding; gateway mode only): `auto` takes Discord\'s recommendation from /gateway/bot; Discord requires sharding past 2,500 servers.'),
   USER_MAX_ACTIVE_JOBS: int(1, 100).default(1).describe('Try-ons one member may have waiting or running at once.'),
   USER_HOURLY_QUOTA: int(0).default(20).describe('Try-ons per member per hour (sliding window); admins can change it per server.'),
   GUILD_HOURLY_QUOTA: int(0).default(500).describe('Try-ons per server per hour (sliding window); admins can change it per server.'),
@@ -131,6 +153,10 @@ const botSchema = z.object({
   PROGRESS_EDIT_INTERVAL_MS: int(0).default(1_500).describe('At most one progress edit of a member\'s reply per this many ms.'),
   BULL_BOARD_TOKEN: z.string().min(16).optional().describe('Turns on Bull Board (queue dashboard) behind this token (16+ characters); unset: no dashboard.'),
   BULL_BOARD_PORT: int(0, 65535).default(3030).describe('Port of Bull Board on 127.0.0.1.'),
+}).superRefine((bot, ctx) => {
+  if (bot.INTERACTIONS_MODE === 'http' && !bot.DISCORD_PUBLIC_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['DISCORD_PUBLIC_KEY'], message: 'required when INTERACTIONS_MODE is http (developer portal → General Information → Public Key)' });
+  }
 });
 
 /** The studio's port when `npm start` runs without DISCORD_TOKEN and STUDIO_PORT is unset (Streamlit's, as in the report). */

@@ -37,9 +37,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `realStyles`: use the built-ins of styles/manifest.json instead of testBuiltins(). */
-export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean; log?: Logger } = {}): Promise<Harness> {
-  const fake = await startFakeDiscord();
+/**
+ * `realStyles`: use the built-ins of styles/manifest.json instead of testBuiltins(). `fake`: a started fake Discord
+ * to use (set up before the bot logs in, e.g. with guilds on other shards); the harness closes it.
+ */
+export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean; log?: Logger; fake?: FakeDiscord } = {}): Promise<Harness> {
+  const fake = options.fake ?? await startFakeDiscord();
   const prefix = `test-bot-${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
     need: ['discord'],
@@ -51,8 +54,13 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   });
   const log = options.log ?? createLogger({ level: 'silent' });
   const make = () => createBot(config, { log, ...(options.realStyles ? {} : { builtins: testBuiltins() }) });
-  let bot = make();
-  await bot.start();
+  // INTERACTIONS_MODE=http: the fake POSTs interactions to the bot's endpoint instead of the gateway.
+  const start = async (next: Bot) => {
+    await next.start();
+    fake.interactionsEndpoint = next.interactionsUrl;
+    return next;
+  };
+  let bot = await start(make());
   const connector = createRedisConnector(config);
   const redis = connector.client({ lazyConnect: false });
   const tryOnQueue = new Queue(QUEUE_NAMES.tryOn, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
@@ -67,8 +75,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     },
     async restartBot() {
       await bot.close();
-      bot = make();
-      await bot.start();
+      bot = await start(make());
       return bot;
     },
     async close() {

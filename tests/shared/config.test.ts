@@ -74,3 +74,22 @@ describe('config: Redis Sentinel and Cluster', () => {
     expect(prefixHashTag('{}{hair}')).toBeUndefined();
   });
 });
+
+describe('config: scale-out', () => {
+  it('SHARD_COUNT is auto or a positive integer, and anything else is named', async () => {
+    const { loadConfig } = await import('../../src/shared/config.js');
+    expect(loadConfig({ env: {} }).SHARD_COUNT).toBe('auto');
+    expect(loadConfig({ env: { SHARD_COUNT: '4' } }).SHARD_COUNT).toBe(4);
+    expect(() => loadConfig({ env: { SHARD_COUNT: '0' } })).toThrow(/SHARD_COUNT \(got "0"\)/);
+    expect(() => loadConfig({ env: { SHARD_COUNT: 'many' } })).toThrow(/SHARD_COUNT \(got "many"\)/);
+  });
+
+  it('INTERACTIONS_MODE=http needs DISCORD_PUBLIC_KEY (64 hex characters), and gateway needs none', async () => {
+    const { loadConfig } = await import('../../src/shared/config.js');
+    expect(loadConfig({ env: {} }).INTERACTIONS_MODE).toBe('gateway');
+    expect(() => loadConfig({ env: { INTERACTIONS_MODE: 'http' } })).toThrow(/DISCORD_PUBLIC_KEY \(missing\): required when INTERACTIONS_MODE is http/);
+    expect(() => loadConfig({ env: { INTERACTIONS_MODE: 'http', DISCORD_PUBLIC_KEY: 'abc' } })).toThrow(/DISCORD_PUBLIC_KEY \(got "abc"\)/);
+    expect(() => loadConfig({ env: { INTERACTIONS_MODE: 'webhook' } })).toThrow(/INTERACTIONS_MODE \(got "webhook"\)/);
+    expect(loadConfig({ env: { INTERACTIONS_MODE: 'http', DISCORD_PUBLIC_KEY: 'a'.repeat(64) } }).DISCORD_PUBLIC_KEY).toBe('a'.repeat(64));
+  });
+});
