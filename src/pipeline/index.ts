@@ -9,7 +9,7 @@ import { sha256 } from '../shared/sha256.js';
 import type {
   EngineInfo, HairReference, PipelineStage, PresetBuildResult, PresetCacheStore, RgbImage, TryOnEngine, TryOnRequest, TryOnResult,
 } from './engine.js';
-import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions, type AlignedFace, type FaceSessions } from './front-end.js';
+import { alignFace, alignFaceOptions, faceModelPaths, faceStageProviders, loadFaceSessions, type AlignedFace, type FaceSessions } from './front-end.js';
 import { createFilePresetCacheStore } from './hairfast/file-preset-cache-store.js';
 import { embedImage, type ImageEmbedding } from './hairfast/embed.js';
 import { graphContext, loadHairfastGraphs, type Feeds, type GraphContext } from './hairfast/graphs.js';
@@ -28,7 +28,7 @@ export type { TryOnEngine } from './engine.js';
  * built-ins, and whenever the models change), so a request only runs per-selfie work.
  */
 export type EngineConfig = Pick<PipelineConfig,
-  'MODELS_DIR' | 'STYLES_DIR' | 'PRESET_CACHE_DIR' | 'HAIR_EP' | 'HAIR_PRECISION' | 'ORT_INTRA_OP_THREADS' | 'MAX_IMAGE_BYTES' | 'MAX_IMAGE_PIXELS'
+  'MODELS_DIR' | 'STYLES_DIR' | 'PRESET_CACHE_DIR' | 'HAIR_EP' | 'FACE_DETECT_EP' | 'FACE_LANDMARKS_EP' | 'HAIR_PRECISION' | 'ORT_INTRA_OP_THREADS' | 'MAX_IMAGE_BYTES' | 'MAX_IMAGE_PIXELS'
   | 'HAIR_BATCH_MAX' | 'HAIR_BATCH_WAIT_MS' | 'HAIR_SWAP'
   | 'MIN_IMAGE_SIDE' | 'FACE_MIN_SCORE' | 'FACE_MIN_SIZE_PX' | 'FACE_DOMINANCE_RATIO' | 'FACE_MAX_YAW_DEG' | 'ALIGN_OUTPUT_SIZE'>;
 
@@ -58,7 +58,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   let faceSessions: FaceSessions;
   let graphs: Awaited<ReturnType<typeof loadHairfastGraphs>>;
   try {
-    faceSessions = await loadFaceSessions(manager, faceModelPaths(config.MODELS_DIR));
+    faceSessions = await loadFaceSessions(manager, faceModelPaths(config.MODELS_DIR), faceStageProviders(config));
     graphs = await loadHairfastGraphs({
       modelsDir: config.MODELS_DIR, warm: deps.warm ?? true, precision: config.HAIR_PRECISION, composites: config.HAIR_SWAP,
     }, { manager, ...(logger ? { logger } : {}) });

@@ -13,7 +13,8 @@ const MIRROR = '/work/.mirror/AIRI-Institute+HairFastGAN/repo';
 describe('the official files table', () => {
   it('lists every checkpoint the exporter opens, under the same relative path', () => {
     const exporter = readFileSync('tools/hairfast-export/hairfast_export/official.py', 'utf8');
-    const opened = [...exporter.matchAll(/_ckpt\('([^']+)'\)/g)].map((m) => m[1]!);
+    // Every pretrained_models path the exporter names (rel = '…', self.ck.get('…'), class constants).
+    const opened = [...new Set([...exporter.matchAll(/'([A-Za-z0-9_-]+(?:\/[A-Za-z0-9_.-]+)+\.(?:pth|pt|npz))'/g)].map((m) => m[1]!))];
     expect(opened.length).toBeGreaterThan(10);
     const hubPaths = new Set(exportFiles().filter((f) => f.location === 'hub').map((f) => f.path));
     expect(opened.filter((p) => !hubPaths.has(p))).toEqual([]);
@@ -28,6 +29,7 @@ describe('the official files table', () => {
     for (const composite of Object.values(contract.composites)) {
       expect(composite.composes.filter((g) => !fed.has(g as ContractGraph) && !WEIGHTLESS_GRAPHS.includes(g as ContractGraph))).toEqual([]);
     }
+    expect(graphParts('swap')).toEqual(expect.arrayContaining(['sean', 'stylegan2-ffhq']));
     expect(graphParts('embed')).toEqual(expect.arrayContaining(['feature-style-encoder', 'e4e', 'stylegan2-ffhq']));
     expect(graphParts('align_f')).toEqual(['hairfast']);
     expect(graphParts('sean_decode')).toContain('sean');
