@@ -160,7 +160,7 @@ class References:
     """Official computations for each contract graph, on fresh official networks with the export's seed, or (tree)
     on the networks the official loaders read from an official-format tree."""
 
-    def __init__(self, src: Path, seed: int, tree: Path | None = None, loader: str = 'hairfast', device: str = 'cpu'):
+    def __init__(self, src: Path, seed: int, device: str = 'cpu', tree: Path | None = None, loader: str = 'hairfast'):
         self.src = src
         self.hf = None
         if tree is None:
@@ -610,7 +610,7 @@ def main(argv=None) -> int:
     files = GraphFiles(args.models, args.precision)
     manifest = json.loads((args.models / 'manifest.json').read_text())
     names = [n for n in args.only.split(',') if n] or [n for n in contract['graphs'] if n in manifest['models']]
-    refs = References(args.src, args.seed, args.tree, args.tree_loader)
+    refs = References(args.src, args.seed, tree=args.tree, loader=args.tree_loader)
     if refs.hf is not None:
         emit({'event': 'official_constructed', 'seconds': refs.construct_s, 'tree': str(args.tree)}, args.json)
     torch.set_grad_enabled(False)
