@@ -160,7 +160,7 @@ class References:
     """Official computations for each contract graph, on fresh official networks with the export's seed, or (tree)
     on the networks the official loaders read from an official-format tree."""
 
-    def __init__(self, src: Path, seed: int, tree: Path | None = None, loader: str = 'hairfast', device: str = 'cpu'):
+    def __init__(self, src: Path, seed: int, device: str = 'cpu', tree: Path | None = None, loader: str = 'hairfast'):
         self.src = src
         self.hf = None
         if tree is None:
@@ -174,7 +174,7 @@ class References:
             self.o = FromHairFast(self.hf, src)
         else:
             Official(src, None, seed)  # the exporter's stubs (CUDA ops, clip): color_mod takes CLIP embeddings as inputs
-            patch_official_for_cpu(src)
+            patch_official_for_cpu(src, device)
             self.o = FromLoadingLines(tree)
 
     def _segment(self, x):
@@ -353,6 +353,8 @@ class FSEncoderShim:
 def official_swap(refs: 'References', face, shape, color):
     """hair_swap.HairFast.swap on the official Embedding / Alignment / Blending code, assembled without their
     checkpoint-loading constructors (the networks are the seeded ones the export used)."""
+    if refs.hf is not None:  # the officially constructed HairFast: its own swap, nothing assembled
+        return refs.hf.swap(face, shape, color)
     hf = build_official(refs)
     with cwd(refs.src):
         return hf.swap(face, shape, color)
@@ -372,8 +374,8 @@ def build_official(refs: 'References', device: str = 'cpu'):
     from models.sean_codes.models.pix2pix_model import Pix2PixModel, SEAN_OPT
     from utils.bicubic import BicubicDownSample
     from utils.image_utils import DilateErosion
-    if refs.hf is not None:  # the officially constructed HairFast: its own swap, nothing assembled
-        return refs.hf.swap(face, shape, color)
+    if refs.hf is not None:  # the officially constructed HairFast (--tree): itself, nothing assembled
+        return refs.hf
     o = refs.o
     FaceParsing.bise_net = o.bisenet()
     opts = Namespace(device=device, batch_size=3, save_all=False, mixing=0.95, smooth=5, size=1024)
@@ -608,7 +610,7 @@ def main(argv=None) -> int:
     files = GraphFiles(args.models, args.precision)
     manifest = json.loads((args.models / 'manifest.json').read_text())
     names = [n for n in args.only.split(',') if n] or [n for n in contract['graphs'] if n in manifest['models']]
-    refs = References(args.src, args.seed, args.tree, args.tree_loader)
+    refs = References(args.src, args.seed, tree=args.tree, loader=args.tree_loader)
     if refs.hf is not None:
         emit({'event': 'official_constructed', 'seconds': refs.construct_s, 'tree': str(args.tree)}, args.json)
     torch.set_grad_enabled(False)
