@@ -1,10 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { MANIFEST_FILE, manifestSchema, readManifest, type Manifest } from '../pipeline/runtime/manifest.js';
 import { createModelRegistry } from '../pipeline/runtime/model-registry.js';
+import { hairfastManifestPath } from '../pipeline/hairfast/graphs.js';
+import { licenseNoticeLines, licenseNotices } from '../shared/model-licenses.js';
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 import { faceModels } from './prepare-face-models.js';
 import { hairfastModels } from './prepare-hairfast-models.js';
@@ -37,6 +39,25 @@ export async function prepareModels(modelsDir: string, options: Record<string, u
     log(`updated ${manifestPath}`);
   }
   return results;
+}
+
+/** What `models list` says about the HairFastGAN graphs' upstream licenses: plainly when any part is restricted. */
+export function licenseReport(manifest: Manifest, manifestPath: string): string[] {
+  const entries = Object.entries(manifest.models);
+  const unrecorded = entries.filter(([, e]) => e.licenses === undefined).map(([name]) => name);
+  const notices = licenseNotices(entries.map(([name, e]) => [name.replace(/_fp16$/, ''), e.licenses] as const));
+  const lines: string[] = [];
+  if (notices.length > 0) {
+    lines.push('licenses: the installed HairFastGAN graphs include parts whose terms restrict use:');
+    for (const line of licenseNoticeLines(notices)) lines.push(`  ${line}`);
+    lines.push(`  (each entry's "licenses" in ${manifestPath}; README "Licenses")`);
+  } else if (unrecorded.length === 0) {
+    lines.push('licenses: every installed part is openly licensed (MIT / BSD / Apache-2.0)');
+  }
+  if (unrecorded.length > 0) {
+    lines.push(`licenses: not recorded for ${unrecorded.join(', ')} (written before the manifest kept them): run "hairstyler models prepare" for contract graphs, export again otherwise`);
+  }
+  return lines;
 }
 
 export function register(program: Command): void {
@@ -77,10 +98,16 @@ export function register(program: Command): void {
     .description('list the models in the manifest and whether each file is present and valid')
     .option('--models-dir <dir>', 'models directory (default: MODELS_DIR)')
     .action((options: CommonOptions) => {
-      const registry = createModelRegistry({ modelsDir: modelsDirOf(options) });
-      for (const [name, entry] of Object.entries(registry.manifest.models)) {
-        const problem = registry.check(name);
-        out(`${name.padEnd(20)} ${entry.kind.padEnd(10)} ${String(entry.bytes).padStart(10)}  ${problem ? problem.code : 'ok'}  ${entry.file}`);
+      const modelsDir = modelsDirOf(options);
+      const registry = createModelRegistry({ modelsDir });
+      const hairfastManifest = hairfastManifestPath(modelsDir);
+      const hairfast = existsSync(hairfastManifest) ? createModelRegistry({ modelsDir }, { manifest: readManifest(hairfastManifest) }) : undefined;
+      for (const r of [registry, ...(hairfast ? [hairfast] : [])]) {
+        for (const [name, entry] of Object.entries(r.manifest.models)) {
+          const problem = r.check(name);
+          out(`${name.padEnd(20)} ${entry.kind.padEnd(10)} ${String(entry.bytes).padStart(10)}  ${problem ? problem.code : 'ok'}  ${entry.file}`);
+        }
       }
+      if (hairfast) for (const line of licenseReport(hairfast.manifest, hairfastManifest)) out(line);
     });
 }

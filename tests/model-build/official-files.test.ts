@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   CLIP_VIT_B32, exportFiles, graphParts, HAIRFAST_HUB, HAIRFAST_SOURCE, hubSizeRange, OFFICIAL_FILES, officialFileUrl,
-  sourceTarballUrl, UPSTREAM_PARTS, WEIGHTLESS_GRAPHS,
+  sourceTarballUrl, UPSTREAM_LICENSES_FILE, upstreamLicensesJson, UPSTREAM_PARTS, WEIGHTLESS_GRAPHS,
 } from '../../src/model-build/official-files.js';
 import { GRAPH_IO, type ContractGraph } from '../../src/pipeline/hairfast/graphs.contract.js';
 
@@ -58,5 +58,12 @@ describe('the official files table', () => {
         || (name === 'latest_net_G.pth' && code.includes('sean_checkpoints'));
       expect(mentioned, f.path).toBe(true);
     }
+  });
+});
+
+describe('upstream-licenses.json (what the Python exporter writes into the manifest)', () => {
+  it('is what `npm run licenses:json` generates from the table', () => {
+    const graphs = Object.keys(GRAPH_IO) as ContractGraph[];
+    expect(readFileSync(UPSTREAM_LICENSES_FILE, 'utf8'), 'run `npm run licenses:json`').toBe(upstreamLicensesJson(graphs));
   });
 });

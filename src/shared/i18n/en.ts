@@ -150,6 +150,11 @@ export const en = {
     'stats.failures': 'Failures by code (last hour)',
     'stats.workers': 'Workers online ({count})',
     'stats.jobsDone': { count: 'count', one: '{count} job', other: '{count} jobs' },
+    'stats.licenses': '⚠️ Restricted model licenses',
+    'stats.license.non-commercial': '**Non-commercial only**: {part} ({graphs})',
+    'stats.license.evaluation-only': '**Evaluation only, no service to third parties**: {part} ({graphs})',
+    'stats.license.no-license': '**No license granted upstream**: {part} ({graphs})',
+    'stats.licensesHint': 'The installed HairFastGAN graphs carry these upstream terms: check them before serving this bot to a community (README, "Licenses").',
     // studio (src/studio, web/)
     'studio.title': 'Hairstyler studio',
     'studio.tagline': 'Try a new hairstyle on your photo: upload one or use the webcam, pick a shape and a color, press Transfer.',

@@ -150,6 +150,11 @@ export const ko = {
     'stats.failures': '코드별 실패 (최근 1시간)',
     'stats.workers': '온라인 워커 ({count})',
     'stats.jobsDone': '작업 {count}건',
+    'stats.licenses': '⚠️ 사용이 제한된 모델 라이선스',
+    'stats.license.non-commercial': '**비상업적 용도만 허용**: {part} ({graphs})',
+    'stats.license.evaluation-only': '**평가 용도만 허용, 제3자 대상 서비스 금지**: {part} ({graphs})',
+    'stats.license.no-license': '**원저작자가 라이선스를 부여하지 않음**: {part} ({graphs})',
+    'stats.licensesHint': '설치된 HairFastGAN 그래프에는 위 원본 라이선스 조건이 적용됩니다. 커뮤니티에 봇을 제공하기 전에 확인하세요 (README의 "Licenses").',
     // studio (src/studio, web/)
     'studio.title': '헤어스타일러 스튜디오',
     'studio.tagline': '사진으로 새 헤어스타일을 입혀 보세요. 사진을 올리거나 웹캠으로 찍고, 모양과 색을 고른 뒤 변환을 누르세요.',
