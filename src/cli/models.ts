@@ -10,6 +10,7 @@ import { licenseNoticeLines, licenseNotices } from '../shared/model-licenses.js'
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 import { faceModels } from './prepare-face-models.js';
 import { hairfastModels } from './prepare-hairfast-models.js';
+import { registerDownload } from './models-download.js';
 
 /** `models prepare` steps, in order. A HairFastGAN step goes here (with its own `--hairfast <kind>` option). */
 export const PREPARERS: readonly ModelPreparer[] = [faceModels, hairfastModels];
@@ -76,6 +77,8 @@ export function register(program: Command): void {
     const built = results.filter((r) => r.action !== 'skipped').length;
     out(`models prepare: ${built} built, ${results.length - built} up to date (${(performance.now() - started).toFixed(0)} ms)`);
   });
+
+  registerDownload(models);
 
   models
     .command('verify')

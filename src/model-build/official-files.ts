@@ -261,8 +261,9 @@ export function officialFileUrl(file: OfficialFile, bases: DownloadBases = DEFAU
   return undefined; // the torch-hub file is fetched by torch itself, never by us
 }
 
-export function sourceTarballUrl(bases: DownloadBases = DEFAULT_BASES): string {
-  return `${bases.github}/${HAIRFAST_SOURCE.repo}/archive/${HAIRFAST_SOURCE.commit}.tar.gz`;
+/** GitHub's tarball of one commit (it redirects to codeload.github.com). */
+export function sourceTarballUrl(bases: DownloadBases = DEFAULT_BASES, commit: string = HAIRFAST_SOURCE.commit): string {
+  return `${bases.github}/${HAIRFAST_SOURCE.repo}/archive/${commit}.tar.gz`;
 }
 
 export interface DownloadBases {

@@ -51,6 +51,10 @@ export const ERROR_TABLE = {
   MODEL_INVALID: { retryable: false, userFacing: false },
   EP_UNAVAILABLE: { retryable: false, userFacing: false },
   CONFIG_INVALID: { retryable: false, userFacing: false },
+  // `hairstyler models download` (the operator is the user: exit 2 with the fix)
+  MODEL_DOWNLOAD_NOT_FOUND: { retryable: false, userFacing: true },
+  MODEL_DOWNLOAD_MISMATCH: { retryable: false, userFacing: true },
+  MODEL_DOWNLOAD_FAILED: { retryable: false, userFacing: true },
   INTERNAL: { retryable: false, userFacing: false },
 } as const satisfies Record<string, { retryable: boolean; userFacing: boolean }>;
 

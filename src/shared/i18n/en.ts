@@ -42,6 +42,9 @@ export const en = {
     MODEL_INVALID: 'The bot is not set up correctly. Please tell the server admins.',
     EP_UNAVAILABLE: 'The bot is not set up correctly. Please tell the server admins.',
     CONFIG_INVALID: 'The bot is not set up correctly. Please tell the server admins.',
+    MODEL_DOWNLOAD_NOT_FOUND: '{file}: {url} answered 404 Not Found. The pinned revision (src/model-build/official-files.ts) may be gone upstream: open the URL in a browser, or point --hub-url / --clip-url / --github-url at a mirror with the same paths.',
+    MODEL_DOWNLOAD_MISMATCH: '{file} from {url} has {check} {actual}, expected {expected}. The download was deleted: run the same command again to fetch it afresh; if it fails the same way, the file upstream is not the one pinned.',
+    MODEL_DOWNLOAD_FAILED: '{file}: downloading {url} failed after {attempts} attempts ({reason}). What arrived is kept in {partial}: run the same command again to resume from there.',
     INTERNAL: 'Something went wrong on our side (job {jobId}). Please try again.',
   } as const satisfies Record<ErrorCode, Message>,
   ui: {

@@ -42,6 +42,9 @@ export const ko = {
     MODEL_INVALID: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
     EP_UNAVAILABLE: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
     CONFIG_INVALID: '봇 설정이 올바르지 않아요. 서버 관리자에게 알려 주세요.',
+    MODEL_DOWNLOAD_NOT_FOUND: '{file}: {url} 주소가 404 Not Found를 응답했습니다. 고정된 리비전(src/model-build/official-files.ts)이 원본에서 사라졌을 수 있습니다. 브라우저로 주소를 열어 보거나, 같은 경로 구조의 미러를 --hub-url / --clip-url / --github-url로 지정하세요.',
+    MODEL_DOWNLOAD_MISMATCH: '{url}에서 받은 {file}의 {check} 값이 {actual}입니다 (기대값 {expected}). 받은 파일은 삭제했습니다. 같은 명령을 다시 실행해 새로 받으세요. 같은 오류가 반복되면 원본 파일이 고정된 파일과 다릅니다.',
+    MODEL_DOWNLOAD_FAILED: '{file}: {url} 다운로드가 {attempts}번 시도 끝에 실패했습니다 ({reason}). 받은 부분은 {partial}에 남아 있으니, 같은 명령을 다시 실행하면 이어서 받습니다.',
     INTERNAL: '문제가 생겼어요 (작업 {jobId}). 다시 시도해 주세요.',
   } satisfies Record<ErrorCode, Message>,
   ui: {
