@@ -1,4 +1,5 @@
 import type { LicenseUse, UpstreamLicense } from '../shared/model-licenses.js';
+import contractJson from '../pipeline/hairfast/graphs.contract.json' with { type: 'json' };
 import type { ContractGraph as GraphName } from '../pipeline/hairfast/graphs.contract.js';
 
 /**
@@ -283,10 +284,17 @@ export function exportFiles(): OfficialFile[] {
   return OFFICIAL_FILES.filter((f) => f.role === 'export');
 }
 
-/** The upstream parts a graph's weights come from (`hairfast` code always; weightless graphs only that). */
+/** The graphs a composite of the contract (`composites` in graphs.contract.json, e.g. `swap`) is made of. */
+export function composedGraphs(graph: string): GraphName[] {
+  const composites = (contractJson as { composites?: Record<string, { composes?: string[] }> }).composites;
+  return (composites?.[graph]?.composes ?? []) as GraphName[];
+}
+
+/** The upstream parts a graph's weights come from (`hairfast` code always; weightless graphs only that; a composite: its graphs'). */
 export function graphParts(graph: GraphName): UpstreamPartId[] {
   const parts = new Set<UpstreamPartId>(['hairfast']);
-  for (const file of OFFICIAL_FILES) if (file.graphs.includes(graph)) for (const p of file.parts) parts.add(p);
+  const graphs = new Set<string>([graph, ...composedGraphs(graph)]);
+  for (const file of OFFICIAL_FILES) if (file.graphs.some((g) => graphs.has(g))) for (const p of file.parts) parts.add(p);
   return [...parts];
 }
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  CLIP_VIT_B32, exportFiles, graphParts, HAIRFAST_HUB, HAIRFAST_SOURCE, hubSizeRange, OFFICIAL_FILES, officialFileUrl,
+  CLIP_VIT_B32, composedGraphs, exportFiles, graphParts, HAIRFAST_HUB, HAIRFAST_SOURCE, hubSizeRange, OFFICIAL_FILES, officialFileUrl,
   sourceTarballUrl, UPSTREAM_LICENSES_FILE, upstreamLicensesJson, UPSTREAM_PARTS, WEIGHTLESS_GRAPHS,
 } from '../../src/model-build/official-files.js';
 import { GRAPH_IO, type ContractGraph } from '../../src/pipeline/hairfast/graphs.contract.js';
@@ -21,7 +21,12 @@ describe('the official files table', () => {
   it('gives every contract graph its weight files, or marks it weightless', () => {
     const graphs = Object.keys(GRAPH_IO) as ContractGraph[];
     const fed = new Set(OFFICIAL_FILES.flatMap((f) => f.graphs));
-    expect(graphs.filter((g) => !fed.has(g) && !WEIGHTLESS_GRAPHS.includes(g))).toEqual([]);
+    const covered = (g: ContractGraph): boolean => fed.has(g) || WEIGHTLESS_GRAPHS.includes(g) || composedGraphs(g).length > 0;
+    expect(graphs.filter((g) => !covered(g))).toEqual([]);
+    for (const g of graphs.filter((name) => composedGraphs(name).length > 0)) {
+      // a composite carries the parts of every graph it is made of
+      expect(new Set(graphParts(g))).toEqual(new Set(composedGraphs(g).flatMap((c) => graphParts(c))));
+    }
     expect(graphParts('embed')).toEqual(expect.arrayContaining(['feature-style-encoder', 'e4e', 'stylegan2-ffhq']));
     expect(graphParts('align_f')).toEqual(['hairfast']);
     expect(graphParts('sean_decode')).toContain('sean');
