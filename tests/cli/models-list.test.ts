@@ -27,9 +27,9 @@ describe('hairstyler models list', () => {
     expect(r.stdout).toContain('licenses: the installed HairFastGAN graphs include parts whose terms restrict use:');
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('  '));
     expect(lines[0]).toMatch(/^ {2}EVALUATION ONLY \(no service to third parties\): InterDigital FeatureStyleEncoder .*\(feature-style-encoder\) in embed$/);
-    expect(lines.find((l) => l.includes('(sean)'))).toMatch(/NON-COMMERCIAL use only: .* in sean_encode, sean_decode$/);
-    expect(lines.find((l) => l.includes('(stylegan2-ffhq)'))).toMatch(/NON-COMMERCIAL use only: .* in embed, rotate, e4e, g_f32_to_img, refine, g_f64_to_img$/);
-    expect(lines.find((l) => l.includes('(ctrlhair)'))).toMatch(/NO LICENSE granted upstream: .* in ctrl_face_enc, ctrl_hair_enc, ctrl_decode$/);
+    expect(lines.find((l) => l.includes('(sean)'))).toMatch(/NON-COMMERCIAL use only: .* in sean_encode, sean_decode(, swap)?$/);
+    expect(lines.find((l) => l.includes('(stylegan2-ffhq)'))).toMatch(/NON-COMMERCIAL use only: .* in embed, rotate, e4e, g_f32_to_img, refine, g_f64_to_img(, swap)?$/);
+    expect(lines.find((l) => l.includes('(ctrlhair)'))).toMatch(/NO LICENSE granted upstream: .* in ctrl_face_enc, ctrl_hair_enc, ctrl_decode(, swap)?$/);
     expect(r.stdout).not.toContain('(clip)'); // MIT: not a restriction
   });
 

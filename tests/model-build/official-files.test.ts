@@ -12,7 +12,9 @@ const MIRROR = '/work/.mirror/AIRI-Institute+HairFastGAN/repo';
 describe('the official files table', () => {
   it('lists every checkpoint the exporter opens, under the same relative path', () => {
     const exporter = readFileSync('tools/hairfast-export/hairfast_export/official.py', 'utf8');
-    const opened = [...exporter.matchAll(/_ckpt\('([^']+)'\)/g)].map((m) => m[1]!);
+    // every checkpoint path literal it names (`rel = 'Rotate/rotate_best.pth'`, `E4E = '…'`, …)
+    const opened = [...new Set([...exporter.matchAll(/'((?:[\w-]+\/)+[\w.-]+\.(?:pt|pth|npz))'/g)].map((m) => m[1]!))]
+      .filter((p) => !p.startsWith('CLIP/'));
     expect(opened.length).toBeGreaterThan(10);
     const hubPaths = new Set(exportFiles().filter((f) => f.location === 'hub').map((f) => f.path));
     expect(opened.filter((p) => !hubPaths.has(p))).toEqual([]);
