@@ -40,7 +40,10 @@ function parseParts(only: string | undefined): DownloadPart[] {
 }
 
 /** `models download` as a function: what `models import --download` reuses before it imports the result. */
-export async function runModelsDownload(options: DownloadCliOptions, write = (line: string) => void process.stderr.write(`${line}\n`)): Promise<OfficialDownload> {
+export async function runModelsDownload(
+  options: DownloadCliOptions,
+  write: (line: string) => void = (line) => void process.stderr.write(`${line}\n`),
+): Promise<OfficialDownload> {
   const dispatcher = new Agent({ connect: { timeout: 30_000 }, headersTimeout: 60_000, bodyTimeout: 120_000 });
   try {
     const result = await downloadOfficial({
