@@ -6,6 +6,7 @@ import { createBot } from './bot/bot.js';
 import { createTryOnEngine } from './pipeline/index.js';
 import { createLogger, exitOnShutdownSignals, exitOnStartupFailure, hasDiscordToken, loadConfig, type Config } from './shared/index.js';
 import { createRedisConnector } from './redis/redis-connector.js';
+import { redactRedisUrl } from './shared/redis.js';
 import { redisAnswers, startStudio, type RunningStudio } from './studio/start-studio.js';
 import { createWorker, type HairWorker } from './worker/create-worker.js';
 
@@ -47,7 +48,9 @@ try {
         running.worker = await createWorker(withStudioHost(config, running.studio), { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
       }
     } else {
-      logger.info({ redisUrl: config.REDIS_URL }, `no Redis answers at ${config.REDIS_URL}: the studio runs the engine in this process`);
+      const connector = createRedisConnector(config);
+      const where = connector.mode === 'standalone' ? `at ${redactRedisUrl(config.REDIS_URL)}` : `(${connector.target.where})`;
+      logger.info({ redis: where }, `no Redis answers ${where}: the studio runs the engine in this process`);
       const engine = await createTryOnEngine(config, { logger: logger.child({ role: 'engine' }) });
       try {
         running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'in-process', engine } });

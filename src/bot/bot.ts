@@ -91,6 +91,7 @@ export function createBot(config: Readonly<Config>, deps: BotDeps) {
       log,
       receive: (payload) => emitRawInteraction(client, payload),
       firstDelivery: async (id) => (await redis.set(keys.interactionSeen(id), '1', 'PX', INTERACTION_TOKEN_TTL_MS, 'NX')) === 'OK',
+      healthy: () => redis.ping().then(() => true, () => false),
     });
     log.info({ url: endpoint.url }, 'bot ready (HTTP interactions)');
   }

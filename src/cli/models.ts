@@ -6,10 +6,11 @@ import { HairError } from '../shared/errors.js';
 import { MANIFEST_FILE, manifestSchema, readManifest, type Manifest } from '../pipeline/runtime/manifest.js';
 import { createModelRegistry } from '../pipeline/runtime/model-registry.js';
 import { hairfastManifestPath } from '../pipeline/hairfast/graphs.js';
-import { licenseNoticeLines, licenseNotices } from '../shared/model-licenses.js';
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 import { faceModels } from './prepare-face-models.js';
 import { hairfastModels } from './prepare-hairfast-models.js';
+import { registerImport } from './models-import.js';
+import { licenseNoticeLines, licenseNotices } from '../shared/model-licenses.js';
 import { registerDownload } from './models-download.js';
 
 /** `models prepare` steps, in order. A HairFastGAN step goes here (with its own `--hairfast <kind>` option). */
@@ -78,6 +79,7 @@ export function register(program: Command): void {
     out(`models prepare: ${built} built, ${results.length - built} up to date (${(performance.now() - started).toFixed(0)} ms)`);
   });
 
+  registerImport(models);
   registerDownload(models);
 
   models
@@ -85,15 +87,19 @@ export function register(program: Command): void {
     .description('check every model file in the manifest (size and sha256); exits non-zero listing problems')
     .option('--models-dir <dir>', 'models directory (default: MODELS_DIR)')
     .action((options: CommonOptions) => {
-      const registry = createModelRegistry({ modelsDir: modelsDirOf(options) });
-      const problems = registry.verifyAll();
+      const modelsDir = modelsDirOf(options);
+      const registry = createModelRegistry({ modelsDir });
+      // the installed HairFastGAN graphs too (contract, export or import): their manifest lists sha256 and size
+      const hairfastPath = hairfastManifestPath(modelsDir);
+      const hairfast = existsSync(hairfastPath) ? createModelRegistry({ modelsDir }, { manifest: readManifest(hairfastPath) }) : undefined;
+      const problems = [...registry.verifyAll(), ...(hairfast?.verifyAll() ?? [])];
       for (const p of problems) process.stderr.write(`${p.code} ${p.model}: ${p.detail}\n`);
-      const total = Object.keys(registry.manifest.models).length;
+      const total = Object.keys(registry.manifest.models).length + Object.keys(hairfast?.manifest.models ?? {}).length;
       if (problems.length > 0) {
         const first = problems[0]!;
         throw new HairError(first.code, { model: first.model, file: first.file }, { detail: `${problems.length} of ${total} models failed verification` });
       }
-      out(`models verify: ${total} of ${total} models OK`);
+      out(`models verify: ${total} of ${total} models OK${hairfast ? ` (${Object.keys(hairfast.manifest.models).length} of them HairFastGAN graphs in ${hairfastPath})` : ''}`);
     });
 
   models

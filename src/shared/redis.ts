@@ -61,7 +61,9 @@ export async function assertRedisReachable(client: PreflightClient, target: Redi
 }
 
 const CONNECTION_ERROR = /^(ECONN|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE)/;
-const CONNECTION_MESSAGE = /Connection is closed|connect ECONNREFUSED|Stream isn't writeable|Reached the max retries/;
+// ioredis' words for a server, Sentinel set or Cluster that is away or failing over: the clients retry by themselves.
+const CONNECTION_MESSAGE =
+  /Connection is closed|connect ECONNREFUSED|Stream isn't writeable|Reached the max retries|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available|^CLUSTERDOWN|^READONLY|^UNBLOCKED/;
 
 /**
  * An 'error' listener for Redis clients and BullMQ objects once they run: one warning per distinct connection error

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../src/bot/bot.js';
+import { startInteractionsEndpoint } from '../../src/bot/http/interactions-endpoint.js';
 import { buildCustomId, createLogger, errorMessage, QUEUE_NAMES, tryOnJobId, uiText } from '../../src/shared/index.js';
 import { message, startFakeDiscord, type FakeDiscord } from '../fake-discord/index.js';
 import { finishJob, isEphemeral, replyText, SELFIE, startHarness, waitForJob, type Harness } from './harness.js';
@@ -33,6 +34,8 @@ describe('HTTP interactions endpoint (INTERACTIONS_MODE=http)', () => {
     expect(h.fake.gatewayEvents).toEqual([]);
     expect(h.fake.requests.some((r) => r.path.startsWith('/gateway'))).toBe(false);
     expect(await fake.ping()).toEqual({ status: 200, body: { type: 1 } });
+    // What a load balancer probes.
+    expect((await fetch(new URL('/healthz', h.bot.interactionsUrl))).status).toBe(200);
   });
 
   it('refuses a request with no signature, a wrong one, or one signed for another body with 401, and runs nothing', async () => {
@@ -59,9 +62,10 @@ describe('HTTP interactions endpoint (INTERACTIONS_MODE=http)', () => {
   it('refuses a correctly signed request whose timestamp is older (or newer) than five minutes with 401', async () => {
     const payload = commandPayload(fake);
     const body = JSON.stringify(payload);
+    // Half a minute beyond the limit either way: the endpoint's clock reads a moment after this one (slow CI).
     const now = Math.floor(Date.now() / 1000);
-    expect((await fake.postInteraction(payload, fake.signatureHeaders(body, now - 301))).status).toBe(401);
-    expect((await fake.postInteraction(payload, fake.signatureHeaders(body, now + 301))).status).toBe(401);
+    expect((await fake.postInteraction(payload, fake.signatureHeaders(body, now - 330))).status).toBe(401);
+    expect((await fake.postInteraction(payload, fake.signatureHeaders(body, now + 330))).status).toBe(401);
     expect((await fake.postInteraction(payload, fake.signatureHeaders(body, now - 60))).status).toBe(202);
     expect((await fake.ping(fake.signatureHeaders(JSON.stringify({ type: 1 }), now - 3600))).status).toBe(401);
   });
@@ -130,24 +134,49 @@ describe('HTTP interactions endpoint (INTERACTIONS_MODE=http)', () => {
     const second = createBot(h.config, { log: createLogger({ level: 'silent' }), builtins: [] });
     await second.start();
     const stages = ['downloading', 'detecting', 'transferring'] as const;
+    const image = fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png' });
+    const sent = fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, shape: 'Bob' }, member: { user: { id: '727272727272727272' } } });
+    await waitForJob(h.tryOnQueue, tryOnJobId(sent.id));
     const worker = new Worker(QUEUE_NAMES.tryOn, async (job) => {
+      if (job.id !== tryOnJobId(sent.id)) return { done: true }; // earlier tests' jobs
       for (const stage of stages) {
         await job.updateProgress({ stage, at: Date.now() });
-        await new Promise((r) => setTimeout(r, 300));
+        // Stay on the stage until it is shown, and a little longer: time for the other replica's edit, if any.
+        await fake.waitFor(() => fake.original(sent.id)?.content.includes(uiText('en', `stage.${stage}`)) || undefined, 10_000, stage);
+        await new Promise((r) => setTimeout(r, 200));
       }
       return { done: true };
     }, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
     try {
-      const image = fake.addAttachment({ filename: 'me.png', bytes: SELFIE, contentType: 'image/png' });
-      const member = { user: { id: '727272727272727272' } };
-      const sent = fake.slashCommand({ name: 'hair', subcommand: 'try', options: { image, shape: 'Bob' }, member });
-      await fake.waitFor(() => fake.original(sent.id)?.content.includes(uiText('en', 'stage.transferring')) || undefined, 10_000, 'the last stage');
-      await new Promise((r) => setTimeout(r, 300));
+      await fake.waitFor(() => fake.original(sent.id)?.content.includes(uiText('en', 'stage.transferring')) || undefined, 15_000, 'the last stage');
+      await new Promise((r) => setTimeout(r, 200));
       const edits = fake.webhookRequests(sent.token).filter((r) => r.method === 'PATCH').map((r) => String(r.body?.content ?? ''));
       for (const stage of stages) expect(edits.filter((c) => c.includes(uiText('en', `stage.${stage}`))), stage).toHaveLength(1);
     } finally {
       await worker.close();
       await second.close();
+    }
+  });
+});
+
+describe('the interactions endpoint alone', () => {
+  it('PING with a charset in the content type; GET /healthz is 503 while the replica cannot serve (its Redis does not answer)', async () => {
+    const fake = await startFakeDiscord();
+    let healthy = false;
+    const endpoint = await startInteractionsEndpoint({ DISCORD_PUBLIC_KEY: fake.publicKeyHex, INTERACTIONS_PORT: 0, INTERACTIONS_HOST: '127.0.0.1' }, {
+      log: createLogger({ level: 'silent' }), receive: () => undefined, firstDelivery: async () => true, healthy: async () => healthy,
+    });
+    try {
+      // A proxy may add a charset to the content type; the signature still covers the same bytes.
+      const ping = JSON.stringify({ id: '1', application_id: fake.applicationId, type: 1, token: 't' });
+      const pong = await fetch(endpoint.url, { method: 'POST', body: ping, headers: { 'content-type': 'application/json; charset=utf-8', ...fake.signatureHeaders(ping) } });
+      expect([pong.status, await pong.json()]).toEqual([200, { type: 1 }]);
+      expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(503);
+      healthy = true;
+      expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(200);
+    } finally {
+      await endpoint.close();
+      await fake.close();
     }
   });
 });

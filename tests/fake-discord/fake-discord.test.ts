@@ -1,6 +1,9 @@
 import { AttachmentBuilder, Client, Events, GatewayIntentBits, MessageFlags, REST, Routes } from 'discord.js';
+import { createPublicKey, verify } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeDiscord, type FakeDiscord } from './index.js';
+import { shardOf, startFakeDiscord, type FakeDiscord } from './index.js';
 
 /** The fake must be good enough for the real discord.js Client: these checks keep it honest. */
 describe('fake Discord', () => {
@@ -90,5 +93,45 @@ describe('fake Discord', () => {
     fake.expireToken(state.token);
     await expect(rest.patch(Routes.webhookMessage(fake.applicationId, state.token, '@original'), { body: { content: 'x' } }))
       .rejects.toMatchObject({ code: 50027 });
+  });
+
+  it('shards like Discord: each guild on (id >> 22) % count, READY listing only that shard\'s guilds', async () => {
+    const zero = fake.guildOnShard(0, 2);
+    const one = fake.guildOnShard(1, 2);
+    expect([shardOf(zero.guildId, 2), shardOf(one.guildId, 2)]).toEqual([0, 1]);
+    client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake.apiUrl }, shards: [0, 1], shardCount: 2 });
+    const ready = new Promise<void>((resolve) => client!.once(Events.ClientReady, () => resolve()));
+    await client.login('fake-token');
+    await ready;
+    expect(client.guilds.cache.get(zero.guildId)?.shardId).toBe(0);
+    expect(client.guilds.cache.get(one.guildId)?.shardId).toBe(1);
+    expect(fake.component({ customId: 'x:1', guildId: one.guildId }).dispatchedOn).toEqual([1]);
+    expect(fake.component({ customId: 'x:1', guildId: one.guildId, viaShard: 0 }).dispatchedOn).toEqual([0]);
+  });
+
+  it('POSTs interactions to an endpoint signed as Discord signs them (Ed25519 over timestamp + body)', async () => {
+    const seen: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, body });
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      fake.interactionsEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/interactions`;
+      const sent = fake.slashCommand({ name: 'hair', subcommand: 'privacy' });
+      expect(await sent.delivery).toEqual({ status: 202, body: undefined });
+      const [{ headers, body }] = seen as [typeof seen[0]];
+      expect(JSON.parse(body)).toMatchObject({ id: sent.id, token: sent.token, type: 2 });
+      const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(fake.publicKeyHex, 'hex').toString('base64url') }, format: 'jwk' });
+      const signed = Buffer.from(`${String(headers['x-signature-timestamp'])}${body}`);
+      expect(verify(null, signed, key, Buffer.from(String(headers['x-signature-ed25519']), 'hex'))).toBe(true);
+      expect(fake.gatewayEvents).toEqual([]);
+    } finally {
+      server.close();
+    }
   });
 });

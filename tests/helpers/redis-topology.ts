@@ -86,6 +86,31 @@ async function answers(port: number): Promise<boolean> {
 const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 const NO_DISK = ['--save', '', '--appendonly', 'no', '--bind', HOST, '--protected-mode', 'no'];
 
+export interface RedisServer {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** One plain redis-server of its own (benchmarks count every command it serves, so it serves no one else). */
+export async function startRedisServer(): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'hair-redis-'));
+  const [port] = await freePorts(1);
+  const child = start('redis-server', ['--port', String(port), '--dir', dir, ...NO_DISK]);
+  const close = async () => {
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(`redis-server :${port}`, () => answers(port!));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { port: port!, url: `redis://${HOST}:${port}`, close };
+}
+
 export interface ClusterNodeInfo {
   port: number;
   id: string;

@@ -5,6 +5,7 @@ import {
   CLIP_VIT_B32, composedGraphs, exportFiles, graphParts, HAIRFAST_HUB, HAIRFAST_SOURCE, hubSizeRange, OFFICIAL_FILES, officialFileUrl,
   sourceTarballUrl, UPSTREAM_LICENSES_FILE, upstreamLicensesJson, UPSTREAM_PARTS, WEIGHTLESS_GRAPHS,
 } from '../../src/model-build/official-files.js';
+import { graphContract } from '../../src/pipeline/hairfast/contract.js';
 import { GRAPH_IO, type ContractGraph } from '../../src/pipeline/hairfast/graphs.contract.js';
 
 const MIRROR = '/work/.mirror/AIRI-Institute+HairFastGAN/repo';
@@ -12,21 +13,25 @@ const MIRROR = '/work/.mirror/AIRI-Institute+HairFastGAN/repo';
 describe('the official files table', () => {
   it('lists every checkpoint the exporter opens, under the same relative path', () => {
     const exporter = readFileSync('tools/hairfast-export/hairfast_export/official.py', 'utf8');
-    // every checkpoint path literal it names (`rel = 'Rotate/rotate_best.pth'`, `E4E = '…'`, …)
-    const opened = [...new Set([...exporter.matchAll(/'((?:[\w-]+\/)+[\w.-]+\.(?:pt|pth|npz))'/g)].map((m) => m[1]!))]
-      .filter((p) => !p.startsWith('CLIP/'));
+    // Every pretrained_models path the exporter names (rel = '…', self.ck.get('…'), class constants).
+    const opened = [...new Set([...exporter.matchAll(/'([A-Za-z0-9_-]+(?:\/[A-Za-z0-9_.-]+)+\.(?:pth|pt|npz))'/g)].map((m) => m[1]!))];
     expect(opened.length).toBeGreaterThan(10);
     const hubPaths = new Set(exportFiles().filter((f) => f.location === 'hub').map((f) => f.path));
     expect(opened.filter((p) => !hubPaths.has(p))).toEqual([]);
   });
 
   it('gives every contract graph its weight files, or marks it weightless', () => {
-    const graphs = Object.keys(GRAPH_IO) as ContractGraph[];
+    const contract = graphContract();
+    // Composites (swap) hold no weights of their own: their files are their parts'.
+    const graphs = (Object.keys(GRAPH_IO) as ContractGraph[]).filter((g) => !(g in contract.composites));
     const fed = new Set(OFFICIAL_FILES.flatMap((f) => f.graphs));
-    const covered = (g: ContractGraph): boolean => fed.has(g) || WEIGHTLESS_GRAPHS.includes(g) || composedGraphs(g).length > 0;
-    expect(graphs.filter((g) => !covered(g))).toEqual([]);
-    for (const g of graphs.filter((name) => composedGraphs(name).length > 0)) {
-      // a composite carries the parts of every graph it is made of
+    expect(graphs.filter((g) => !fed.has(g) && !WEIGHTLESS_GRAPHS.includes(g))).toEqual([]);
+    for (const composite of Object.values(contract.composites)) {
+      expect(composite.composes.filter((g) => !fed.has(g as ContractGraph) && !WEIGHTLESS_GRAPHS.includes(g as ContractGraph))).toEqual([]);
+    }
+    expect(graphParts('swap')).toEqual(expect.arrayContaining(['sean', 'stylegan2-ffhq']));
+    for (const g of Object.keys(contract.composites) as ContractGraph[]) {
+      // a composite carries exactly the parts of the graphs it is made of
       expect(new Set(graphParts(g))).toEqual(new Set(composedGraphs(g).flatMap((c) => graphParts(c))));
     }
     expect(graphParts('embed')).toEqual(expect.arrayContaining(['feature-style-encoder', 'e4e', 'stylegan2-ffhq']));

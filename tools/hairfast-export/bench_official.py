@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_grad_enabled(False)
     t0 = time.time()
-    refs = parity.References(args.src, args.seed, args.device)
+    refs = parity.References(args.src, args.seed, device=args.device)
     hf = parity.build_official(refs, args.device)
     build_s = time.time() - t0
     images = read_images(args.images) if args.images else list(parity.mode_images('both', args.seed, eight_bit=True))

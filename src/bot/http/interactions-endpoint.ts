@@ -30,6 +30,8 @@ export interface InteractionsEndpointDeps {
    * delivery is a replayed request or a balancer's retry: it is answered, and nothing runs again.
    */
   firstDelivery(interactionId: string): Promise<boolean>;
+  /** Whether this replica can serve (its Redis answers): GET /healthz says 200 or 503 to the load balancer. */
+  healthy(): Promise<boolean>;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function startInteractionsEndpoint(config: InteractionsEndpointConf
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
   // The signature covers the bytes as sent, so the body stays a Buffer until it is verified.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', async (_request, reply) => ((await deps.healthy()) ? { ok: true } : reply.code(503).send({ ok: false })));
   app.post(INTERACTIONS_PATH, async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = (name: string) => {
