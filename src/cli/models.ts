@@ -10,6 +10,8 @@ import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 import { faceModels } from './prepare-face-models.js';
 import { hairfastModels } from './prepare-hairfast-models.js';
 import { registerImport } from './models-import.js';
+import { licenseNoticeLines, licenseNotices } from '../shared/model-licenses.js';
+import { registerDownload } from './models-download.js';
 
 /** `models prepare` steps, in order. A HairFastGAN step goes here (with its own `--hairfast <kind>` option). */
 export const PREPARERS: readonly ModelPreparer[] = [faceModels, hairfastModels];
@@ -41,6 +43,25 @@ export async function prepareModels(modelsDir: string, options: Record<string, u
   return results;
 }
 
+/** What `models list` says about the HairFastGAN graphs' upstream licenses: plainly when any part is restricted. */
+export function licenseReport(manifest: Manifest, manifestPath: string): string[] {
+  const entries = Object.entries(manifest.models);
+  const unrecorded = entries.filter(([, e]) => e.licenses === undefined).map(([name]) => name);
+  const notices = licenseNotices(entries.map(([name, e]) => [name.replace(/_fp16$/, ''), e.licenses] as const));
+  const lines: string[] = [];
+  if (notices.length > 0) {
+    lines.push('licenses: the installed HairFastGAN graphs include parts whose terms restrict use:');
+    for (const line of licenseNoticeLines(notices)) lines.push(`  ${line}`);
+    lines.push(`  (each entry's "licenses" in ${manifestPath}; README "Licenses")`);
+  } else if (unrecorded.length === 0) {
+    lines.push('licenses: every installed part is openly licensed (MIT / BSD / Apache-2.0)');
+  }
+  if (unrecorded.length > 0) {
+    lines.push(`licenses: not recorded for ${unrecorded.join(', ')} (written before the manifest kept them): run "hairstyler models prepare" for contract graphs, export again otherwise`);
+  }
+  return lines;
+}
+
 export function register(program: Command): void {
   const models = program.command('models').description('build, check and list the ONNX models in the manifest');
 
@@ -59,6 +80,7 @@ export function register(program: Command): void {
   });
 
   registerImport(models);
+  registerDownload(models);
 
   models
     .command('verify')
@@ -85,10 +107,16 @@ export function register(program: Command): void {
     .description('list the models in the manifest and whether each file is present and valid')
     .option('--models-dir <dir>', 'models directory (default: MODELS_DIR)')
     .action((options: CommonOptions) => {
-      const registry = createModelRegistry({ modelsDir: modelsDirOf(options) });
-      for (const [name, entry] of Object.entries(registry.manifest.models)) {
-        const problem = registry.check(name);
-        out(`${name.padEnd(20)} ${entry.kind.padEnd(10)} ${String(entry.bytes).padStart(10)}  ${problem ? problem.code : 'ok'}  ${entry.file}`);
+      const modelsDir = modelsDirOf(options);
+      const registry = createModelRegistry({ modelsDir });
+      const hairfastManifest = hairfastManifestPath(modelsDir);
+      const hairfast = existsSync(hairfastManifest) ? createModelRegistry({ modelsDir }, { manifest: readManifest(hairfastManifest) }) : undefined;
+      for (const r of [registry, ...(hairfast ? [hairfast] : [])]) {
+        for (const [name, entry] of Object.entries(r.manifest.models)) {
+          const problem = r.check(name);
+          out(`${name.padEnd(20)} ${entry.kind.padEnd(10)} ${String(entry.bytes).padStart(10)}  ${problem ? problem.code : 'ok'}  ${entry.file}`);
+        }
       }
+      if (hairfast) for (const line of licenseReport(hairfast.manifest, hairfastManifest)) out(line);
     });
 }

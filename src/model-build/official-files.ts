@@ -1,5 +1,5 @@
-import type { LicenseUse } from '../shared/model-licenses.js';
-import { graphContract } from '../pipeline/hairfast/contract.js';
+import type { LicenseUse, UpstreamLicense } from '../shared/model-licenses.js';
+import contractJson from '../pipeline/hairfast/graphs.contract.json' with { type: 'json' };
 import type { ContractGraph as GraphName } from '../pipeline/hairfast/graphs.contract.js';
 
 /**
@@ -80,81 +80,95 @@ export interface UpstreamPart {
   readonly weights: string;
   /** The strictest of the two (src/shared/model-licenses.ts). */
   readonly use: LicenseUse;
+  /** The code's alone: what still applies to a random-weight export of the architecture. */
+  readonly codeUse: LicenseUse;
 }
 
 /** Each part's terms as read from its license files (in the official repository unless another source is named). */
 export const UPSTREAM_PARTS: Readonly<Record<UpstreamPartId, UpstreamPart>> = {
   hairfast: {
-    origin: 'AIRI-Institute/HairFastGAN (Rotate, Blending, PostProcess encoders)',
+    origin: 'AIRI-Institute/HairFastGAN (its code; the Rotate, Blending and PostProcess weights)',
     code: 'MIT (LICENSE, AIRI 2024)',
     weights: 'MIT (Hub model card license: mit)',
     use: 'open',
+    codeUse: 'open',
   },
   'stylegan2-ffhq': {
     origin: 'NVIDIA StyleGAN2 FFHQ config-f, as converted by rosinality/stylegan2-pytorch (models/stylegan2)',
     code: 'MIT (rosinality model.py); its CUDA ops (models/stylegan2/op) Nvidia Source Code License-NC — the exporter replaces them',
     weights: 'Nvidia Source Code License-NC (https://nvlabs.github.io/stylegan2/license.html): non-commercial, research and evaluation only',
     use: 'non-commercial',
+    codeUse: 'open',
   },
   e4e: {
     origin: 'omertov/encoder4editing (models/encoder4editing); the checkpoint also holds the StyleGAN2 FFHQ decoder',
     code: 'MIT (models/encoder4editing/LICENSE)',
     weights: 'no separate license; trained on and bundled with the NVIDIA StyleGAN2 FFHQ generator (Nvidia Source Code License-NC)',
     use: 'non-commercial',
+    codeUse: 'open',
   },
   psp: {
     origin: 'eladrich/pixel2style2pixel FFHQ encoder checkpoint (only its StyleGAN2 decoder keys and latent_avg are read)',
     code: 'MIT (pixel2style2pixel)',
     weights: 'the StyleGAN2 FFHQ generator and its mean latent: Nvidia Source Code License-NC',
     use: 'non-commercial',
+    codeUse: 'open',
   },
   'feature-style-encoder': {
     origin: 'InterDigital FeatureStyleEncoder (models/FeatureStyleEncoder)',
     code: 'InterDigital Limited Software Evaluation License (LICENSE.md): fundamental research only; excludes any commercial use, any product offered to a third party (free or paid) and any use to provide a service to a third party',
     weights: '143_enc.pth is part of the released Software: same evaluation-only license',
     use: 'evaluation-only',
+    codeUse: 'evaluation-only',
   },
   arcface: {
     origin: 'InsightFace arcface_torch iresnet50 (deepinsight/insightface)',
     code: 'MIT (insightface)',
     weights: 'insightface README: models trained on its data are for non-commercial research purposes only',
     use: 'non-commercial',
+    codeUse: 'open',
   },
   'face-parsing': {
     origin: 'zllrunning/face-parsing.PyTorch BiSeNet (models/CtrlHair/external_code/face_parsing)',
     code: 'MIT (face_parsing/LICENSE, zll 2019)',
     weights: 'MIT (released with the code); trained on CelebAMask-HQ, whose terms allow non-commercial research only',
     use: 'open',
+    codeUse: 'open',
   },
   sean: {
     origin: 'NVIDIA/ZPdesu SEAN (models/sean_codes), CelebA-HQ pretrained generator',
     code: 'CC BY-NC-SA 4.0 (header of every models/sean_codes file: "Copyright (C) 2019 NVIDIA Corporation")',
     weights: 'CC BY-NC-SA 4.0 (released with the code)',
     use: 'non-commercial',
+    codeUse: 'non-commercial',
   },
   ctrlhair: {
     origin: 'XuyangGuo/CtrlHair shape branch (models/CtrlHair/shape_branch), mask_generator.pth from the HairFastGAN Hub',
     code: 'no license: neither XuyangGuo/CtrlHair nor its copy in HairFastGAN has a LICENSE file or header (looked: README, every folder)',
     weights: 'MIT per the Hub model card, but trained with the unlicensed CtrlHair code',
     use: 'no-license',
+    codeUse: 'no-license',
   },
   clip: {
     origin: 'OpenAI CLIP ViT-B/32 (openai/CLIP)',
     code: 'MIT (openai/CLIP LICENSE)',
     weights: 'MIT (openai/CLIP LICENSE covers the released models)',
     use: 'open',
+    codeUse: 'open',
   },
   torchvision: {
     origin: 'torchvision ImageNet resnet18',
     code: 'BSD-3-Clause (torchvision)',
     weights: 'BSD-3-Clause (torchvision)',
     use: 'open',
+    codeUse: 'open',
   },
   'dlib-68': {
     origin: "dlib's shape_predictor_68_face_landmarks (trained on iBUG 300-W)",
     code: 'Boost Software License (dlib)',
     weights: 'dlib: the 300-W dataset license excludes commercial use',
     use: 'non-commercial',
+    codeUse: 'open',
   },
 };
 
@@ -209,8 +223,8 @@ export const OFFICIAL_FILES: readonly OfficialFile[] = [
     readBy: "models/Alignment.py: torch.load(opts.rotate_checkpoint)['model_state_dict']", parts: ['hairfast'] },
   { location: 'hub', path: 'sean_checkpoints/CelebA-HQ_pretrained/latest_net_G.pth', hubSize: '1.07 GB', role: 'export', graphs: ['sean_encode', 'sean_decode'],
     readBy: "models/sean_codes/util/util.py load_network(netG, 'G', 'latest', SEAN_OPT) (state dict)", parts: ['sean'] },
-  { location: 'hub', path: 'Blending/checkpoint.pth', hubSize: '89.3 MB', role: 'export', graphs: ['color_mod'],
-    readBy: "models/Blending.py: ck['model_state_dict'] (loaded strict=False), ck.get('clip', 'ViT-B/32')", parts: ['hairfast'] },
+  { location: 'hub', path: 'Blending/checkpoint.pth', hubSize: '89.3 MB', role: 'export', graphs: ['color_mod', 'clip_visual'],
+    readBy: "models/Blending.py: ck['model_state_dict'] (loaded strict=False: its clip_model.visual.* keys, when present, override the CLIP file's), ck.get('clip', 'ViT-B/32')", parts: ['hairfast'] },
   { location: 'hub', path: 'PostProcess/pp_model.pth', hubSize: '797 MB', role: 'export', graphs: ['refine'],
     readBy: "models/Blending.py: torch.load(opts.pp_checkpoint)['model_state_dict'] into PostProcessModel (its iresnet50s start from ArcFace)", parts: ['hairfast', 'arcface'] },
   { location: 'hub', path: 'PostProcess/latent_avg.pt', hubSize: '2.8 kB', role: 'export', graphs: ['refine'],
@@ -248,8 +262,9 @@ export function officialFileUrl(file: OfficialFile, bases: DownloadBases = DEFAU
   return undefined; // the torch-hub file is fetched by torch itself, never by us
 }
 
-export function sourceTarballUrl(bases: DownloadBases = DEFAULT_BASES): string {
-  return `${bases.github}/${HAIRFAST_SOURCE.repo}/archive/${HAIRFAST_SOURCE.commit}.tar.gz`;
+/** GitHub's tarball of one commit (it redirects to codeload.github.com). */
+export function sourceTarballUrl(bases: DownloadBases = DEFAULT_BASES, commit: string = HAIRFAST_SOURCE.commit): string {
+  return `${bases.github}/${HAIRFAST_SOURCE.repo}/archive/${commit}.tar.gz`;
 }
 
 export interface DownloadBases {
@@ -269,13 +284,26 @@ export function exportFiles(): OfficialFile[] {
   return OFFICIAL_FILES.filter((f) => f.role === 'export');
 }
 
-/** The upstream parts a graph's weights come from (`hairfast` code always; weightless graphs only that). */
+/** The graphs a composite of the contract (`composites` in graphs.contract.json, e.g. `swap`) is made of. */
+export function composedGraphs(graph: string): GraphName[] {
+  const composites = (contractJson as { composites?: Record<string, { composes?: string[] }> }).composites;
+  return (composites?.[graph]?.composes ?? []) as GraphName[];
+}
+
+/** The upstream parts a graph's weights come from (`hairfast` code always; weightless graphs only that; a composite: its graphs'). */
 export function graphParts(graph: GraphName): UpstreamPartId[] {
   const parts = new Set<UpstreamPartId>(['hairfast']);
-  // A composite (e.g. `swap`) carries the weights, and so the licenses, of every split graph it is built from.
-  const members = new Set<string>([graph, ...(graphContract().composites[graph]?.composes ?? [])]);
-  for (const file of OFFICIAL_FILES) if (file.graphs.some((g) => members.has(g))) for (const p of file.parts) parts.add(p);
+  const graphs = new Set<string>([graph, ...composedGraphs(graph)]);
+  for (const file of OFFICIAL_FILES) if (file.graphs.some((g) => graphs.has(g))) for (const p of file.parts) parts.add(p);
   return [...parts];
+}
+
+/** The manifest's `licenses` of an exported graph: every part it comes from, with its terms. */
+export function graphLicenses(graph: GraphName): UpstreamLicense[] {
+  return graphParts(graph).map((part) => {
+    const { origin, code, weights, use } = UPSTREAM_PARTS[part];
+    return { part, origin, code, weights, use };
+  });
 }
 
 /** One line per file for error messages and docs: path, expected size and where it comes from. */
@@ -283,4 +311,14 @@ export function describeOfficialFile(file: OfficialFile): string {
   if (file.location === 'clip') return `${file.path} (sha256 ${CLIP_VIT_B32.sha256.slice(0, 12)}…; OpenAI CLIP ViT-B/32, ${CLIP_VIT_B32.baseUrl}${CLIP_VIT_B32.path}; the official code reads ${CLIP_VIT_B32.cachePath})`;
   if (file.location === 'torch-hub') return `${file.path} (torchvision, ${TORCHVISION_RESNET18.baseUrl}${TORCHVISION_RESNET18.path})`;
   return `pretrained_models/${file.path} (≈${file.hubSize}; ${HAIRFAST_HUB.baseUrl}/${HAIRFAST_HUB.repo} pretrained_models at ${HAIRFAST_HUB.revision.slice(0, 7)})`;
+}
+
+/** The file the Python exporter reads to write each graph's manifest `licenses` (tools/ imports nothing from src/). */
+export const UPSTREAM_LICENSES_FILE = 'src/model-build/upstream-licenses.json';
+
+/** Its text: every contract graph's `graphLicenses`, generated by `npm run licenses:json` (a test keeps it in sync). */
+export function upstreamLicensesJson(graphs: readonly GraphName[]): string {
+  const table = Object.fromEntries(graphs.map((g) => [g, graphLicenses(g)]));
+  const codeUse = Object.fromEntries(UPSTREAM_PART_IDS.map((id) => [id, UPSTREAM_PARTS[id].codeUse]));
+  return `${JSON.stringify({ generatedBy: 'npm run licenses:json (from src/model-build/official-files.ts)', graphs: table, codeUse }, null, 2)}\n`;
 }

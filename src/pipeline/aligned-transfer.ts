@@ -54,7 +54,7 @@ export async function createAlignedTransfer(config: AlignedTransferConfig, deps:
     await manager.dispose();
     throw error;
   }
-  const info: EngineInfo = Object.freeze({ executionProvider: graphs.executionProvider, modelKind: graphs.kind, precision: graphs.precision, loadMs: performance.now() - started });
+  const info: EngineInfo = Object.freeze({ executionProvider: graphs.executionProvider, modelKind: graphs.kind, precision: graphs.precision, loadMs: performance.now() - started, licenses: graphs.licenses });
 
   const run = async (input: AlignedTransferInput): Promise<AlignedTransferResult> => {
     const t0 = performance.now();

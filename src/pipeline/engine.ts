@@ -4,6 +4,7 @@
  */
 import type { HairfastPrecision } from '../shared/config.js';
 import type { PresetKind } from '../shared/presets.js';
+import type { LicenseNotice } from '../shared/model-licenses.js';
 
 /** Pipeline stages reported to the caller while a request runs (the worker adds downloading/uploading). */
 export type PipelineStage = 'detecting' | 'aligning' | 'transferring' | 'pasting';
@@ -65,6 +66,8 @@ export interface EngineInfo {
   precision: HairfastPrecision;
   /** ms to create and warm every session. */
   loadMs: number;
+  /** Restricted upstream licenses of the loaded HairFastGAN graphs (none for contract graphs); absent = none. */
+  licenses?: readonly LicenseNotice[];
 }
 
 export interface TryOnEngine {

@@ -109,6 +109,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     modelKind: graphs.kind,
     precision: graphs.precision,
     loadMs: performance.now() - started,
+    licenses: graphs.licenses,
   });
   logger?.info({ ...info, loadMs: Math.round(info.loadMs) }, `try-on engine ready (hairfast ${graphs.kind} ${graphs.precision} on ${graphs.executionProvider})`);
 

@@ -66,6 +66,10 @@ export const ERROR_TABLE = {
   SRC_INVALID: { retryable: false, userFacing: true },
   CONTRACT_MISMATCH: { retryable: false, userFacing: true },
   EXPORT_FAILED: { retryable: false, userFacing: true },
+  // `hairstyler models download` (the operator is the user: exit 2 with the fix)
+  MODEL_DOWNLOAD_NOT_FOUND: { retryable: false, userFacing: true },
+  MODEL_DOWNLOAD_MISMATCH: { retryable: false, userFacing: true },
+  MODEL_DOWNLOAD_FAILED: { retryable: false, userFacing: true },
   INTERNAL: { retryable: false, userFacing: false },
 } as const satisfies Record<string, { retryable: boolean; userFacing: boolean }>;
 

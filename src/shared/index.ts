@@ -7,3 +7,4 @@ export * from './startup-failure.js';
 export * from './job.js';
 export * from './presets.js';
 export * from './json-string.js';
+export * from './model-licenses.js';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode, type ErrorParams, isErrorCode } from './errors.js';
 import { PRESET_ID, presetKindSchema } from './presets.js';
+import { jsonString } from './json-string.js';
+import { licenseNoticeSchema } from './model-licenses.js';
 
 /**
  * The queue contract between the bot (producer) and the worker (consumer). Both sides validate with these schemas:
@@ -395,5 +397,7 @@ export const workerRegistrationSchema = z.object({
   heartbeatAt: z.coerce.number().int(),
   jobsDone: z.coerce.number().int().default(0),
   jobsFailed: z.coerce.number().int().default(0),
+  /** Restricted upstream licenses of its graphs (JSON of LicenseNotice[] in the hash; garbled or absent = none known). */
+  licenses: z.string().default('[]').pipe(jsonString(z.array(licenseNoticeSchema))).catch([]),
 });
 export type WorkerRegistration = z.infer<typeof workerRegistrationSchema>;

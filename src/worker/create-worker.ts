@@ -24,6 +24,7 @@ import { createRedisPresetSources, type PresetSource } from './redis-preset-sour
 import { createTryOnProcessor } from './try-on-processor.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 import { createWorkerRegistry } from './worker-registry.js';
+import { licenseNoticeLines, licenseNoticeSummary } from '../shared/model-licenses.js';
 
 export interface EngineDeps {
   presetCache: PresetCacheStore;
@@ -143,6 +144,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
         loadMs: Math.round(loadMs),
         concurrency: config.WORKER_CONCURRENCY,
         startedAt: Date.now(),
+        licenses: [...(engine.info.licenses ?? [])],
       },
       (error) => logger.warn({ err: error }, 'heartbeat failed'),
     );
@@ -196,6 +198,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     for (const worker of workers) void worker.run().catch((error: unknown) => logger.error({ err: error }, 'worker loop stopped'));
     await Promise.all(workers.map((worker) => worker.waitUntilReady()));
     ready = true;
+    const licenseSummary = licenseNoticeSummary(engine.info.licenses ?? []);
     logger.info(
       {
         executionProvider: engine.info.executionProvider,
@@ -205,8 +208,9 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
         loadMs: Math.round(loadMs),
         concurrency: config.WORKER_CONCURRENCY,
         http: health.url,
+        ...(licenseSummary ? { restrictedLicenses: licenseNoticeLines(engine.info.licenses ?? []) } : {}),
       },
-      `worker ready: ${engine.info.executionProvider}${gpu ? ` on ${gpu}` : ''}, ${engine.info.precision} graphs, sessions warm in ${Math.round(loadMs)} ms`,
+      `worker ready: ${engine.info.executionProvider}${gpu ? ` on ${gpu}` : ''}, ${engine.info.precision} graphs, sessions warm in ${Math.round(loadMs)} ms${licenseSummary ? `; ${licenseSummary}` : ''}`,
     );
 
     let closing: Promise<void> | undefined;

@@ -32,7 +32,7 @@ export function createWorkerRegistry(redis: RedisClient, prefix: string, identit
   return {
     async start() {
       const now = Date.now();
-      const fields: Record<string, string | number> = { ...identity, heartbeatAt: now, jobsDone: 0, jobsFailed: 0 };
+      const fields: Record<string, string | number> = { ...identity, licenses: JSON.stringify(identity.licenses), heartbeatAt: now, jobsDone: 0, jobsFailed: 0 };
       await redis.multi().del(key).hset(key, fields).expire(key, WORKER_HEARTBEAT_TTL_S).zadd(keys.workers, now, identity.id).exec();
       timer = setInterval(() => beat().catch(onError), (WORKER_HEARTBEAT_TTL_S * 1000) / 3);
       timer.unref();

@@ -37,6 +37,32 @@ describe('/hair-admin', () => {
     expect(fields[uiText('en', 'stats.gpu')]).toBe('p50 1.00 s · p95 2.00 s');
     expect(fields[uiText('en', 'stats.failures')]).toBe('NO_FACE: 2');
     expect(fields[uiText('en', 'stats.workers', { count: 1 })]).toContain('cuda · NVIDIA H100 · fp16');
+    expect(fields[uiText('en', 'stats.licenses')]).toBeUndefined(); // contract graphs: nothing to warn about
+  });
+
+  it('stats: says plainly when a worker runs non-commercial or evaluation-only parts (ko and en)', async () => {
+    h = await startHarness();
+    const shared = redisKeys(h.config.QUEUE_PREFIX);
+    const register = async (id: string, licenses: string) => {
+      await h.redis.zadd(shared.workers, Date.now(), id);
+      await h.redis.hset(shared.worker(id), { id, host: 'box', pid: '1', executionProvider: 'cuda', modelKind: 'official', loadMs: '900', concurrency: '1', startedAt: String(Date.now()), heartbeatAt: String(Date.now()), licenses });
+    };
+    const fse = { part: 'feature-style-encoder', origin: 'InterDigital FeatureStyleEncoder', use: 'evaluation-only', graphs: ['embed'] };
+    const sean = { part: 'sean', origin: 'NVIDIA SEAN', use: 'non-commercial', graphs: ['sean_encode'] };
+    await register('gpu-1', JSON.stringify([fse, sean]));
+    await register('gpu-2', JSON.stringify([{ ...sean, graphs: ['sean_decode'] }]));
+    await register('gpu-3', 'not json'); // a garbled field reads as "none known", never hides the others
+    for (const locale of ['en', 'ko'] as const) {
+      const sent = admin('stats', {}, ADMIN, locale);
+      const callback = await h.fake.waitForCallback(sent.id);
+      const fields = Object.fromEntries(callback.data.embeds[0].fields.map((f: { name: string; value: string }) => [f.name, f.value]));
+      expect(fields[uiText(locale, 'stats.workers', { count: 3 })]).toBeDefined();
+      expect(fields[uiText(locale, 'stats.licenses')]).toBe([
+        uiText(locale, 'stats.license.evaluation-only', { part: 'InterDigital FeatureStyleEncoder', graphs: 'embed' }),
+        uiText(locale, 'stats.license.non-commercial', { part: 'NVIDIA SEAN', graphs: 'sean_encode, sean_decode' }),
+        uiText(locale, 'stats.licensesHint'),
+      ].join('\n'));
+    }
   });
 
   it('refuses non-admins, re-checked in code', async () => {

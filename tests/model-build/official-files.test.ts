@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  CLIP_VIT_B32, exportFiles, graphParts, HAIRFAST_HUB, HAIRFAST_SOURCE, hubSizeRange, OFFICIAL_FILES, officialFileUrl,
-  sourceTarballUrl, UPSTREAM_PARTS, WEIGHTLESS_GRAPHS,
+  CLIP_VIT_B32, composedGraphs, exportFiles, graphParts, HAIRFAST_HUB, HAIRFAST_SOURCE, hubSizeRange, OFFICIAL_FILES, officialFileUrl,
+  sourceTarballUrl, UPSTREAM_LICENSES_FILE, upstreamLicensesJson, UPSTREAM_PARTS, WEIGHTLESS_GRAPHS,
 } from '../../src/model-build/official-files.js';
 import { graphContract } from '../../src/pipeline/hairfast/contract.js';
 import { GRAPH_IO, type ContractGraph } from '../../src/pipeline/hairfast/graphs.contract.js';
@@ -30,6 +30,10 @@ describe('the official files table', () => {
       expect(composite.composes.filter((g) => !fed.has(g as ContractGraph) && !WEIGHTLESS_GRAPHS.includes(g as ContractGraph))).toEqual([]);
     }
     expect(graphParts('swap')).toEqual(expect.arrayContaining(['sean', 'stylegan2-ffhq']));
+    for (const g of Object.keys(contract.composites) as ContractGraph[]) {
+      // a composite carries exactly the parts of the graphs it is made of
+      expect(new Set(graphParts(g))).toEqual(new Set(composedGraphs(g).flatMap((c) => graphParts(c))));
+    }
     expect(graphParts('embed')).toEqual(expect.arrayContaining(['feature-style-encoder', 'e4e', 'stylegan2-ffhq']));
     expect(graphParts('align_f')).toEqual(['hairfast']);
     expect(graphParts('sean_decode')).toContain('sean');
@@ -66,5 +70,12 @@ describe('the official files table', () => {
         || (name === 'latest_net_G.pth' && code.includes('sean_checkpoints'));
       expect(mentioned, f.path).toBe(true);
     }
+  });
+});
+
+describe('upstream-licenses.json (what the Python exporter writes into the manifest)', () => {
+  it('is what `npm run licenses:json` generates from the table', () => {
+    const graphs = Object.keys(GRAPH_IO) as ContractGraph[];
+    expect(readFileSync(UPSTREAM_LICENSES_FILE, 'utf8'), 'run `npm run licenses:json`').toBe(upstreamLicensesJson(graphs));
   });
 });

@@ -1,9 +1,12 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCustomId, parseJobFailure, redisKeys, workerRegistrationSchema, type TryOnResultPayload } from '../../src/shared/job.js';
 import { createWorker, type HairWorker } from '../../src/worker/create-worker.js';
 import { createTryOnEngine } from '../../src/pipeline/index.js';
+import { contractModelsDir, labelAsOfficialExport } from '../pipeline/hairfast/fixtures.js';
 import { onCanvas } from '../helpers/images.js';
 import { BOT_TOKEN, privateNotice, SELFIE, startHarness, waitUntil, type Harness } from '../helpers/worker-harness.js';
 
@@ -213,6 +216,32 @@ describe('worker: enqueue → worker → Discord', () => {
       expect((await failureOf(unknown.job)).code).toBe('PRESET_NOT_FOUND');
     } finally {
       await events.close();
+    }
+  });
+
+  it('the ready line and the registry say plainly when restricted upstream parts are installed; contract graphs say nothing', async () => {
+    const contract = await startWorker();
+    const readyLine = () => h.logLines.map((l) => JSON.parse(l) as { msg: string; restrictedLicenses?: string[] }).filter((l) => l.msg.startsWith('worker ready'));
+    expect(readyLine()).toHaveLength(1);
+    expect(readyLine()[0]!.msg).not.toMatch(/restricted|NON-COMMERCIAL|EVALUATION/);
+    expect(workerRegistrationSchema.parse(await h.redis.hgetall(redisKeys(h.prefix).worker(contract.id))).licenses).toEqual([]);
+    await contract.close();
+
+    const modelsDir = contractModelsDir();
+    try {
+      labelAsOfficialExport(modelsDir);
+      const official = await startWorker({ MODELS_DIR: modelsDir, PRESET_CACHE_DIR: join(modelsDir, 'preset-cache') });
+      const line = readyLine()[1]!;
+      expect(line.msg).toMatch(/; restricted licenses installed — EVALUATION ONLY \(no service to third parties\); NO LICENSE granted upstream; NON-COMMERCIAL use only: feature-style-encoder, ctrlhair, arcface, e4e, psp, sean, stylegan2-ffhq/);
+      expect(line.restrictedLicenses?.[0]).toMatch(/^EVALUATION ONLY .*FeatureStyleEncoder.* in embed$/);
+      const reg = workerRegistrationSchema.parse(await h.redis.hgetall(redisKeys(h.prefix).worker(official.id)));
+      expect(reg.licenses.map((n) => [n.part, n.use])).toEqual(expect.arrayContaining([['feature-style-encoder', 'evaluation-only'], ['sean', 'non-commercial']]));
+      // the graphs the worker loaded that carry SEAN (sean_decode, or the swap composite that replaces it)
+      expect(reg.licenses.find((n) => n.part === 'sean')?.graphs).toContain('sean_encode');
+    } finally {
+      await worker?.close();
+      worker = undefined;
+      rmSync(modelsDir, { recursive: true, force: true });
     }
   });
 

@@ -42,13 +42,10 @@ from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.fp16 import DEFAULT_LIMIT  # noqa: E402
 from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, feeds_of, load_contract,  # noqa: E402
                                      run_ort, sha256, stamp_output_shapes, symbolic_axes)
+from hairfast_export.licenses import graph_licenses, license_summary  # noqa: E402
 from hairfast_export.rows import emit  # noqa: E402
 from to_fp16 import write_fp16_variant  # noqa: E402
 
-LICENSE = 'MIT (HairFastGAN code); the checkpoints carry their upstream licenses'
-# models/sean_codes is NVIDIA's SEAN code: "Licensed under the CC BY-NC-SA 4.0 license" (non-commercial)
-LICENSES = {'sean_encode': 'CC-BY-NC-SA-4.0 (NVIDIA SEAN code in HairFastGAN)',
-            'sean_decode': 'CC-BY-NC-SA-4.0 (NVIDIA SEAN code in HairFastGAN)'}
 
 
 def src_version(src: Path) -> str:
@@ -118,10 +115,12 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
                           'pinned commit (hairstyler models import --download)', graph=name, problems=problems)
     model = onnx.load(str(path))
     gmac, uncounted = costs.gmac_counted(model)
+    licenses = graph_licenses(name, kind, seed=args.seed)
     entry = {
         'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
         'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
-                   'path': 'tools/hairfast-export/export.py', 'license': LICENSES.get(name, LICENSE)},
+                   'path': 'tools/hairfast-export/export.py', 'license': license_summary(licenses)},
+        'licenses': licenses,
         'opset': args.opset, 'precision': 'fp32', 'inputs': spec['inputs'], 'outputs': spec['outputs'],
         'params': costs.params(model), 'gmac': round(gmac, 3),
         'notes': notes_for(kind, args),

@@ -3,6 +3,7 @@ import type { SlashCommand } from '../context.js';
 import { both, localeOf, t } from '../localize.js';
 import { assertAdministrator } from '../moderation.js';
 import { queueStats } from '../stats.js';
+import type { LicenseNotice, LicenseUse } from '../../shared/model-licenses.js';
 
 const data = new SlashCommandBuilder()
   .setName('hair-admin')
@@ -21,6 +22,18 @@ const data = new SlashCommandBuilder()
     .addUserOption((o) => o.setName('user').setNameLocalizations({ ko: '회원' }).setDescription(both('cmd.opt.user')[0]).setDescriptionLocalizations(both('cmd.opt.user')[1]).setRequired(true)))
   .addSubcommand((s) => s.setName('unblock').setNameLocalizations({ ko: '차단해제' }).setDescription(both('cmd.admin.unblock')[0]).setDescriptionLocalizations(both('cmd.admin.unblock')[1])
     .addUserOption((o) => o.setName('user').setNameLocalizations({ ko: '회원' }).setDescription(both('cmd.opt.user')[0]).setDescriptionLocalizations(both('cmd.opt.user')[1]).setRequired(true)));
+
+/** The restricted parts any online worker runs, once each (a part's graphs merged across workers). */
+function restrictedLicenses(workers: readonly { licenses: readonly LicenseNotice[] }[]): (LicenseNotice & { use: Exclude<LicenseUse, 'open'> })[] {
+  const byPart = new Map<string, LicenseNotice & { use: Exclude<LicenseUse, 'open'> }>();
+  for (const notice of workers.flatMap((w) => w.licenses)) {
+    if (notice.use === 'open') continue;
+    const seen = byPart.get(notice.part);
+    if (seen) seen.graphs = [...new Set([...seen.graphs, ...notice.graphs])];
+    else byPart.set(notice.part, { ...notice, use: notice.use, graphs: [...notice.graphs] });
+  }
+  return [...byPart.values()];
+}
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : `${(v / 1000).toFixed(2)} s`);
 
@@ -49,6 +62,11 @@ export const hairAdmin: SlashCommand = {
           { name: t(locale, 'stats.failures'), value: failures.slice(0, 1024) },
           { name: t(locale, 'stats.workers', { count: s.workers.length }), value: workers.slice(0, 1024) },
         );
+      const notices = restrictedLicenses(s.workers);
+      if (notices.length > 0) {
+        const lines = notices.map((n) => t(locale, `stats.license.${n.use}`, { part: n.origin, graphs: n.graphs.join(', ') }));
+        embed.addFields({ name: t(locale, 'stats.licenses'), value: [...lines, t(locale, 'stats.licensesHint')].join('\n').slice(0, 1024) });
+      }
       return await say('', { embeds: [embed] });
     }
     if (sub === 'pause') {

@@ -51,6 +51,7 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
       bytes: bytes.byteLength,
       kind: 'contract',
       source: { package: 'hairstyler', version: '0.1.0', path: 'src/model-build/hairfast-contract', license: 'Apache-2.0' },
+      licenses: [CONTRACT_LICENSE],
       opset: CONTRACT_OPSET,
       precision: 'fp32',
       inputs: spec.inputs.map(toTensorSpec),
@@ -65,6 +66,15 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
   }
   return { kind: 'contract', written, manifestPath };
 }
+
+/** Contract graphs hold no upstream code or weights: this project's own license only. */
+const CONTRACT_LICENSE = {
+  part: 'hairstyler',
+  origin: 'hairstyler contract graph (src/model-build/hairfast-contract, no trained weights)',
+  code: 'Apache-2.0',
+  weights: 'none (computed constants)',
+  use: 'open',
+} as const;
 
 /** An installed export is kept only when every contract graph is listed and its file is there at the listed size. */
 function assertCompleteExport(modelsDir: string, manifest: Manifest, graphs: string[], manifestPath: string): void {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { HairfastPrecision, HairfastPrecisionChoice, HairSwapChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
+import { licenseNoticeLines, licenseNotices, type LicenseNotice } from '../../shared/model-licenses.js';
 import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest, type ModelKind } from '../runtime/manifest.js';
 import type { OrtSession, OrtTensor, SessionManager, TensorData } from '../runtime/ort.js';
 import { checkGroup, graphContract, graphSpec, type GraphContract } from './contract.js';
@@ -60,6 +61,8 @@ export interface HairfastGraphs {
   readonly executionProvider: string;
   readonly loadMs: number;
   readonly contract: GraphContract;
+  /** Restricted upstream licenses among the loaded graphs (empty for contract graphs and open parts). */
+  readonly licenses: readonly LicenseNotice[];
   run(graph: GraphName, feeds: Feeds): Promise<Feeds>;
   /** Whether a graph is loaded: every split graph is; a composite (`swap`) only when installed. */
   has(graph: GraphName): boolean;
@@ -177,12 +180,14 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
   // swap runs (HAIR_SWAP, the provider) must not invalidate them; any split graph change does.
   const splitEntries = splitNames.map((n) => variantKey(n, precision)).filter((key) => manifest.models[key]);
   const modelsHash = modelsHashOf({ models: Object.fromEntries(splitEntries.map((key) => [key, manifest.models[key]!])) });
+  const licenses = licenseNotices([...sessions.keys()].map((name) => [name, loaded[variantKey(name, precision)]?.licenses] as const));
   const entries = Object.values(loaded);
   const mib = (pick: (e: (typeof entries)[number]) => number | undefined) =>
     entries.every((e) => pick(e) !== undefined) ? Math.round(entries.reduce((sum, e) => sum + pick(e)!, 0) / 2 ** 20) : undefined;
   // The exporter's figures: weights stay resident per session; each session's arena holds up to its activation peak.
   const memory = { weightsMiB: mib((e) => e.weightBytes), activationPeaksMiB: mib((e) => e.activationBytes) };
-  deps.logger?.info({ kind, precision, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, modelsHash: modelsHash.slice(0, 12), ...memory },
+  deps.logger?.info({ kind, precision, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, modelsHash: modelsHash.slice(0, 12), ...memory,
+    ...(licenses.length > 0 ? { restrictedLicenses: licenseNoticeLines(licenses) } : {}) },
     `hairfast graphs loaded (kind ${kind}, ${precision}, HAIR_PRECISION=${choice})`);
   return {
     kind,
@@ -191,6 +196,7 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     executionProvider,
     loadMs,
     contract,
+    licenses,
     run(graph, feeds) {
       const session = sessions.get(graph);
       if (!session) throw new HairError('INTERNAL', { stage: graph }, { detail: `no hairfast graph "${graph}" is loaded` });

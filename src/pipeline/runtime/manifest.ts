@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { HairError } from '../../shared/errors.js';
 import { readJsonFile } from '../../shared/read-json-file.js';
+import { upstreamLicenseSchema } from '../../shared/model-licenses.js';
 
 /**
  * The model registry. `models/manifest.json` (committed) lists the face models that `hairstyler models prepare`
@@ -53,6 +54,11 @@ export const modelEntrySchema = z.object({
     path: z.string().optional(),
     license: z.string().min(1),
   }),
+  /**
+   * The upstream parts the graph was made from, each with its code and weight licenses (HairFastGAN graphs; the
+   * exporter writes them from src/model-build/upstream-licenses.json). Absent in manifests written before.
+   */
+  licenses: z.array(upstreamLicenseSchema).optional(),
   opset: z.number().int().positive().optional(),
   precision: z.enum(['fp32', 'fp16']).default('fp32'),
   inputs: z.array(tensorSpecSchema).min(1),

@@ -55,6 +55,9 @@ export const en = {
     SRC_INVALID: 'The --src directory is not a HairFastGAN checkout.',
     CONTRACT_MISMATCH: 'An exported graph does not match the graph contract.',
     EXPORT_FAILED: 'Exporting a graph failed.',
+    MODEL_DOWNLOAD_NOT_FOUND: '{file}: {url} answered 404 Not Found. The pinned revision (src/model-build/official-files.ts) may be gone upstream: open the URL in a browser, or point --hub-url / --clip-url / --github-url at a mirror with the same paths.',
+    MODEL_DOWNLOAD_MISMATCH: '{file} from {url} has {check} {actual}, expected {expected}. The download was deleted: run the same command again to fetch it afresh; if it fails the same way, the file upstream is not the one pinned.',
+    MODEL_DOWNLOAD_FAILED: '{file}: downloading {url} failed after {attempts} attempts ({reason}). What arrived is kept in {partial}: run the same command again to resume from there.',
     INTERNAL: 'Something went wrong on our side (job {jobId}). Please try again.',
   } as const satisfies Record<ErrorCode, Message>,
   ui: {
@@ -163,6 +166,11 @@ export const en = {
     'stats.failures': 'Failures by code (last hour)',
     'stats.workers': 'Workers online ({count})',
     'stats.jobsDone': { count: 'count', one: '{count} job', other: '{count} jobs' },
+    'stats.licenses': '⚠️ Restricted model licenses',
+    'stats.license.non-commercial': '**Non-commercial only**: {part} ({graphs})',
+    'stats.license.evaluation-only': '**Evaluation only, no service to third parties**: {part} ({graphs})',
+    'stats.license.no-license': '**No license granted upstream**: {part} ({graphs})',
+    'stats.licensesHint': 'The installed HairFastGAN graphs carry these upstream terms: check them before serving this bot to a community (README, "Licenses").',
     // studio (src/studio, web/)
     'studio.title': 'Hairstyler studio',
     'studio.tagline': 'Try a new hairstyle on your photo: upload one or use the webcam, pick a shape and a color, press Transfer.',

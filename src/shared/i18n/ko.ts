@@ -55,6 +55,9 @@ export const ko = {
     SRC_INVALID: '--src 폴더가 HairFastGAN 체크아웃이 아니에요.',
     CONTRACT_MISMATCH: '내보낸 그래프가 그래프 계약과 맞지 않아요.',
     EXPORT_FAILED: '그래프를 내보내지 못했어요.',
+    MODEL_DOWNLOAD_NOT_FOUND: '{file}: {url} 주소가 404 Not Found를 응답했습니다. 고정된 리비전(src/model-build/official-files.ts)이 원본에서 사라졌을 수 있습니다. 브라우저로 주소를 열어 보거나, 같은 경로 구조의 미러를 --hub-url / --clip-url / --github-url로 지정하세요.',
+    MODEL_DOWNLOAD_MISMATCH: '{url}에서 받은 {file}의 {check} 값이 {actual}입니다 (기대값 {expected}). 받은 파일은 삭제했습니다. 같은 명령을 다시 실행해 새로 받으세요. 같은 오류가 반복되면 원본 파일이 고정된 파일과 다릅니다.',
+    MODEL_DOWNLOAD_FAILED: '{file}: {url} 다운로드가 {attempts}번 시도 끝에 실패했습니다 ({reason}). 받은 부분은 {partial}에 남아 있으니, 같은 명령을 다시 실행하면 이어서 받습니다.',
     INTERNAL: '문제가 생겼어요 (작업 {jobId}). 다시 시도해 주세요.',
   } satisfies Record<ErrorCode, Message>,
   ui: {
@@ -163,6 +166,11 @@ export const ko = {
     'stats.failures': '코드별 실패 (최근 1시간)',
     'stats.workers': '온라인 워커 ({count})',
     'stats.jobsDone': '작업 {count}건',
+    'stats.licenses': '⚠️ 사용이 제한된 모델 라이선스',
+    'stats.license.non-commercial': '**비상업적 용도만 허용**: {part} ({graphs})',
+    'stats.license.evaluation-only': '**평가 용도만 허용, 제3자 대상 서비스 금지**: {part} ({graphs})',
+    'stats.license.no-license': '**원저작자가 라이선스를 부여하지 않음**: {part} ({graphs})',
+    'stats.licensesHint': '설치된 HairFastGAN 그래프에는 위 원본 라이선스 조건이 적용됩니다. 커뮤니티에 봇을 제공하기 전에 확인하세요 (README의 "Licenses").',
     // studio (src/studio, web/)
     'studio.title': '헤어스타일러 스튜디오',
     'studio.tagline': '사진으로 새 헤어스타일을 입혀 보세요. 사진을 올리거나 웹캠으로 찍고, 모양과 색을 고른 뒤 변환을 누르세요.',

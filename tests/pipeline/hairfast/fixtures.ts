@@ -1,10 +1,13 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../../src/shared/config.js';
 import type { RgbImage } from '../../../src/pipeline/engine.js';
 import { prepareHairfastModels } from '../../../src/model-build/hairfast-contract/install-contract-models.js';
+import { graphLicenses } from '../../../src/model-build/official-files.js';
+import type { Manifest } from '../../../src/pipeline/runtime/manifest.js';
+import type { ContractGraph } from '../../../src/pipeline/hairfast/graphs.contract.js';
 
 /**
  * A models directory for tests: the face models built by `hairstyler models prepare` (models/face + models/manifest.json) and freshly
@@ -37,4 +40,19 @@ export async function aligned1024(path: string, options: { flop?: boolean; tint?
   if (options.tint) img = img.linear([options.tint[0], options.tint[1], options.tint[2]], [0, 0, 0]);
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data), width: info.width, height: info.height };
+}
+
+/**
+ * Relabels the contract graphs in `modelsDir` as an official export carrying the upstream licenses the exporter
+ * writes (the files stay the contract's, so they still load): how restricted parts look once installed.
+ */
+export function labelAsOfficialExport(modelsDir: string, drop: { licensesOf?: string } = {}): void {
+  const path = join(modelsDir, 'hairfast', 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  for (const [name, entry] of Object.entries(manifest.models)) {
+    entry.kind = 'official';
+    if (name === drop.licensesOf) delete entry.licenses;
+    else entry.licenses = graphLicenses(name.replace(/_fp16$/, '') as ContractGraph);
+  }
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
 }
