@@ -90,9 +90,9 @@ def to_bisenet(x):
 class References:
     """Official computations for each contract graph, on fresh official networks with the export's seed."""
 
-    def __init__(self, src: Path, seed: int, device: str = 'cpu'):
+    def __init__(self, src: Path, seed: int, device: str = 'cpu', checkpoints: Path | None = None):
         self.src = src
-        self.o = Official(src, None, seed)
+        self.o = Official(src, checkpoints, seed)
         patch_official_for_cpu(src, device)
 
     def _segment(self, x):
