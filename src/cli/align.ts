@@ -31,7 +31,7 @@ export function alignReport(input: string, output: string, result: AlignedFace, 
     input,
     output,
     image: { width: original.width, height: original.height },
-    /** The working copy the front-end ran on (intake shrinks to its maxLongSide). */
+    /** The working copy the front-end ran on (intake shrinks large photos; see workingScale). */
     working: { width: image.width, height: image.height },
     size: result.aligned.width,
     facesFound: result.facesFound,

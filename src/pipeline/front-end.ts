@@ -69,7 +69,7 @@ export interface AlignFaceOptions {
   outputSize: number;
   /** @defaultValue 'reflect' */
   border?: BorderMode;
-  /** Search overlapping tiles when the whole frame shows no face (small faces). @defaultValue true */
+  /** Search overlapping tiles when the whole frame shows no face (small faces) and always in elongated images. @defaultValue true */
   tiles?: boolean;
 }
 

@@ -3,7 +3,12 @@
 
   official weights:  export.py --src /path/HairFastGAN --checkpoints /path/HairFastGAN/pretrained_models
   random weights:    export.py --src /path/HairFastGAN --random-weights --seed 0
-  options:           --only embed,bisenet  --fp16  --device cuda  --out models/hairfast  --check
+  options:           --only embed,bisenet  --fp16  --device cuda  --out models/hairfast  --check  --clip FILE
+
+CLIP comes from where the official code takes it (clip.load("ViT-B/32") -> ~/.cache/clip/ViT-B-32.pt) or --clip.
+Every checkpoint is loaded strictly (hairfast_export/checkpoints.py); a failure is `error[CODE]: message` + `fix:`
+on stderr and {"event": "error", ...} on stdout, exit status 2. Progress and the keys no loader used are JSON
+lines with an "event" field on stdout (what `hairstyler models import` renders).
 
 --fp16 converts each exported fp32 graph (to_fp16.py); it needs no half-precision kernels on the tracing device.
 
@@ -27,6 +32,7 @@ import onnx  # noqa: E402
 import torch  # noqa: E402
 
 from hairfast_export import costs  # noqa: E402
+from hairfast_export.errors import ExportError, shorten  # noqa: E402
 from hairfast_export.graphs import Builders, example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.fp16 import DEFAULT_LIMIT  # noqa: E402
@@ -98,7 +104,9 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
     stamp_output_shapes(path, spec)
     problems = contract_mismatches(path, spec)
     if problems:
-        raise RuntimeError(f'{name} does not match the contract: {problems}')
+        raise ExportError('CONTRACT_MISMATCH', f'{name} does not match graphs.contract.json: {shorten(problems, 6)}',
+                          'the official code at --src differs from the version the contract was written for; use the '
+                          'pinned commit (hairstyler models import --download)', graph=name, problems=problems)
     model = onnx.load(str(path))
     gmac, uncounted = costs.gmac_counted(model)
     entry = {
@@ -107,7 +115,7 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
                    'path': 'tools/hairfast-export/export.py', 'license': LICENSES.get(name, LICENSE)},
         'opset': args.opset, 'precision': 'fp32', 'inputs': spec['inputs'], 'outputs': spec['outputs'],
         'params': costs.params(model), 'gmac': round(gmac, 3),
-        'notes': f'{kind} weights (seed {args.seed})' if kind == 'random' else 'official checkpoints',
+        'notes': notes_for(kind, args),
     }
     del model
     if uncounted:
@@ -133,12 +141,50 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
     return rows
 
 
+def notes_for(kind: str, args) -> str:
+    if kind == 'official':
+        return 'official checkpoints'
+    if args.checkpoints:
+        return f"random weights in the official checkpoint formats ({TREE_MARKER}: seed {args.tree['seed']})"
+    return f'{kind} weights (seed {args.seed})'
+
+
+TREE_MARKER = '.hairstyler-tree.json'  # written by official_tree.py: a tree of seeded random weights, not NVIDIA's
+
+
+def tree_kind(checkpoints: Path | None) -> tuple[str, dict | None]:
+    if not checkpoints:
+        return 'random', None
+    marker = checkpoints / TREE_MARKER
+    if marker.is_file():
+        tree = json.loads(marker.read_text())
+        return tree.get('kind', 'random'), tree
+    return 'official', None
+
+
+def group_keys(keys: list[str]) -> dict[str, int]:
+    """'state_dict/decoder.convs.0.conv.weight' -> 'state_dict/decoder.*': readable summaries of unconsumed keys."""
+    groups: dict[str, int] = {}
+    for k in keys:
+        head, _, last = k.rpartition('/')
+        g = (head + '/' if head else '') + (last.split('.')[0] + '.*' if '.' in last else last)
+        groups[g] = groups.get(g, 0) + 1
+    return groups
+
+
+def event(name: str, **fields) -> None:
+    print(json.dumps({"event": name, **fields}), flush=True)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--src', type=Path, required=True, help='checkout of AIRI-Institute/HairFastGAN')
     weights = p.add_mutually_exclusive_group(required=True)
     weights.add_argument('--checkpoints', type=Path, help="the official pretrained_models directory (kind = official)")
     weights.add_argument('--random-weights', action='store_true', help='seeded random init (kind = random)')
+    p.add_argument('--clip', type=Path, help='the CLIP ViT-B/32 file (OpenAI ViT-B-32.pt; default: ~/.cache/clip/ViT-B-32.pt, '
+                   'where clip.load("ViT-B/32") in the official code keeps it)')
+    p.add_argument('--traceback', action='store_true', help='on an unexpected failure, print the Python traceback too')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', type=Path, default=REPO_ROOT / 'models' / 'hairfast')
     p.add_argument('--only', type=str, default='', help='comma-separated graph names (default: all)')
@@ -157,6 +203,15 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:
+        return run(args)
+    except ExportError as e:
+        event('error', **{k: v for k, v in e.event().items() if k != 'event'})
+        print(e.render(), file=sys.stderr, flush=True)
+        return 2
+
+
+def run(args) -> int:
     contract = load_contract()
     names = [n for n in args.only.split(',') if n] or list(contract['graphs'])
     unknown = [n for n in names if n not in contract['graphs']]
@@ -164,8 +219,8 @@ def main(argv=None) -> int:
         print(f"Expected graph names from {sorted(contract['graphs'])} for --only but received {unknown}", file=sys.stderr)
         return 2
     device = torch.device(args.device)
-    kind = 'official' if args.checkpoints else 'random'
-    official = Official(args.src, args.checkpoints, args.seed, device=str(device))
+    kind, args.tree = tree_kind(args.checkpoints)
+    official = Official(args.src, args.checkpoints, args.seed, device=str(device), clip=args.clip)
     builders = Builders(official)
     args.out.mkdir(parents=True, exist_ok=True)
     manifest_path = args.out / 'manifest.json'
@@ -175,19 +230,46 @@ def main(argv=None) -> int:
     version = src_version(args.src)
     report: list[dict] = []
     failed = []
-    for name in names:
+    event('start', graphs=names, kind=kind, fp16=bool(args.fp16))
+    started = time.time()
+    for i, name in enumerate(names):
+        event('graph', graph=name, index=i, total=len(names), elapsed_s=round(time.time() - started, 1))
+        t0 = time.time()
         try:
             rows = export_graph(name, contract['graphs'][name], builders, args, device, kind, version, manifest,
                                 manifest_path)
             report.extend(rows)
-        except Exception as e:  # noqa: BLE001 - reported, and fatal unless --keep-going
+        except ExportError:
+            raise
+        except Exception as e:  # noqa: BLE001 - typed, and fatal unless --keep-going
             failed.append(name)
-            print(json.dumps({'graph': name, 'error': f'{type(e).__name__}: {e}'[:2000]}), flush=True)
+            if args.traceback:
+                import traceback
+                traceback.print_exc()
+            err = ExportError('EXPORT_FAILED', f'exporting {name} failed: {type(e).__name__}: {str(e)[:1500]}',
+                              'rerun export.py with --only ' + name + ' --traceback and report the output', graph=name)
             if not args.keep_going:
-                raise
+                raise err from None
+            event('graph_failed', graph=name, code=err.code, message=err.message)
+            continue
+        entry = manifest['models'][name]
+        event('graph_done', graph=name, index=i, total=len(names), seconds=round(time.time() - t0, 1),
+              bytes=entry['bytes'] + (manifest['models'].get(f'{name}_fp16', {}).get('bytes', 0) if args.fp16 else 0),
+              elapsed_s=round(time.time() - started, 1))
+    if official.ck:
+        unused = official.ck.unconsumed()
+        unread = official.ck.unread()
+        event('unconsumed', files={rel: keys for rel, keys in unused.items()},
+              groups={rel: group_keys(keys) for rel, keys in unused.items()}, unread=unread)
+        if unread:
+            print(f'# not read (these graphs need nothing from them): {", ".join(unread)}', file=sys.stderr)
+        for rel, keys in unused.items():
+            print(f'# not consumed: {rel}: {len(keys)} key(s): '
+                  + ', '.join(f'{g} ({n})' for g, n in group_keys(keys).items()), file=sys.stderr)
     if failed:
         print(f'# failed: {failed}', file=sys.stderr)
         return 1
+    event('done', graphs=len(names), seconds=round(time.time() - started, 1))
     return 0
 
 

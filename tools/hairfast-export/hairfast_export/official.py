@@ -18,7 +18,9 @@ import torch
 from torch import nn
 
 from . import ops
+from .checkpoints import SUPPORTED_CLIP, Checkpoints
 from .clip_vit import VisionTransformer
+from .errors import ExportError
 
 
 class _AttrDict(dict):
@@ -189,11 +191,15 @@ def tame_random_convs(module: nn.Module) -> nn.Module:
 
 
 class Official:
-    """Constructs the official networks. `checkpoints` = the repo's pretrained_models directory, or None for random."""
+    """Constructs the official networks. `checkpoints` = the repo's pretrained_models directory, or None for random;
+    `clip` = the CLIP ViT-B/32 file (default: where clip.load("ViT-B/32") keeps it, ~/.cache/clip/ViT-B-32.pt).
+    Every checkpoint is read through checkpoints.Checkpoints: strict keys, explicit weights_only, key accounting."""
 
-    def __init__(self, src: Path, checkpoints: Path | None, seed: int, device: str = 'cpu'):
+    def __init__(self, src: Path, checkpoints: Path | None, seed: int, device: str = 'cpu', clip: Path | None = None):
+        check_src(src)
         install_stubs(src)
         self.src = Path(src)
+        self.ck = Checkpoints(checkpoints, clip) if checkpoints else None
         self.checkpoints = Path(checkpoints) if checkpoints else None
         self.seed = seed
         self.device = device
@@ -201,14 +207,11 @@ class Official:
     def _seed(self, salt: int) -> None:
         torch.manual_seed(self.seed * 1000 + salt)
 
-    def _ckpt(self, rel: str):
-        return torch.load(str(self.checkpoints / rel), map_location='cpu')
-
     # --- StyleGAN2 generator (official class; the exporter loads its state dict into stylegan.Generator)
     def generator_state(self) -> tuple[dict, torch.Tensor]:
-        if self.checkpoints:
-            ck = self._ckpt('StyleGAN/ffhq.pt')
-            return ck['g_ema'], ck['latent_avg']
+        if self.ck:
+            rel = 'StyleGAN/ffhq.pt'  # Net.load_weights: checkpoint['g_ema'], checkpoint['latent_avg']
+            return self.ck.get(rel, 'g_ema'), self.ck.get(rel, 'latent_avg')
         from models.stylegan2.model import Generator
         self._seed(1)
         g = Generator(1024, 512, 8, channel_multiplier=2)
@@ -223,7 +226,10 @@ class Official:
         from models.stylegan2.model import Generator
         g = Generator(1024, 512, 8, channel_multiplier=2)
         sd, _ = self.generator_state()
-        g.load_state_dict(sd)
+        if self.ck:
+            self.ck.load_strict(g, sd, 'StyleGAN/ffhq.pt', 'g_ema', 'the StyleGAN2 generator (1024 px, 512, 8 mlp)')
+        else:
+            g.load_state_dict(sd)
         return g.eval()
 
     # --- BiSeNet (CtrlHair's copy, used by get_segmentation)
@@ -233,8 +239,9 @@ class Official:
         bise_mod.F = _StaticPoolF()  # F.avg_pool2d(x, x.size()[2:]) is a global mean: give it static sizes
         self._seed(2)
         net = BiSeNet(n_classes=19)
-        if self.checkpoints:
-            net.load_state_dict(self._ckpt('BiSeNet/face_parsing_79999_iter.pth'))
+        if self.ck:  # FaceParsing_tensor.parsing_img
+            rel = 'BiSeNet/face_parsing_79999_iter.pth'
+            self.ck.load_strict(net, self.ck.get(rel), rel, '', 'BiSeNet(n_classes=19)')
         return net.eval()
 
     # --- Rotate encoder
@@ -242,8 +249,9 @@ class Official:
         from models.Encoders import RotateModel
         self._seed(3)
         m = RotateModel()
-        if self.checkpoints:
-            m.load_state_dict(self._ckpt('Rotate/rotate_best.pth')['model_state_dict'])
+        if self.ck:  # Alignment.__init__: torch.load(rotate_checkpoint)['model_state_dict']
+            rel = 'Rotate/rotate_best.pth'
+            self.ck.load_strict(m, self.ck.get(rel, 'model_state_dict'), rel, 'model_state_dict', 'RotateModel')
         return m.eval()
 
     # --- CtrlHair shape adaptor
@@ -252,8 +260,9 @@ class Official:
         from models.CtrlHair.shape_branch.model import Generator
         self._seed(4)
         g = Generator(cfg)
-        if self.checkpoints:
-            g.load_state_dict(self._ckpt('ShapeAdaptor/mask_generator.pth'))
+        if self.ck:  # Alignment.__init__: mask_generator.load_state_dict(torch.load(...mask_generator.pth))
+            rel = 'ShapeAdaptor/mask_generator.pth'
+            self.ck.load_strict(g, self.ck.get(rel), rel, '', 'the CtrlHair shape generator')
         else:
             with torch.no_grad():  # LayerNorm-style gains start at fixed values; jitter them
                 for name, p in g.named_parameters():
@@ -262,6 +271,8 @@ class Official:
         return g.eval()
 
     # --- SEAN
+    SEAN_G = 'sean_checkpoints/CelebA-HQ_pretrained/latest_net_G.pth'
+
     def sean_generator(self):
         from models.sean_codes.models import networks
         from models.sean_codes.models.pix2pix_model import SEAN_OPT
@@ -271,9 +282,8 @@ class Official:
         net_cls = networks.find_network_using_name(opt.netG, 'generator')
         net = net_cls(opt)
         net.init_weights(opt.init_type, opt.init_variance)
-        if self.checkpoints:
-            sd = self._ckpt('sean_checkpoints/CelebA-HQ_pretrained/latest_net_G.pth')
-            net.load_state_dict(sd)
+        if self.ck:  # Pix2PixModel.initialize_networks: util.load_network(netG, 'G', which_epoch, opt)
+            self.ck.load_strict(net, self.ck.get(self.SEAN_G), self.SEAN_G, '', 'the SEAN generator (SEAN_OPT)')
         else:
             with torch.no_grad():
                 for name, p in net.named_parameters():
@@ -289,34 +299,73 @@ class Official:
                             for i in range(19)])
 
     # --- CLIP blending encoder (modulation) + ViT tower
+    BLENDING = 'Blending/checkpoint.pth'
+
+    def _blending_checkpoint(self) -> tuple[dict, dict]:
+        """Blending.__init__: ClipBlendingModel(ck.get('clip', "ViT-B/32")), then load_state_dict(ck['model_state_dict'],
+        strict=False) over the CLIP weights clip.load gave. Returns (modulation keys, clip_model.visual.* keys)."""
+        rel = self.BLENDING
+        ck = self.ck.load(rel)
+        clip_name = ck.get('clip', SUPPORTED_CLIP) if isinstance(ck, dict) else SUPPORTED_CLIP
+        if isinstance(ck, dict) and 'clip' in ck:
+            self.ck.mark(rel, 'clip')
+        if clip_name != SUPPORTED_CLIP:
+            raise ExportError('CLIP_UNSUPPORTED', f"{rel} asks for CLIP {clip_name!r} (its 'clip' entry); the graphs "
+                              f'(clip_visual, color_mod in graphs.contract.json) are built for {SUPPORTED_CLIP}',
+                              f'use the official Blending checkpoint, which is trained with {SUPPORTED_CLIP}', file=rel)
+        state = self.ck.get(rel, 'model_state_dict', consume=False)  # load_strict / clip_visual mark what they use
+        own, visual, text = {}, {}, []
+        for k, v in state.items():
+            if k.startswith('clip_model.visual.'):
+                visual[k[len('clip_model.visual.'):]] = v
+            elif k.startswith('clip_model.'):
+                text.append(k)  # CLIP's text tower, saved with the module: HairFast never runs it
+            else:
+                own[k] = v
+        return own, visual, text
+
     def blending_encoder(self):
         from models.Encoders import ClipBlendingModel
         self._seed(6)
         m = ClipBlendingModel()
-        if self.checkpoints:
-            ck = self._ckpt('Blending/checkpoint.pth')
-            m.load_state_dict(ck['model_state_dict'], strict=False)
+        if self.ck:
+            own, visual, text = self._blending_checkpoint()
+            rel = self.BLENDING
+            # the CLIP tower's weights come from the CLIP file (clip_visual), unless the checkpoint carries them
+            self.ck.load_strict(m, own, rel, 'model_state_dict', 'ClipBlendingModel (without its CLIP tower)',
+                                optional_missing=('clip_model.',))
         return m.eval()
 
     def clip_visual(self) -> VisionTransformer:
         self._seed(7)
         vit = VisionTransformer()
-        if self.checkpoints:
-            jit = torch.jit.load(str(self.checkpoints / 'CLIP' / 'ViT-B-32.pt'), map_location='cpu')
-            sd = {k[len('visual.'):]: v.float() for k, v in jit.state_dict().items() if k.startswith('visual.')}
-            vit.load_state_dict(sd)
+        if self.ck:
+            sd = self.ck.clip_state()
+            rel = 'clip:' + self.ck.clip_file.name
+            visual = {k[len('visual.'):]: v.float() for k, v in sd.items() if k.startswith('visual.')}
+            self.ck.load_strict(vit, visual, rel, '', 'the CLIP ViT-B/32 image tower')
+            self.ck.mark(rel, *[k for k in sd if k.startswith('visual.')])
+            _, from_blending, _ = self._blending_checkpoint()
+            if from_blending:  # strict=False in Blending.__init__ puts the checkpoint's CLIP weights over the file's
+                merged = dict(visual, **{k: v.float() for k, v in from_blending.items()})
+                self.ck.load_strict(vit, merged, self.BLENDING, 'model_state_dict/clip_model.visual.',
+                                    'the CLIP ViT-B/32 image tower')
         return vit.eval()
 
     # --- e4e encoder
+    E4E = 'encoder4editing/e4e_ffhq_encode.pt'
+
     def e4e(self) -> tuple[nn.Module, torch.Tensor]:
         from models.encoder4editing.models.encoders.psp_encoders import Encoder4Editing
         self._seed(8)
-        if self.checkpoints:
-            ck = self._ckpt('encoder4editing/e4e_ffhq_encode.pt')
-            opts = argparse.Namespace(**ck['opts'])
+        if self.ck:  # setup_model -> pSp(opts).load_weights: get_keys(ckpt, 'encoder'), ckpt['latent_avg']
+            rel = self.E4E
+            opts = argparse.Namespace(**self.ck.get(rel, 'opts'))
             enc = Encoder4Editing(50, 'ir_se', opts)
-            enc.load_state_dict({k[len('encoder.'):]: v for k, v in ck['state_dict'].items() if k.startswith('encoder.')})
-            return enc.eval(), ck['latent_avg'].float()
+            sd = self.ck.get(rel, 'state_dict', consume=False)  # decoder.*: the e4e's own G, unused by HairFast
+            enc_sd = {k[len('encoder.'):]: v for k, v in sd.items() if k.startswith('encoder.')}
+            self.ck.load_strict(enc, enc_sd, rel, 'state_dict/encoder.', 'Encoder4Editing(50, ir_se)')
+            return enc.eval(), self.ck.get(rel, 'latent_avg').float()
         enc = Encoder4Editing(50, 'ir_se', argparse.Namespace(stylegan_size=1024))
         return enc.eval(), torch.randn(18, 512) * 0.1
 
@@ -326,11 +375,13 @@ class Official:
         from nets.feature_style_encoder import fs_encoder_v2
         import models.Net as net_mod
         self._seed(9)
+        # the arcface init it reads is overwritten by 143_enc.pth below (FSencoder.get_trainer does the same)
         with fake_torch_load(lambda p: net_mod.iresnet50().state_dict()):
             enc = fs_encoder_v2(n_styles=18, opts=argparse.Namespace(arcface_model_path='random'), stride=(2, 2))
-        if self.checkpoints:
-            enc.load_state_dict(self._ckpt('FeatureStyleEncoder/143_enc.pth'))
-            avg = self._ckpt('FeatureStyleEncoder/psp_ffhq_encode.pt')['latent_avg'].float()
+        if self.ck:  # FSencoder.get_trainer: enc.load_state_dict(143_enc.pth); Trainer.initialize: psp latent_avg
+            rel = 'FeatureStyleEncoder/143_enc.pth'
+            self.ck.load_strict(enc, self.ck.get(rel), rel, '', 'fs_encoder_v2 (FeatureStyleEncoder)')
+            avg = self.ck.get('FeatureStyleEncoder/psp_ffhq_encode.pt', 'latent_avg').float()
         else:
             tame_random_convs(enc)
             avg = torch.randn(18, 512) * 0.1
@@ -344,13 +395,24 @@ class Official:
 
         def provider(path: str):
             if path.endswith('latent_avg.pt'):
-                return (self._ckpt('PostProcess/latent_avg.pt') if self.checkpoints else torch.randn(18, 512) * 0.1)
-            return net_mod.iresnet50().state_dict()
+                return (self.ck.get('PostProcess/latent_avg.pt') if self.ck else torch.randn(18, 512) * 0.1)
+            return net_mod.iresnet50().state_dict()  # ArcFace init of encoder_face: overwritten by pp_model.pth
 
         with fake_torch_load(provider):
             m = PostProcessModel()
-        if self.checkpoints:
-            m.load_state_dict(self._ckpt('PostProcess/pp_model.pth')['model_state_dict'])
+        if self.ck:  # Blending.__init__: post_process.load_state_dict(torch.load(pp_checkpoint)['model_state_dict'])
+            rel = 'PostProcess/pp_model.pth'
+            self.ck.load_strict(m, self.ck.get(rel, 'model_state_dict'), rel, 'model_state_dict', 'PostProcessModel')
         else:
             tame_random_convs(m)
         return m.eval()
+
+
+def check_src(src: Path) -> None:
+    needed = ['hair_swap.py', 'models/Encoders.py', 'models/Blending.py', 'models/Net.py', 'models/Alignment.py',
+              'models/FeatureStyleEncoder/FSencoder.py', 'models/sean_codes/models/pix2pix_model.py']
+    missing = [p for p in needed if not (Path(src) / p).is_file()]
+    if missing:
+        raise ExportError('SRC_INVALID', f'{src} is not a HairFastGAN checkout: no {", ".join(missing)}',
+                          'pass --src a checkout of AIRI-Institute/HairFastGAN (git clone, or `hairstyler models import '
+                          '--download`)', missing=missing)
