@@ -1,13 +1,15 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { MANIFEST_FILE, manifestSchema, readManifest, type Manifest } from '../pipeline/runtime/manifest.js';
 import { createModelRegistry } from '../pipeline/runtime/model-registry.js';
+import { hairfastManifestPath } from '../pipeline/hairfast/graphs.js';
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 import { faceModels } from './prepare-face-models.js';
 import { hairfastModels } from './prepare-hairfast-models.js';
+import { registerImport } from './models-import.js';
 
 /** `models prepare` steps, in order. A HairFastGAN step goes here (with its own `--hairfast <kind>` option). */
 export const PREPARERS: readonly ModelPreparer[] = [faceModels, hairfastModels];
@@ -56,20 +58,26 @@ export function register(program: Command): void {
     out(`models prepare: ${built} built, ${results.length - built} up to date (${(performance.now() - started).toFixed(0)} ms)`);
   });
 
+  registerImport(models);
+
   models
     .command('verify')
     .description('check every model file in the manifest (size and sha256); exits non-zero listing problems')
     .option('--models-dir <dir>', 'models directory (default: MODELS_DIR)')
     .action((options: CommonOptions) => {
-      const registry = createModelRegistry({ modelsDir: modelsDirOf(options) });
-      const problems = registry.verifyAll();
+      const modelsDir = modelsDirOf(options);
+      const registry = createModelRegistry({ modelsDir });
+      // the installed HairFastGAN graphs too (contract, export or import): their manifest lists sha256 and size
+      const hairfastPath = hairfastManifestPath(modelsDir);
+      const hairfast = existsSync(hairfastPath) ? createModelRegistry({ modelsDir }, { manifest: readManifest(hairfastPath) }) : undefined;
+      const problems = [...registry.verifyAll(), ...(hairfast?.verifyAll() ?? [])];
       for (const p of problems) process.stderr.write(`${p.code} ${p.model}: ${p.detail}\n`);
-      const total = Object.keys(registry.manifest.models).length;
+      const total = Object.keys(registry.manifest.models).length + Object.keys(hairfast?.manifest.models ?? {}).length;
       if (problems.length > 0) {
         const first = problems[0]!;
         throw new HairError(first.code, { model: first.model, file: first.file }, { detail: `${problems.length} of ${total} models failed verification` });
       }
-      out(`models verify: ${total} of ${total} models OK`);
+      out(`models verify: ${total} of ${total} models OK${hairfast ? ` (${Object.keys(hairfast.manifest.models).length} of them HairFastGAN graphs in ${hairfastPath})` : ''}`);
     });
 
   models

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../shared/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { createTryOnEngine } from '../pipeline/index.js';
@@ -12,8 +12,7 @@ interface PresetsBuildOptions {
 }
 
 /** `hairstyler presets build`: computes every built-in preset's cache into PRESET_CACHE_DIR for the installed models. */
-export async function runPresetsBuild(options: PresetsBuildOptions): Promise<void> {
-  const config = loadConfig();
+export async function runPresetsBuild(options: PresetsBuildOptions, config: Config = loadConfig()): Promise<void> {
   const styles = readStylesManifest(config.STYLES_DIR);
   const file = stylesManifestPath(config.STYLES_DIR);
   if (!styles) throw new HairError('CONFIG_INVALID', { file }, { detail: `${file} is missing` });

@@ -12,7 +12,8 @@ import { createSessionManager } from './runtime/ort.js';
  * alignment, no paste-back, no presets. For parity runs against the official `HairFast.swap`, which takes aligned
  * images, and for debugging the graphs. The try-on engine (index.ts) is the path for photos.
  */
-export type AlignedTransferConfig = Pick<PipelineConfig, 'MODELS_DIR' | 'HAIR_EP' | 'HAIR_PRECISION' | 'ORT_INTRA_OP_THREADS'>;
+export type AlignedTransferConfig = Pick<PipelineConfig, 'MODELS_DIR' | 'HAIR_EP' | 'HAIR_PRECISION' | 'ORT_INTRA_OP_THREADS'>
+  & Partial<Pick<PipelineConfig, 'HAIR_SWAP'>>;
 
 export interface AlignedTransferDeps {
   logger?: Logger;
@@ -48,7 +49,7 @@ export async function createAlignedTransfer(config: AlignedTransferConfig, deps:
   const manager = createSessionManager(config, deps.logger ? { logger: deps.logger } : {});
   let graphs: Awaited<ReturnType<typeof loadHairfastGraphs>>;
   try {
-    graphs = await loadHairfastGraphs({ modelsDir: config.MODELS_DIR, warm: deps.warm ?? false, precision: config.HAIR_PRECISION }, { manager, ...(deps.logger ? { logger: deps.logger } : {}) });
+    graphs = await loadHairfastGraphs({ modelsDir: config.MODELS_DIR, warm: deps.warm ?? false, precision: config.HAIR_PRECISION, ...(config.HAIR_SWAP ? { composites: config.HAIR_SWAP } : {}) }, { manager, ...(deps.logger ? { logger: deps.logger } : {}) });
   } catch (error) {
     await manager.dispose();
     throw error;

@@ -20,6 +20,8 @@ export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
 export type HairfastPrecisionChoice = (typeof HAIRFAST_PRECISIONS)[number];
 /** The graph variants a worker actually loads. */
 export type HairfastPrecision = Exclude<HairfastPrecisionChoice, 'auto'>;
+export const HAIR_SWAP_CHOICES = ['auto', 'on', 'off'] as const;
+export type HairSwapChoice = (typeof HAIR_SWAP_CHOICES)[number];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -48,6 +50,8 @@ const pipelineSchema = z.object({
   HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto')
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
+  HAIR_SWAP: z.enum(HAIR_SWAP_CHOICES).default('auto')
+    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it on a GPU provider, not on the CPU, where one run of the exported graphs would hold the worker\'s thread about 30 s (onnxruntime-node runs on it); `on` / `off` force it.'),
   HAIR_BATCH_MAX: int(1, 64).default(8)
     .describe('Most try-ons run together in one batch through the per-request HairFastGAN graph (`swap`); 1 turns batching off.'),
   HAIR_BATCH_WAIT_MS: int(0, 1_000).default(10)

@@ -51,6 +51,21 @@ export const ERROR_TABLE = {
   MODEL_INVALID: { retryable: false, userFacing: false },
   EP_UNAVAILABLE: { retryable: false, userFacing: false },
   CONFIG_INVALID: { retryable: false, userFacing: false },
+  // `hairstyler models import` (operator-facing: exit 2). The CHECKPOINT_*, CLIP_*, SRC_INVALID, CONTRACT_MISMATCH and
+  // EXPORT_FAILED codes are the exporter's (tools/hairfast-export/hairfast_export/errors.py), passed through.
+  IMPORT_TREE_INCOMPLETE: { retryable: false, userFacing: true },
+  IMPORT_INTERRUPTED: { retryable: false, userFacing: true },
+  IMPORT_INSTALL_FAILED: { retryable: false, userFacing: true },
+  CHECKPOINT_MISSING: { retryable: false, userFacing: true },
+  CHECKPOINT_UNREADABLE: { retryable: false, userFacing: true },
+  CHECKPOINT_UNSAFE: { retryable: false, userFacing: true },
+  CHECKPOINT_KEYS: { retryable: false, userFacing: true },
+  CHECKPOINT_SHAPES: { retryable: false, userFacing: true },
+  CLIP_MISSING: { retryable: false, userFacing: true },
+  CLIP_UNSUPPORTED: { retryable: false, userFacing: true },
+  SRC_INVALID: { retryable: false, userFacing: true },
+  CONTRACT_MISMATCH: { retryable: false, userFacing: true },
+  EXPORT_FAILED: { retryable: false, userFacing: true },
   INTERNAL: { retryable: false, userFacing: false },
 } as const satisfies Record<string, { retryable: boolean; userFacing: boolean }>;
 

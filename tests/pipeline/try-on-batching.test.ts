@@ -35,7 +35,7 @@ describe('try-on engine batching', () => {
       return real.runTensors(session, feeds, fetches);
     };
     // A long wait: a batch must go because everyone joined, not because the timer fired.
-    const config = testConfig({ MODELS_DIR: modelsDir, PRESET_CACHE_DIR: cacheDir, STYLES_DIR: 'styles', HAIR_BATCH_MAX: '4', HAIR_BATCH_WAIT_MS: '1000' });
+    const config = testConfig({ MODELS_DIR: modelsDir, PRESET_CACHE_DIR: cacheDir, STYLES_DIR: 'styles', HAIR_BATCH_MAX: '4', HAIR_BATCH_WAIT_MS: '1000', HAIR_SWAP: 'on' });
     engine = await createTryOnEngine(config, { warm: false, manager });
     // One at a time: batch 1 each (and the presets get cached).
     for (const request of requests) sequential.push((await engine.tryOn(request)).image.data);

@@ -10,6 +10,10 @@ Every checkpoint is loaded strictly (hairfast_export/checkpoints.py); a failure 
 on stderr and {"event": "error", ...} on stdout, exit status 2. Progress and the keys no loader used are JSON
 lines with an "event" field on stdout (what `hairstyler models import` renders).
 
+Graphs are the contract's split graphs; with --composites (or --only swap) also its composites (`swap`: the
+per-request graph over the same modules, with a symbolic batch dimension, traced at batch 2; over 2 GB, so its
+weights go to swap.onnx.data). --fp16 covers the split graphs (to_fp16.py has no external-data path yet).
+
 --fp16 converts each exported fp32 graph (to_fp16.py); it needs no half-precision kernels on the tracing device.
 
 The architectures always come from --src (a checkout of AIRI-Institute/HairFastGAN, imported at run time and never
@@ -37,7 +41,7 @@ from hairfast_export.graphs import Builders, example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
 from hairfast_export.fp16 import DEFAULT_LIMIT  # noqa: E402
 from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, export_onnx, feeds_of, load_contract,  # noqa: E402
-                                     run_ort, sha256, stamp_output_shapes)
+                                     run_ort, sha256, stamp_output_shapes, symbolic_axes)
 from hairfast_export.rows import emit  # noqa: E402
 from to_fp16 import write_fp16_variant  # noqa: E402
 
@@ -75,10 +79,15 @@ def gpu_bench(mod, inp, device, repeats: int = 3) -> dict:
 def max_abs(spec: dict, got: dict, want: tuple) -> float:
     errs = []
     for s, w in zip(spec['outputs'], want):
-        if list(got[s['name']].shape) != list(s['shape']):
+        shape = list(got[s['name']].shape)
+        if len(shape) != len(s['shape']) or any(isinstance(d, int) and d != g for d, g in zip(s['shape'], shape)):
             raise RuntimeError(f"output {s['name']} has shape {list(got[s['name']].shape)}, contract {s['shape']}")
         errs.append((torch.from_numpy(got[s['name']]).double() - w.detach().cpu().double()).abs().max().item())
     return max(errs)
+
+
+def contract_graphs() -> dict:
+    return load_contract()['graphs']
 
 
 def export_graph(name, spec, builders, args, device, kind, version, manifest, manifest_path) -> list[dict]:
@@ -97,8 +106,8 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
             row['torch_s'] = round(time.time() - t_torch, 2)
         want = tuple(w.float().cpu() for w in (want if isinstance(want, tuple) else (want,)))
     t_export = time.time()
-    export_onnx(module, inputs, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
-                opset=args.opset)
+    data = export_onnx(module, inputs, [s['name'] for s in spec['inputs']], [s['name'] for s in spec['outputs']], path,
+                       opset=args.opset, dynamic_axes=symbolic_axes(spec))
     del module
     row['export_s'] = round(time.time() - t_export, 1)
     stamp_output_shapes(path, spec)
@@ -117,6 +126,10 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
         'params': costs.params(model), 'gmac': round(gmac, 3),
         'notes': notes_for(kind, args),
     }
+    if data is not None:
+        # over 2 GB: the weights are in <file>.data next to it (onnxruntime reads it from the model's directory)
+        entry['externalData'] = {'file': f'hairfast/{data.name}', 'sha256': sha256(data), 'bytes': data.stat().st_size}
+        entry['notes'] += f'; weights in {data.name}'
     del model
     if uncounted:
         entry['notes'] += f'; gmac is a lower bound ({uncounted} matrix/conv nodes without inferred shapes)'
@@ -130,7 +143,7 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
         entry['notes'] += f"; export check: max-abs {row['max_abs']:.3g} vs torch"
     manifest['models'][name] = entry
     rows = [row]
-    if args.fp16:
+    if args.fp16 and name in contract_graphs():
         # half precision is made from the fp32 graph (to_fp16.py), not traced: see hairfast_export/fp16.py
         rows.append(write_fp16_variant(name, spec, path, manifest, seed=args.seed, limit=args.fp16_limit,
                                        check=args.check))
@@ -188,6 +201,9 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', type=Path, default=REPO_ROOT / 'models' / 'hairfast')
     p.add_argument('--only', type=str, default='', help='comma-separated graph names (default: all)')
+    p.add_argument('--composites', action='store_true',
+                   help='also export the composites (swap: ~4.3 GB fp32 in swap.onnx.data) after the split graphs; '
+                   '`--only swap` exports it alone')
     p.add_argument('--fp16', action='store_true', help='also write half-precision variants (<name>_fp16, to_fp16.py)')
     p.add_argument('--fp16-limit', type=float, default=DEFAULT_LIMIT,
                    help='--fp16: nodes whose tensors exceed this magnitude on the example inputs stay float32')
@@ -213,10 +229,12 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     contract = load_contract()
-    names = [n for n in args.only.split(',') if n] or list(contract['graphs'])
-    unknown = [n for n in names if n not in contract['graphs']]
+    specs = {**contract['graphs'], **contract.get('composites', {})}
+    names = [n for n in args.only.split(',') if n] or list(contract['graphs']) + (
+        list(contract.get('composites', {})) if args.composites else [])
+    unknown = [n for n in names if n not in specs]
     if unknown:
-        print(f"Expected graph names from {sorted(contract['graphs'])} for --only but received {unknown}", file=sys.stderr)
+        print(f"Expected graph names from {sorted(specs)} for --only but received {unknown}", file=sys.stderr)
         return 2
     device = torch.device(args.device)
     kind, args.tree = tree_kind(args.checkpoints)
@@ -236,8 +254,7 @@ def run(args) -> int:
         event('graph', graph=name, index=i, total=len(names), elapsed_s=round(time.time() - started, 1))
         t0 = time.time()
         try:
-            rows = export_graph(name, contract['graphs'][name], builders, args, device, kind, version, manifest,
-                                manifest_path)
+            rows = export_graph(name, specs[name], builders, args, device, kind, version, manifest, manifest_path)
             report.extend(rows)
         except ExportError:
             raise

@@ -33,6 +33,8 @@ from hairfast_export.official import Official  # noqa: E402
 
 MARKER = '.hairstyler-tree.json'
 CLIP_REL = '../clip/ViT-B-32.pt'  # relative to pretrained_models/: CLIP is not part of the official tree
+# torchvision's resnet18 as torch hub caches it (TORCH_HOME=<out>/torch-hub): both BiSeNets load it at construction
+TORCH_HUB_REL = '../torch-hub/hub/checkpoints/resnet18-5c106cde.pth'
 
 # file -> graphs whose export reads it (export.py --checkpoints); [] = read only by the official constructors
 FILES: dict[str, list[str]] = {
@@ -52,6 +54,7 @@ FILES: dict[str, list[str]] = {
     'PostProcess/pp_model.pth': ['refine'],
     'PostProcess/latent_avg.pt': ['refine'],
     'ArcFace/backbone_ir50.pth': [],
+    TORCH_HUB_REL: [],
 }
 
 
@@ -130,6 +133,10 @@ class TreeBuilder:
             return {'model_state_dict': o.post_process().state_dict()}
         if rel == 'PostProcess/latent_avg.pt':
             return o.post_process().latent_avg
+        if rel == TORCH_HUB_REL:
+            import torchvision
+            self._seed(17)
+            return torchvision.models.resnet18().state_dict()
         if rel == 'ArcFace/backbone_ir50.pth':
             import models.Net as net_mod
             self._seed(15)

@@ -5,6 +5,14 @@
   parity.py --src /tmp/hairfast-src --models models/hairfast --seed 0 [--only a,b] [--markdown docs/parity.md]
   parity.py ... --e2e [--mode both|shape|color|same] [--ts]   # HairFast.swap vs the graph chain (or `hairstyler transfer`)
   parity.py ... --precision fp16 [--e2e ...]   # the <name>_fp16 graphs (fp16 storage, float32 arithmetic per op)
+  parity.py ... --tree TREE [--e2e ...]         # the official networks read from an official-format tree
+                                                # (official_tree.py): HairFast built by its own constructor and
+                                                # loaders (hairfast_export/official_hairfast.py); e2e = its swap
+
+With --tree the official side is `hair_swap.HairFast(args)` itself reading TREE/pretrained_models (and the CLIP file
+at TREE/clip); `--tree-loader lines` (trees with only some files: the CI round trip) instead runs only the loading
+lines of the official module that reads each file (Blending.__init__ for color_mod; align_f and blend_masks read
+none).
 
 The official side runs the repo's own functions and modules (get_segmentation, get_hair_face_code, get_new_shape,
 Zencoder, decode_sean, get_latents, Alignment.align_images, DilateErosion, ClipBlendingModel, PostProcessModel,
@@ -87,13 +95,87 @@ def to_bisenet(x):
     return T.Normalize(*IMAGENET)(x)
 
 
-class References:
-    """Official computations for each contract graph, on fresh official networks with the export's seed."""
+class FromHairFast:
+    """Official's interface over the networks an officially constructed HairFast holds (nothing rebuilt)."""
 
-    def __init__(self, src: Path, seed: int, device: str = 'cpu', checkpoints: Path | None = None):
+    def __init__(self, hf, src: Path):
+        self.hf, self.src = hf, Path(src)
+
+    def official_generator(self):
+        return self.hf.net.generator.eval()
+
+    def bisenet(self):
+        from models.CtrlHair.external_code.face_parsing.my_parsing_util import FaceParsing
+        return FaceParsing.bise_net
+
+    def rotate_model(self):
+        return self.hf.align.rotate_model
+
+    def mask_generator(self):
+        return self.hf.align.mask_generator
+
+    def sean_generator(self):
+        return self.hf.align.sean_model.netG
+
+    def e4e(self):
+        return self.hf.embed.e4e.encoder, self.hf.embed.e4e.latent_avg
+
+    def fs_encoder(self):
+        return self.hf.embed.encoder.enc, self.hf.embed.encoder.dlatent_avg
+
+    def blending_encoder(self):
+        return self.hf.blend.blending_encoder
+
+    def clip_visual(self):
+        return self.hf.blend.blending_encoder.clip_model.visual
+
+    def post_process(self):
+        return self.hf.blend.post_process
+
+    def sean_mean_codes(self):
+        return Official.sean_mean_codes(self)
+
+
+class FromLoadingLines:
+    """For a tree with only some files: the official loading lines for the file a graph reads, nothing else."""
+
+    def __init__(self, tree: Path):
+        self.tree = Path(tree) / 'pretrained_models'
+
+    def blending_encoder(self):
+        from models.Encoders import ClipBlendingModel  # Blending.__init__, line for line:
+        blending_checkpoint = torch.load(str(self.tree / 'Blending' / 'checkpoint.pth'))
+        blending_encoder = ClipBlendingModel(blending_checkpoint.get('clip', "ViT-B/32"))
+        blending_encoder.load_state_dict(blending_checkpoint['model_state_dict'], strict=False)
+        return blending_encoder.eval()
+
+    def clip_visual(self):
+        return self._blending_clip
+
+    def __getattr__(self, name):
+        raise SystemExit(f'--tree-loader lines covers color_mod, align_f, blend_masks; {name} needs the full tree')
+
+
+class References:
+    """Official computations for each contract graph, on fresh official networks with the export's seed, or (tree)
+    on the networks the official loaders read from an official-format tree."""
+
+    def __init__(self, src: Path, seed: int, tree: Path | None = None, loader: str = 'hairfast', device: str = 'cpu'):
         self.src = src
-        self.o = Official(src, checkpoints, seed)
-        patch_official_for_cpu(src, device)
+        self.hf = None
+        if tree is None:
+            self.o = Official(src, None, seed)
+            patch_official_for_cpu(src, device)
+        elif loader == 'hairfast':
+            from hairfast_export.official_hairfast import construct_hairfast
+            t0 = time.time()
+            self.hf, self.workdir = construct_hairfast(src, tree)
+            self.construct_s = round(time.time() - t0, 1)
+            self.o = FromHairFast(self.hf, src)
+        else:
+            Official(src, None, seed)  # the exporter's stubs (CUDA ops, clip): color_mod takes CLIP embeddings as inputs
+            patch_official_for_cpu(src)
+            self.o = FromLoadingLines(tree)
 
     def _segment(self, x):
         from models.Net import get_segmentation
@@ -220,7 +302,8 @@ class References:
     def _blending(self):
         if not hasattr(self, 'blend'):
             self.blend = self.o.blending_encoder()
-            self.blend.clip_model.visual.load_state_dict(self.o.clip_visual().state_dict())
+            if isinstance(self.o, Official):  # random mode: the exporter's ViT weights (a tree: clip.load's own)
+                self.blend.clip_model.visual.load_state_dict(self.o.clip_visual().state_dict())
         return self.blend
 
     def clip_visual(self, image):
@@ -270,14 +353,26 @@ class FSEncoderShim:
 def official_swap(refs: 'References', face, shape, color):
     """hair_swap.HairFast.swap on the official Embedding / Alignment / Blending code, assembled without their
     checkpoint-loading constructors (the networks are the seeded ones the export used)."""
+    if refs.hf is not None:  # the officially constructed HairFast: its own swap, nothing assembled
+        return refs.hf.swap(face, shape, color)
     hf = build_official(refs)
     with cwd(refs.src):
         return hf.swap(face, shape, color)
 
 
+def swap_dir(refs: 'References') -> Path:
+    """Where the official swap runs: its relative paths are the checkout's, or the tree's working directory."""
+    return Path(refs.workdir) if refs.hf is not None else Path(refs.src)
+
+
 def build_official(refs: 'References', device: str = 'cpu'):
     """The official hair_swap.HairFast over the seeded networks, on `device` (build once, then call .swap(face,
-    shape, color) inside cwd(refs.src) as often as wanted: bench_official.py times it warm)."""
+    shape, color) inside cwd(swap_dir(refs)) as often as wanted: bench_official.py times it warm). With a tree
+    (References(..., tree=...)), the HairFast the official constructor built from it (CPU)."""
+    if refs.hf is not None:
+        if device != 'cpu':
+            raise SystemExit('an official-format tree is constructed on the CPU only; use the seeded networks on a GPU')
+        return refs.hf
     import torchvision.transforms as T
     from torch import nn
     import hair_swap
@@ -362,10 +457,12 @@ class GraphFiles:
         return self._done[name]
 
 
-def graph_swap(models: 'GraphFiles', face, shape, color) -> tuple[np.ndarray, dict]:
+def graph_swap(models: 'GraphFiles', face, shape, color, merged: bool = False) -> tuple[np.ndarray, dict]:
     """The contract's flow (graphs.contract.json "flow"), every step an exported graph. Inputs that are the same
     tensor object are the same image (as after the official equal_replacer): per-image work runs once for them, but
-    the shape module, alignment and blending run in full, as they do in the official code ("officialShortcuts")."""
+    the shape module, alignment and blending run in full, as they do in the official code ("officialShortcuts").
+    merged: after the per-image graphs, one run of the `swap` composite fed as src/pipeline/hairfast/swap.ts feeds
+    it (times then also holds its feeds under 'swap_feeds')."""
     times = {}
 
     def g(name, **feeds):
@@ -385,6 +482,10 @@ def graph_swap(models: 'GraphFiles', face, shape, color) -> tuple[np.ndarray, di
         code = g('sean_encode', image_256=e['image_256'], mask=mask)['codes']
         per[id(img)] = dict(e, mask=mask, code=code, F=e['f_mix'] if len(distinct) > 1 else e['f'])
     fa, sh, co = per[id(face)], per[id(shape)], per[id(color)]
+    if merged:
+        feeds = swap_feeds(g, fa, sh, co, shape is face, color is face)
+        image = g('swap', **feeds)['image']
+        return image[0], dict(times, swap_feeds=feeds)
     face_code = {}
 
     def target(other_img):
@@ -409,6 +510,25 @@ def graph_swap(models: 'GraphFiles', face, shape, color) -> tuple[np.ndarray, di
     r = g('refine', image_norm_face=fa['image_norm_256'], blend_256=blend_256)
     image = g('g_f64_to_img', s=r['s_final'], f=r['f_final'])['image']
     return image[0], times
+
+
+def swap_feeds(g, fa: dict, sh: dict, co: dict, shape_is_face: bool, color_is_face: bool) -> dict:
+    """The swap composite's inputs for one request (src/pipeline/hairfast/swap.ts): a colour reference brings its
+    own CLIP embedding, as a colour preset's cache holds it (blend_masks + clip_visual on its own tensors)."""
+    if color_is_face:
+        clip = np.zeros((1, 512), np.float32)
+    else:
+        bm = g('blend_masks', image_norm_face=co['image_norm_256'], image_norm_color=co['image_norm_256'],
+               mask_face=co['mask'], mask_color=co['mask'], target_mask=co['mask'])
+        clip = g('clip_visual', image=bm['color_masked'])['embedding']
+    return {
+        'face_mask': fa['mask'], 'face_w': fa['w'], 'face_s': fa['s'], 'face_f': fa['f'], 'face_f_mix': fa['f_mix'],
+        'face_image_256': fa['image_256'], 'face_image_norm_256': fa['image_norm_256'],
+        'shape_is_face': np.array([shape_is_face]), 'shape_w': sh['w'], 'shape_mask': sh['mask'],
+        'shape_f_mix': sh['f_mix'], 'shape_codes': np.zeros((1, 19, 512), np.float32) if shape_is_face else sh['code'],
+        'color_is_face': np.array([color_is_face]), 'color_w': co['w'], 'color_s': co['s'], 'color_mask': co['mask'],
+        'color_image_norm_256': co['image_norm_256'], 'color_clip': clip,
+    }
 
 
 MODES = ('both', 'shape', 'color', 'same')
@@ -463,6 +583,12 @@ def psnr_of(got: np.ndarray, want: torch.Tensor) -> tuple[float, float]:
     return (float('inf') if mse == 0 else float(10 * np.log10(1.0 / mse))), float(diff.abs().max())
 
 
+def official_side(refs: References, args) -> str:
+    if refs.hf is not None:
+        return f'hair_swap.HairFast(args) constructed from {args.tree} (its own loaders)'
+    return f'official modules from {args.tree} (loading lines)' if args.tree else f'official modules, seed {args.seed}'
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--src', type=Path, required=True)
@@ -473,10 +599,17 @@ def main(argv=None) -> int:
     p.add_argument('--e2e', action='store_true', help='HairFast.swap vs the chained graphs on seeded images')
     p.add_argument('--mode', choices=MODES, default='both', help='--e2e inputs: both (3 images), shape (color = face), '
                    'color (shape = face), same (one image)')
+    p.add_argument('--swap', action='store_true', help='--e2e: also the `swap` composite (one graph after the per-image '
+                   'graphs): PSNR vs the official swap, max-abs vs the split chain, and its rows at batch 2 (this mode '
+                   'stacked with mode `same`) vs batch 1')
     p.add_argument('--ts', action='store_true', help='--e2e: compare with `node bin/hairstyler.js transfer --aligned` '
                    '(run `npm run build` first) instead of the Python graph chain; inputs are 8-bit exact')
     p.add_argument('--ts-models-dir', type=Path, help="MODELS_DIR for --ts (default: --models' parent, which must hold "
                    'hairfast/manifest.json)')
+    p.add_argument('--tree', type=Path, help='official-format tree (official_tree.py --out): the official side reads it '
+                   'through HairFast\'s own constructor and loaders')
+    p.add_argument('--tree-loader', choices=('hairfast', 'lines'), default='hairfast',
+                   help='lines: only the official loading lines of each graph\'s file (trees with some files)')
     p.add_argument('--precision', choices=('fp32', 'fp16'), default='fp32',
                    help='fp16: the <name>_fp16 graphs, computed as on a GPU (fp16.emulate_half); with --ts the '
                    'TypeScript runtime runs the fp16 files themselves (HAIR_PRECISION=fp16, CPU EP)')
@@ -485,7 +618,9 @@ def main(argv=None) -> int:
     files = GraphFiles(args.models, args.precision)
     manifest = json.loads((args.models / 'manifest.json').read_text())
     names = [n for n in args.only.split(',') if n] or [n for n in contract['graphs'] if n in manifest['models']]
-    refs = References(args.src, args.seed)
+    refs = References(args.src, args.seed, args.tree, args.tree_loader)
+    if refs.hf is not None:
+        emit({'event': 'official_constructed', 'seconds': refs.construct_s, 'tree': str(args.tree)}, args.json)
     torch.set_grad_enabled(False)
     if args.e2e:
         face, shape, color = mode_images(args.mode, args.seed, eight_bit=args.ts)
@@ -499,6 +634,7 @@ def main(argv=None) -> int:
             psnr, max_abs = psnr_of(got, want.reshape(got.shape))
             psnr_png, max_abs_png = psnr_of(report.pop('png'), want.reshape(got.shape))
             row = {'graph': 'end_to_end', 'side': 'hairstyler transfer --aligned', 'precision': args.precision,
+                   'official': official_side(refs, args),
                    'ts_precision': report.get('precision'), 'mode': args.mode, 'seed': args.seed,
                    'inputs': '8-bit', 'official_cpu_s': round(official_s, 1), 'psnr_db': round(psnr, 2), 'max_abs': max_abs,
                    'psnr_png_db': round(psnr_png, 2), 'max_abs_png': max_abs_png, 'official_image_std': float(want.std()),
@@ -510,7 +646,26 @@ def main(argv=None) -> int:
         got, times = graph_swap(files, face, shape, color)
         graphs_s = time.time() - t0
         psnr, max_abs = psnr_of(got, want)
+        if args.swap:
+            t0 = time.time()
+            merged, mtimes = graph_swap(files, face, shape, color, merged=True)
+            merged_s = time.time() - t0
+            m_psnr, m_max_abs = psnr_of(merged, want)
+            other = mode_images('same', args.seed + 1)
+            _, otimes = graph_swap(files, *other, merged=True)
+            feeds = mtimes.pop('swap_feeds')
+            other_feeds = otimes.pop('swap_feeds')
+            other_alone, _ = run_ort(files('swap'), other_feeds)
+            both, _ = run_ort(files('swap'), {k: np.concatenate([feeds[k], other_feeds[k]]) for k in feeds})
+            batch2 = max(float(np.abs(both['image'][0] - merged).max()),
+                         float(np.abs(both['image'][1] - other_alone['image'][0]).max()))
+            emit({'graph': 'swap', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
+                  'psnr_db_vs_official': round(m_psnr, 2), 'max_abs_vs_official': m_max_abs,
+                  'max_abs_vs_split_chain': float(np.abs(merged - got).max()), 'split_psnr_db_vs_official': round(psnr, 2),
+                  'batch2_rows_max_abs_vs_batch1': batch2, 'swap_wall_s': round(merged_s, 1),
+                  'ort_run_ms': {k: round(v, 1) for k, v in mtimes.items()}}, args.json)
         row = {'graph': 'end_to_end', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
+               'official': official_side(refs, args),
                'official_cpu_s': round(official_s, 1),
                'graphs_wall_s': round(graphs_s, 1), 'ort_run_ms': {k: round(v, 1) for k, v in times.items()},
                'psnr_db': round(psnr, 2), 'max_abs': max_abs,
@@ -524,7 +679,8 @@ def main(argv=None) -> int:
         want = getattr(refs, name)(*[t.clone() for t in inputs])
         official_s = time.time() - t0
         got, ort_ms = run_ort(files(name), feeds_of(spec, inputs))
-        row = {'graph': name, 'precision': args.precision, 'seed': args.seed, 'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
+        row = {'graph': name, 'precision': args.precision, 'seed': args.seed, 'official': official_side(refs, args),
+               'official_cpu_s': round(official_s, 2), 'ort_cpu_ms': round(ort_ms, 1),
                'outputs': output_errors(spec, got, {s['name']: w.detach().cpu().numpy() for s, w in zip(spec['outputs'], want)})}
         emit(row, args.json)
     return 0

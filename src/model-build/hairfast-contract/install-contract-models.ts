@@ -2,7 +2,7 @@ import { sha256 } from '../../shared/sha256.js';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CONTRACT_OPSET, graphContract, graphSpec } from '../../pipeline/hairfast/contract.js';
-import { hairfastManifestPath, HAIRFAST_DIR } from '../../pipeline/hairfast/graphs.js';
+import { hairfastManifestPath, HAIRFAST_DIR, installedKind } from '../../pipeline/hairfast/graphs.js';
 import { HairError } from '../../shared/errors.js';
 import { readManifest, toTensorSpec, type Manifest, type ModelKind } from '../../pipeline/runtime/manifest.js';
 import { buildContractModels } from './build-contract-models.js';
@@ -25,7 +25,7 @@ export interface HairfastPrepareResult {
 export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMode): HairfastPrepareResult {
   const manifestPath = hairfastManifestPath(modelsDir);
   const existing = existsSync(manifestPath) ? readManifest(manifestPath) : undefined;
-  const existingKind = existing ? Object.values(existing.models)[0]?.kind : undefined;
+  const existingKind = existing ? installedKind(existing, manifestPath) : undefined;
   if (mode === 'none') return { kind: existingKind ?? 'none', written: [], manifestPath };
   const contract = graphContract();
   if (existing && existingKind && existingKind !== 'contract') {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HairfastPrecision, HairfastPrecisionChoice } from '../../shared/config.js';
+import type { HairfastPrecision, HairfastPrecisionChoice, HairSwapChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest, type ModelKind } from '../runtime/manifest.js';
@@ -28,10 +28,23 @@ export interface GraphsConfig {
    */
   precision?: HairfastPrecisionChoice;
   /**
-   * Load the installed composites (`swap`) and skip the split graphs they replace. `false` loads the split chain only
-   * (parity tests compare the two). @defaultValue true
+   * `on`: load the installed composites (`swap`, in the chosen precision) instead of the split graphs they replace;
+   * `off`: the split chain only (parity tests compare the two); `auto`: on a GPU provider only (see
+   * {@link useComposites}). @defaultValue 'auto'
    */
-  composites?: boolean;
+  composites?: HairSwapChoice;
+}
+
+/**
+ * Whether the merged graph runs. onnxruntime-node runs a session on the JavaScript thread, so one run holds the
+ * event loop (BullMQ lock renewals, progress edits) for its whole length. On the CPU provider one `swap` run of the
+ * exported networks takes about 30 s (the sum of the per-request rows of docs/hairfast-graphs.md), as long as the job
+ * lock, where the split chain's longest graph takes 14 s; even the contract swap (≈ 0.25 s) held a loaded 2-core
+ * machine past the test worker's 5 s lock. On a GPU the whole run is milliseconds, and one run is what saves time.
+ */
+export function useComposites(choice: HairSwapChoice, executionProvider: string): boolean {
+  if (choice !== 'auto') return choice === 'on';
+  return executionProvider !== 'cpu';
 }
 
 export interface GraphsDeps {
@@ -72,6 +85,20 @@ export function variantKey(graph: GraphName, precision: HairfastPrecision): stri
   return precision === 'fp16' ? `${graph}_fp16` : graph;
 }
 
+/**
+ * The one kind of an installation. Kinds never mix, with one exception: random graphs over contract graphs (a partial
+ * `hairstyler models import --only` of a random-weight tree, as the CI round trip makes), which counts as random:
+ * neither produces a real hairstyle, so nothing is passed off as more than it is. Official graphs never mix.
+ */
+export function installedKind(manifest: Manifest, manifestPath: string): ModelKind {
+  const kinds = new Set(Object.values(manifest.models).map((m) => m.kind));
+  if (kinds.size === 2 && kinds.has('random') && kinds.has('contract')) return 'random';
+  if (kinds.size !== 1) {
+    throw new HairError('MODEL_INVALID', { file: manifestPath }, { detail: `${manifestPath} mixes model kinds: ${[...kinds].join(', ')}` });
+  }
+  return [...kinds][0]!;
+}
+
 export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps): Promise<HairfastGraphs> {
   const started = performance.now();
   const contract = graphContract();
@@ -84,20 +111,10 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     });
   }
   const manifest = readManifest(manifestPath);
-  const kinds = new Set(Object.values(manifest.models).map((m) => m.kind));
-  if (kinds.size !== 1) {
-    throw new HairError('MODEL_INVALID', { file: manifestPath }, { detail: `${manifestPath} mixes model kinds: ${[...kinds].join(', ')}` });
-  }
-  const kind = [...kinds][0]!;
-  // A composite is used when installed, and in fp16 too when the split graphs have fp16 variants (else it would
-  // hold the choice of precision back).
-  const splitFp16 = Object.keys(contract.graphs).every((name) => manifest.models[variantKey(name, 'fp16')]);
-  const installed = (name: GraphName) => manifest.models[name] && (!splitFp16 || manifest.models[variantKey(name, 'fp16')]);
-  const composites = config.composites === false ? [] : Object.keys(contract.composites).filter(installed);
-  const replaced = new Set(composites.flatMap((name) => contract.composites[name]!.replaces));
-  const graphNames = [...Object.keys(contract.graphs).filter((name) => !replaced.has(name)), ...composites];
+  const kind = installedKind(manifest, manifestPath);
   const choice = config.precision ?? 'auto';
-  const withoutFp16 = [...Object.keys(contract.graphs), ...composites].filter((name) => !manifest.models[variantKey(name, 'fp16')]);
+  const splitNames = Object.keys(contract.graphs);
+  const withoutFp16 = splitNames.filter((name) => !manifest.models[variantKey(name, 'fp16')]);
   if (choice === 'fp16' && withoutFp16.length > 0) {
     throw new HairError('MODEL_MISSING', { file: manifestPath }, {
       detail: `HAIR_PRECISION=fp16 but ${manifestPath} has no fp16 variant of ${withoutFp16.join(', ')}; run ` +
@@ -126,31 +143,40 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     return session;
   };
   let precision: HairfastPrecision = choice === 'auto' ? 'fp32' : choice;
-  let first = 0;
   if (choice === 'auto' && withoutFp16.length === 0) {
     if (deps.manager.ep !== undefined) {
       precision = deps.manager.ep === 'cpu' ? 'fp32' : 'fp16';
     } else {
       // The provider decides: load one graph in fp16 (the manager settles its provider on its first session), keep
       // fp16 on a GPU provider, and start over in fp32 on the CPU.
-      const probe = await load(graphNames[0]!, 'fp16');
+      const probe = await load(splitNames[0]!, 'fp16');
       if (probe.ep !== 'cpu') {
         precision = 'fp16';
-        sessions.set(graphNames[0]!, probe);
-        first = 1;
+        sessions.set(splitNames[0]!, probe);
       } else {
         await deps.manager.release(probe);
-        delete loaded[variantKey(graphNames[0]!, 'fp16')];
+        delete loaded[variantKey(splitNames[0]!, 'fp16')];
       }
     }
   }
-  for (const name of graphNames.slice(first)) sessions.set(name, await load(name, precision));
+  // The first graph (bisenet: every install and every flow needs it) settles the provider; then the composites.
+  if (!sessions.has(splitNames[0]!)) sessions.set(splitNames[0]!, await load(splitNames[0]!, precision));
   const executionProvider = deps.manager.ep ?? 'cpu';
+  const composites = useComposites(config.composites ?? 'auto', executionProvider)
+    ? Object.keys(contract.composites).filter((name) => manifest.models[variantKey(name, precision)])
+    : [];
+  const replaced = new Set(composites.flatMap((name) => contract.composites[name]!.replaces));
+  for (const name of [...splitNames.slice(1).filter((n) => !replaced.has(n)), ...composites]) {
+    sessions.set(name, await load(name, precision));
+  }
   const loadMs = performance.now() - started;
   if (precision === 'fp16' && executionProvider === 'cpu') {
     deps.logger?.warn({ precision, executionProvider }, 'fp16 hairfast graphs on the CPU provider: it computes most half-precision ops through casts and is much slower than fp32 (use HAIR_PRECISION=auto or fp32 on CPU hosts)');
   }
-  const modelsHash = modelsHashOf({ models: loaded });
+  // Over the split graphs in this precision, loaded or not: preset caches hold per-image outputs only, so whether
+  // swap runs (HAIR_SWAP, the provider) must not invalidate them; any split graph change does.
+  const splitEntries = splitNames.map((n) => variantKey(n, precision)).filter((key) => manifest.models[key]);
+  const modelsHash = modelsHashOf({ models: Object.fromEntries(splitEntries.map((key) => [key, manifest.models[key]!])) });
   const entries = Object.values(loaded);
   const mib = (pick: (e: (typeof entries)[number]) => number | undefined) =>
     entries.every((e) => pick(e) !== undefined) ? Math.round(entries.reduce((sum, e) => sum + pick(e)!, 0) / 2 ** 20) : undefined;

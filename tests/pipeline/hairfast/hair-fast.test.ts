@@ -17,7 +17,7 @@ describe('hairFast flow (split chain)', () => {
 
   beforeAll(async () => {
     manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
-    graphs = await loadHairfastGraphs({ modelsDir: contractModelsDir(), warm: false, composites: false }, { manager });
+    graphs = await loadHairfastGraphs({ modelsDir: contractModelsDir(), warm: false, composites: 'off' }, { manager });
     faceImage = await aligned1024(ASTRONAUT);
     shapeImage = await aligned1024(ASTRONAUT, { flop: true });
     colorImage = await aligned1024(ASTRONAUT, { tint: [1.3, 0.7, 0.4] });

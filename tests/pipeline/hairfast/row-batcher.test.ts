@@ -17,7 +17,7 @@ describe('row batcher over the swap graph', () => {
 
   beforeAll(async () => {
     manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
-    graphs = await loadHairfastGraphs({ modelsDir: contractModelsDir(), warm: false }, { manager });
+    graphs = await loadHairfastGraphs({ modelsDir: contractModelsDir(), warm: false, composites: 'on' }, { manager });
     const ctx = graphContext(graphs);
     const embed = async (key: string, options: Parameters<typeof aligned1024>[1] = {}): Promise<ImageEmbedding> => {
       const e = await embedImage(ctx, key, await aligned1024(ASTRONAUT, options));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../../src/pipeline/engine.js';
 import { colorEmbedding } from '../../../src/pipeline/hairfast/blend.js';
 import { embedImage, seanCodes, type ImageEmbedding } from '../../../src/pipeline/hairfast/embed.js';
-import { graphContext, loadHairfastGraphs, type HairfastGraphs } from '../../../src/pipeline/hairfast/graphs.js';
+import { graphContext, loadHairfastGraphs, useComposites, type HairfastGraphs } from '../../../src/pipeline/hairfast/graphs.js';
 import { hairFast, hairFastMerged, hairFastSplit } from '../../../src/pipeline/hairfast/hair-fast.js';
 import { createSessionManager, type SessionManager } from '../../../src/pipeline/runtime/ort.js';
 import { aligned1024, ASTRONAUT, contractModelsDir } from './fixtures.js';
@@ -22,8 +22,8 @@ describe('swap graph (merged) = split chain', () => {
   beforeAll(async () => {
     manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
     const modelsDir = contractModelsDir();
-    graphs = await loadHairfastGraphs({ modelsDir, warm: false }, { manager });
-    split = await loadHairfastGraphs({ modelsDir, warm: false, composites: false }, { manager });
+    graphs = await loadHairfastGraphs({ modelsDir, warm: false, composites: 'on' }, { manager });
+    split = await loadHairfastGraphs({ modelsDir, warm: false, composites: 'off' }, { manager });
     images.face = await aligned1024(ASTRONAUT);
     images.shape = await aligned1024(ASTRONAUT, { flop: true });
     images.color = await aligned1024(ASTRONAUT, { tint: [1.3, 0.7, 0.4] });
@@ -71,6 +71,21 @@ describe('swap graph (merged) = split chain', () => {
     expect(graphs.has('swap') && !graphs.has('rotate') && !graphs.has('g_f64_to_img')).toBe(true);
     expect(['bisenet', 'embed', 'sean_encode', 'blend_masks', 'clip_visual'].every((g) => graphs.has(g))).toBe(true);
     expect(split.has('swap') || !split.has('rotate')).toBe(false);
+  });
+
+  it('auto: the CPU provider runs the split chain (one swap run would hold the JS thread), a GPU provider swap', async () => {
+    const own = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
+    try {
+      const cpu = await loadHairfastGraphs({ modelsDir: contractModelsDir(), warm: false }, { manager: own });
+      expect([cpu.executionProvider, cpu.has('swap'), cpu.has('rotate')]).toEqual(['cpu', false, true]);
+    } finally {
+      await own.dispose();
+    }
+    expect(useComposites('auto', 'cuda')).toBe(true);
+    expect(useComposites('auto', 'webgpu')).toBe(true);
+    expect(useComposites('auto', 'cpu')).toBe(false);
+    expect(useComposites('on', 'cpu')).toBe(true);
+    expect(useComposites('off', 'cuda')).toBe(false);
   });
 
   it.each(MODES)('%s: the same image and alpha, in one graph run', async (mode, roles) => {

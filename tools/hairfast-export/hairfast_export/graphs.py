@@ -100,7 +100,8 @@ class CtrlFaceEnc(nn.Module):
     def forward(self, mask):
         oh = ops.one_hot(mask, 19, _dtype(self.enc))
         face = torch.cat([oh[:, :HAIR], oh[:, HAIR + 1:]], dim=1)
-        feature = self.enc.layers(torch.cat([face, self.pos.to(face.dtype)], dim=1)).flatten(1)
+        pos = self.pos.to(face.dtype).expand(face.shape[0], -1, -1, -1)
+        feature = self.enc.layers(torch.cat([face, pos], dim=1)).flatten(1)
         return self.enc.out_layer(feature)
 
 
@@ -112,7 +113,8 @@ class CtrlHairEnc(nn.Module):
 
     def forward(self, mask):
         hair = _hair(mask, _dtype(self.enc))
-        feature = self.enc.layers(torch.cat([hair, self.pos.to(hair.dtype)], dim=1)).flatten(1)
+        pos = self.pos.to(hair.dtype).expand(hair.shape[0], -1, -1, -1)
+        feature = self.enc.layers(torch.cat([hair, pos], dim=1)).flatten(1)
         return self.enc.out_layer(feature)  # the VAE mean (forward_hair_encoder(testing=True))
 
 
@@ -212,22 +214,32 @@ class EmbedGraph(nn.Module):
 
 
 class AlignF(nn.Module):
+    """Per row of a batch (swap stacks requests on dim 0): f_e4e holds each row's (face, shape) pair."""
+
     def forward(self, f_face, f_shape, f_e4e, mask_face, mask_shape, target_mask):
         hm1, hm2, hmx = _hair(mask_face), _hair(mask_shape), _hair(target_mask)
-        masks = torch.cat([1 - (1 - hm1) * (1 - hmx), hmx, hm2 * hmx], dim=0)
-        dilate, erode = ops.dilate_erode(masks, SMOOTH)
-        free = torch.cat([dilate[0:1], erode[1:2], erode[2:3]], dim=0).to(f_face.dtype)
+        masks = torch.cat([1 - (1 - hm1) * (1 - hmx), hmx, hm2 * hmx], dim=1)
+        h, w = int(masks.shape[2]), int(masks.shape[3])
+        dilate, erode = ops.dilate_erode(masks.reshape(-1, 1, h, w), SMOOTH)
+        dilate, erode = dilate.reshape(-1, 3, h, w), erode.reshape(-1, 3, h, w)
+        free = torch.cat([dilate[:, 0:1], erode[:, 1:2], erode[:, 2:3]], dim=1).to(f_face.dtype)
         low = 1 - F.interpolate(free, size=(32, 32), mode='bicubic')
-        inter, out_new = f_e4e[0:1], f_e4e[1:2]
-        fa = inter + low[0:1] * (f_face - inter)
-        fa = out_new + low[1:2] * (fa - out_new)
-        return f_shape + low[2:3] * (fa - f_shape)
+        pairs = f_e4e.reshape(-1, 2, *f_e4e.shape[1:])
+        inter, out_new = pairs[:, 0], pairs[:, 1]
+        fa = inter + low[:, 0:1] * (f_face - inter)
+        fa = out_new + low[:, 1:2] * (fa - out_new)
+        return f_shape + low[:, 2:3] * (fa - f_shape)
 
 
 class BlendMasks(nn.Module):
+    """Per row of a batch (swap stacks requests on dim 0)."""
+
     def forward(self, image_norm_face, image_norm_color, mask_face, mask_color, target_mask):
-        d, e = ops.dilate_erode(torch.cat([_hair(mask_face), _hair(mask_color)], dim=0), SMOOTH)
-        hm_1d, hm_3d, hm_3e = d[0:1], d[1:2], e[1:2]
+        both = torch.cat([_hair(mask_face), _hair(mask_color)], dim=1)
+        h, w = int(both.shape[2]), int(both.shape[3])
+        d, e = ops.dilate_erode(both.reshape(-1, 1, h, w), SMOOTH)
+        d, e = d.reshape(-1, 2, h, w), e.reshape(-1, 2, h, w)
+        hm_1d, hm_3d, hm_3e = d[:, 0:1], d[:, 1:2], e[:, 1:2]
         hm_xd, _ = ops.dilate_erode(_hair(target_mask), SMOOTH)
         keep = ((1 - hm_1d) * (1 - hm_3d) * (1 - hm_xd)).to(image_norm_face.dtype)
         return image_norm_face * keep, image_norm_color * hm_3e.to(image_norm_color.dtype)
@@ -297,6 +309,68 @@ class GF64ToImg(nn.Module):
     def forward(self, s, f):
         image, _ = self.gen.synthesize(s, 5, 8, layer_in=f)
         return ((image + 1) / 2).clamp(0, 1)
+
+
+SWAP_PARTS = ('sean_encode', 'rotate', 'ctrl_face_enc', 'ctrl_hair_enc', 'ctrl_decode', 'sean_decode', 'e4e', 'align_f',
+              'blend_masks', 'clip_visual', 'color_mod', 'g_f32_to_img', 'refine', 'g_f64_to_img')
+
+
+def _rows(flag: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return flag.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def _either(flag: torch.Tensor, when_true: torch.Tensor, when_false: torch.Tensor) -> torch.Tensor:
+    return torch.where(_rows(flag, when_true), when_true, when_false)
+
+
+class SwapGraph(nn.Module):
+    """graphs.contract.json composites.swap: the split graphs' own modules, wired as the split chain of
+    src/pipeline/hairfast/hair-fast.ts (the official Alignment/Blending flow), over a batch of independent rows.
+    shape_is_face / color_is_face take the face's tensors for that role, as the official code passes the face as its
+    own shape or colour; F is unmixed when the face plays every role (Embedding mixes only for > 1 image)."""
+
+    def __init__(self, parts: dict):
+        super().__init__()
+        self.p = nn.ModuleDict({name: parts[name] for name in SWAP_PARTS})
+
+    def shape_module(self, face_w, face_code, w_other):
+        rot_mask = self.p['rotate'](face_w, w_other)
+        return self.p['ctrl_decode'](face_code, self.p['ctrl_hair_enc'](rot_mask))
+
+    def forward(self, face_mask, face_w, face_s, face_f, face_f_mix, face_image_256, face_image_norm_256,
+                shape_is_face, shape_w, shape_mask, shape_f_mix, shape_codes,
+                color_is_face, color_w, color_s, color_mask, color_image_norm_256, color_clip):
+        p = self.p
+        face_codes = p['sean_encode'](face_image_256, face_mask)
+        s_w = _either(shape_is_face, face_w, shape_w)
+        s_mask = _either(shape_is_face, face_mask, shape_mask)
+        s_codes = _either(shape_is_face, face_codes, shape_codes)
+        c_w = _either(color_is_face, face_w, color_w)
+        c_s = _either(color_is_face, face_s, color_s)
+        c_mask = _either(color_is_face, face_mask, color_mask)
+        c_norm = _either(color_is_face, face_image_norm_256, color_image_norm_256)
+        f_face = _either(torch.logical_and(shape_is_face, color_is_face), face_f, face_f_mix)
+        f_shape = _either(shape_is_face, f_face, shape_f_mix)
+
+        face_code = p['ctrl_face_enc'](face_mask)
+        target_shape = self.shape_module(face_w, face_code, s_w)
+        # each row's (face, shape) pair on consecutive rows, as sean_decode / e4e take them at batch 2
+        codes = torch.stack([face_codes, s_codes], dim=1).reshape(-1, *face_codes.shape[1:])
+        # (repeat_interleave's ONNX export fixes the batch size; expand + reshape keeps it symbolic)
+        pair_target = target_shape.unsqueeze(1).expand(-1, 2, -1, -1, -1).reshape(-1, *target_shape.shape[1:])
+        images = p['sean_decode'](codes, pair_target)
+        _, f_e4e = p['e4e'](images)
+        f_align = p['align_f'](f_face, f_shape, f_e4e, face_mask, s_mask, target_shape)
+
+        target_color = self.shape_module(face_w, face_code, c_w)
+        face_masked, color_masked = p['blend_masks'](face_image_norm_256, c_norm, face_mask, c_mask, target_color)
+        emb_face = p['clip_visual'](face_masked)
+        # a colour reference brings its own CLIP embedding (its preset cache); the face's is this request's
+        emb_color = _either(color_is_face, p['clip_visual'](color_masked), color_clip)
+        s_blend = p['color_mod'](face_s, c_s, emb_face, emb_color)
+        blend_256 = p['g_f32_to_img'](s_blend, f_align)
+        s_final, f_final = p['refine'](face_image_norm_256, blend_256)
+        return p['g_f64_to_img'](s_final, f_final), target_color
 
 
 def affine_layer_norms(module: nn.Module) -> nn.Module:
@@ -375,16 +449,21 @@ class Builders:
             return Refine(self.get('pp', o.post_process))
         if name == 'g_f64_to_img':
             return GF64ToImg(self.gen())
+        if name == 'swap':
+            return SwapGraph({part: self._build(part) for part in SWAP_PARTS})
         raise KeyError(f'Expected a graph name from the contract for name but received {name!r}')
 
 
-def example_inputs(graph: dict, seed: int = 0, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, ...]:
-    """Inputs shaped by the contract: float tensors in the ranges the flow produces, masks with face-like labels."""
+def example_inputs(graph: dict, seed: int = 0, dtype: torch.dtype = torch.float32, batch: int = 2) -> tuple[torch.Tensor, ...]:
+    """Inputs shaped by the contract (a symbolic dim is `batch`): float tensors in the ranges the flow produces,
+    masks with face-like labels, flags alternating."""
     g = torch.Generator().manual_seed(seed)
     out = []
     for spec in graph['inputs']:
-        shape = spec['shape']
-        if spec['dtype'] == 'int64':
+        shape = [batch if isinstance(d, str) else d for d in spec['shape']]
+        if spec['dtype'] == 'bool':
+            out.append(torch.arange(shape[0]) % 2 == 1)  # a batch of both values
+        elif spec['dtype'] == 'int64':
             labels = torch.randint(0, 19, shape, generator=g)
             # a blob of hair (13) so hair masks are non-empty
             labels[..., 40:120, 60:200] = HAIR

@@ -105,7 +105,8 @@ OP_PACKAGES = ['models.stylegan2.op', 'models.encoder4editing.models.stylegan2.o
                'models.FeatureStyleEncoder.pixel2style2pixel.models.stylegan2.op', 'pixel2style2pixel.models.stylegan2.op']
 
 
-def install_stubs(src: Path) -> None:
+def install_stubs(src: Path, clip: bool = True, model_zoo: bool = True) -> None:
+    """clip / model_zoo False: leave `clip` and torch's load_url alone (official_hairfast installs its own)."""
     src = str(Path(src).resolve())
     if src not in sys.path:
         sys.path.insert(0, src)
@@ -132,10 +133,12 @@ def install_stubs(src: Path) -> None:
             mpl.use = lambda *a, **k: None
             sys.modules['matplotlib'] = mpl
             sys.modules['matplotlib.pyplot'] = types.ModuleType('matplotlib.pyplot')
-    if 'clip' not in sys.modules:
+    if clip and 'clip' not in sys.modules:
         sys.modules['clip'] = _ClipStub()
-    import torch.utils.model_zoo as model_zoo
-    model_zoo.load_url = lambda *a, **k: {}  # BiSeNet's resnet18 ImageNet init: not needed, weights come later
+    if not model_zoo:
+        return
+    import torch.utils.model_zoo as zoo
+    zoo.load_url = lambda *a, **k: {}  # BiSeNet's resnet18 ImageNet init: not needed, weights come later
 
 
 @contextlib.contextmanager

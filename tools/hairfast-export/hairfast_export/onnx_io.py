@@ -36,14 +36,41 @@ def load_contract(path: Path = CONTRACT_PATH) -> dict:
 
 
 def export_onnx(module: torch.nn.Module, inputs: tuple, input_names: list[str], output_names: list[str], path: Path,
-                opset: int = DEFAULT_OPSET) -> None:
-    """torch.onnx.export with the TorchScript exporter on every torch version (2.x defaults to dynamo on new ones)."""
+                opset: int = DEFAULT_OPSET, dynamic_axes: dict | None = None) -> Path | None:
+    """torch.onnx.export with the TorchScript exporter on every torch version (2.x defaults to dynamo on new ones).
+
+    A model over protobuf's 2 GB (the `swap` composite) is written with its weights in one external file,
+    `<path>.data` next to it (torch writes one file per tensor; they are gathered here); returns that file, else None."""
     path.parent.mkdir(parents=True, exist_ok=True)
     kwargs = dict(input_names=input_names, output_names=output_names, opset_version=opset, do_constant_folding=True)
+    if dynamic_axes:
+        kwargs['dynamic_axes'] = dynamic_axes
     if 'dynamo' in inspect.signature(torch.onnx.export).parameters:
         kwargs['dynamo'] = False
-    with torch.no_grad():
-        torch.onnx.export(module, inputs, str(path), **kwargs)
+    with tempfile.TemporaryDirectory(prefix='hairfast-export-', dir=str(path.parent)) as tmp:
+        traced = Path(tmp) / path.name
+        with torch.no_grad():
+            torch.onnx.export(module, inputs, str(traced), **kwargs)
+        if len(list(Path(tmp).iterdir())) == 1:
+            shutil.move(str(traced), str(path))
+            return None
+        model = onnx.load(str(traced))  # reads the per-tensor files
+        data = path.with_name(path.name + '.data')
+        if data.exists():
+            data.unlink()
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=data.name, size_threshold=1024)
+        return data
+
+
+def symbolic_axes(graph: dict) -> dict:
+    """torch.onnx dynamic_axes for a contract graph's symbolic dims ({} for the split graphs, which are static)."""
+    axes = {}
+    for spec in graph['inputs'] + graph['outputs']:
+        named = {i: d for i, d in enumerate(spec['shape']) if isinstance(d, str)}
+        if named:
+            axes[spec['name']] = named
+    return axes
 
 
 def stamp_output_shapes(path: Path, graph: dict) -> None:
