@@ -14,7 +14,8 @@
  * Knobs: BENCH_PRECISIONS (fp32,fp16 on a GPU provider; fp32 on the CPU, whose EP has few half kernels),
  * BENCH_RUNS (5) after BENCH_WARMUP (1), BENCH_BATCHES (1,4,8,16 on a GPU; 1,2 on the CPU), BENCH_BATCH_ROUNDS
  * (3 on a GPU; 1 on the CPU), OFFICIAL_RUNS (3), OFFICIAL_WARMUP (1), OFFICIAL_DEVICE (cuda with HAIR_EP=cuda, else
- * cpu), HAIRFAST_SRC (unset: the official side is skipped, said so), PYTHON (/usr/bin/python3), BENCH_JSON (a file
+ * cpu), HAIRFAST_SRC (unset: the official side is skipped, said so), OFFICIAL_TREE (the official-format tree an
+ * export was made from: the official constructor reads the same weights; CPU only), PYTHON (/usr/bin/python3), BENCH_JSON (a file
  * for the results as JSON). p95 is the nearest rank: with 5 runs it is the slowest.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -104,7 +105,8 @@ async function runOfficial(src: string, images: { face: RgbImage; shape: RgbImag
     }
     const python = env['PYTHON'] ?? '/usr/bin/python3';
     const args = ['tools/hairfast-export/bench_official.py', '--src', src, '--seed', env['EXPORT_SEED'] ?? '0', '--images', dir,
-      '--runs', env['OFFICIAL_RUNS'] ?? '3', '--warmup', env['OFFICIAL_WARMUP'] ?? '1', '--device', OFFICIAL_DEVICE];
+      '--runs', env['OFFICIAL_RUNS'] ?? '3', '--warmup', env['OFFICIAL_WARMUP'] ?? '1', '--device', OFFICIAL_DEVICE,
+      ...(env['OFFICIAL_TREE'] ? ['--tree', env['OFFICIAL_TREE']] : [])];
     out(`official: ${python} ${args.join(' ')}`);
     const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, PYTHONWARNINGS: 'ignore' } });
     let stdout = '';

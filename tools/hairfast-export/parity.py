@@ -360,9 +360,19 @@ def official_swap(refs: 'References', face, shape, color):
         return hf.swap(face, shape, color)
 
 
+def swap_dir(refs: 'References') -> Path:
+    """Where the official swap runs: its relative paths are the checkout's, or the tree's working directory."""
+    return Path(refs.workdir) if refs.hf is not None else Path(refs.src)
+
+
 def build_official(refs: 'References', device: str = 'cpu'):
     """The official hair_swap.HairFast over the seeded networks, on `device` (build once, then call .swap(face,
-    shape, color) inside cwd(refs.src) as often as wanted: bench_official.py times it warm)."""
+    shape, color) inside cwd(swap_dir(refs)) as often as wanted: bench_official.py times it warm). With a tree
+    (References(..., tree=...)), the HairFast the official constructor built from it (CPU)."""
+    if refs.hf is not None:
+        if device != 'cpu':
+            raise SystemExit('an official-format tree is constructed on the CPU only; use the seeded networks on a GPU')
+        return refs.hf
     import torchvision.transforms as T
     from torch import nn
     import hair_swap
