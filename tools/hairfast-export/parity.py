@@ -546,7 +546,8 @@ def main(argv=None) -> int:
     p.add_argument('--only', type=str, default='')
     p.add_argument('--json', type=Path, help='append one JSON line per graph here')
     p.add_argument('--e2e', action='store_true', help='HairFast.swap vs the chained graphs on seeded images')
-    p.add_argument('--mode', choices=MODES, default='both', help='--e2e inputs: both (3 images), shape (color = face), '
+    p.add_argument('--mode', type=modes_arg, default='both', help='--e2e inputs (comma-separated: several modes in one run, '
+                   'the official side built once): both (3 images), shape (color = face), '
                    'color (shape = face), same (one image)')
     p.add_argument('--ts', action='store_true', help='--e2e: compare with `node bin/hairstyler.js transfer --aligned` '
                    '(run `npm run build` first) instead of the Python graph chain; inputs are 8-bit exact')
@@ -569,6 +570,23 @@ def main(argv=None) -> int:
         emit({'event': 'official_constructed', 'seconds': refs.construct_s, 'tree': str(args.tree)}, args.json)
     torch.set_grad_enabled(False)
     if args.e2e:
+        rc = 0
+        for mode in args.mode.split(','):
+            rc = rc or e2e(args, refs, files, mode)
+        return rc
+    return per_graph(args, refs, files, names, contract)
+
+
+def modes_arg(value: str) -> str:
+    bad = [m for m in value.split(',') if m not in MODES]
+    if bad:
+        raise argparse.ArgumentTypeError(f'Expected modes from {MODES} for --mode but received {bad}')
+    return value
+
+
+def e2e(args, refs, files, mode: str) -> int:
+    args = argparse.Namespace(**dict(vars(args), mode=mode))
+    if True:
         face, shape, color = mode_images(args.mode, args.seed, eight_bit=args.ts)
         t0 = time.time()
         want = official_swap(refs, face, shape, color)
@@ -600,6 +618,10 @@ def main(argv=None) -> int:
                'official_image_std': float(want.std())}
         emit(row, args.json)
         return 0
+    return 0
+
+
+def per_graph(args, refs, files, names, contract) -> int:
     for name in names:
         spec = contract['graphs'][name]
         inputs = example_inputs(spec, seed=args.seed)
