@@ -21,7 +21,7 @@ stamp() { date -u +%H:%M:%S; }
 echo "$(stamp) round trip: tree"
 /usr/bin/time -f '%e s tree' "$PY" tools/hairfast-export/official_tree.py --src "$SRC" --out "$WORK/tree" --seed "$SEED" \
   | grep -v '"event": "skip"'
-du -sb "$WORK/tree" | awk '{printf "tree bytes %d\n", $1}'
+du -sbL "$WORK/tree" | awk '{printf "tree bytes %d\n", $1}'
 
 installed() {
   "$PY" - "$WORK/models/hairfast/manifest.json" <<'EOF'
