@@ -194,6 +194,8 @@ def parse_args(argv=None):
     weights.add_argument('--random-weights', action='store_true', help='seeded random init (kind = random)')
     p.add_argument('--clip', type=Path, help='the CLIP ViT-B/32 file (OpenAI ViT-B-32.pt; default: ~/.cache/clip/ViT-B-32.pt, '
                    'where clip.load("ViT-B/32") in the official code keeps it)')
+    p.add_argument('--keys-only', action='store_true', help='build every graph\'s official networks from --checkpoints '
+                   '(strict loading, key accounting) and export nothing: the full "unconsumed" report on its own')
     p.add_argument('--resume', action='store_true', help='keep graphs already in --out (manifest entry of this kind, file '
                    'of the listed size; with --fp16 both variants) instead of exporting them again')
     p.add_argument('--traceback', action='store_true', help='on an unexpected failure, print the Python traceback too')
@@ -252,6 +254,9 @@ def run(args) -> int:
             continue
         event('graph', graph=name, index=i, total=len(names), elapsed_s=round(time.time() - started, 1))
         t0 = time.time()
+        if args.keys_only:
+            builders.build(name)
+            continue
         try:
             rows = export_graph(name, contract['graphs'][name], builders, args, device, kind, version, manifest,
                                 manifest_path)
