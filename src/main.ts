@@ -4,9 +4,8 @@
 // a worker in this process when Redis answers, else with the engine in this process.
 import { createBot } from './bot/bot.js';
 import { createTryOnEngine } from './pipeline/index.js';
-import { Redis } from 'ioredis';
 import { createLogger, exitOnShutdownSignals, exitOnStartupFailure, hasDiscordToken, loadConfig, type Config } from './shared/index.js';
-import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS } from './shared/redis.js';
+import { createRedisConnector } from './redis/redis-connector.js';
 import { redisAnswers, startStudio, type RunningStudio } from './studio/start-studio.js';
 import { createWorker, type HairWorker } from './worker/create-worker.js';
 
@@ -31,7 +30,7 @@ try {
     const config = loadConfig({ need: ['discord'] });
     const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
     // The bot needs Redis: before any queue client starts connecting, one clear line if it does not answer.
-    await assertRedisReachable(new Redis(config.REDIS_URL, REDIS_PREFLIGHT_OPTIONS), config.REDIS_URL);
+    await createRedisConnector(config).assertReachable();
     exitOnShutdownSignals(logger, closeAll);
     if (config.STUDIO_PORT !== undefined) running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'queue' } });
     running.worker = await createWorker(withStudioHost(config, running.studio), { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
@@ -42,7 +41,7 @@ try {
     const config = loadConfig();
     const logger = createLogger({ name: 'hairstyler', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
     exitOnShutdownSignals(logger, closeAll);
-    if (await redisAnswers(config.REDIS_URL)) {
+    if (await redisAnswers(config)) {
       running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'queue' } });
       if (config.STUDIO_LOCAL_WORKER) {
         running.worker = await createWorker(withStudioHost(config, running.studio), { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });

@@ -65,13 +65,23 @@ describe('import rules between layers', () => {
     expect(show(importsUnder('src/shared').filter((i) => !allowed.has(i.target)))).toEqual([]);
   });
 
+  it('src/redis (the one Redis connector) imports only shared, ioredis and BullMQ\'s types', () => {
+    const allowed = new Set(['src/redis', 'src/shared', 'node:*', 'ioredis', 'bullmq']);
+    expect(show(importsUnder('src/redis').filter((i) => !allowed.has(i.target)))).toEqual([]);
+  });
+
+  it('Redis clients are made only by the connector: no `new Redis(` or `new Cluster(` elsewhere in src/', () => {
+    const makers = sources('src').filter((file) => !file.startsWith('src/redis/') && /new (Redis|Cluster)\(/.test(readFileSync(file, 'utf8')));
+    expect(makers).toEqual([]);
+  });
+
   it('src/bot never imports the pipeline, the worker, the CLI, the model builders, tools/ or onnxruntime', () => {
-    const allowed = (t: string) => t === 'src/bot' || t === 'src/shared' || !/^(src|tools)\//.test(t);
+    const allowed = (t: string) => ['src/bot', 'src/shared', 'src/redis'].includes(t) || !/^(src|tools)\//.test(t);
     expect(show(importsUnder('src/bot').filter((i) => !allowed(i.target) || i.target === 'onnxruntime-node'))).toEqual([]);
   });
 
   it('src/worker imports only the pipeline and shared of the project, and talks to Discord over REST only', () => {
-    const allowed = (t: string) => ['src/worker', 'src/pipeline', 'src/shared'].includes(t) || !/^(src|tools)\//.test(t);
+    const allowed = (t: string) => ['src/worker', 'src/pipeline', 'src/shared', 'src/redis'].includes(t) || !/^(src|tools)\//.test(t);
     const forbidden = new Set(['discord.js', 'onnxruntime-node']);
     expect(show(importsUnder('src/worker').filter((i) => !allowed(i.target) || forbidden.has(i.target)))).toEqual([]);
   });
@@ -100,7 +110,7 @@ describe('import rules between layers', () => {
 
   it('src/studio runs the pipeline or queues jobs, reusing the bot\'s queue and preset modules, never discord.js', () => {
     const botModules = new Set(['src/bot/enqueue.ts', 'src/bot/bot-keys.ts', 'src/bot/preset-catalog.ts', 'src/bot/guild-settings.ts']);
-    const allowed = (i: Import) => ['src/studio', 'src/pipeline', 'src/worker', 'src/shared'].includes(i.target) || (!/^(src|tools)\//.test(i.target));
+    const allowed = (i: Import) => ['src/studio', 'src/pipeline', 'src/worker', 'src/shared', 'src/redis'].includes(i.target) || (!/^(src|tools)\//.test(i.target));
     const botImport = (i: Import) => i.target === 'src/bot' && botModules.has(relative('.', resolve(dirname(i.file), i.specifier)).replace(/\.js$/, '.ts'));
     const forbidden = new Set([...DISCORD, 'onnxruntime-node']);
     expect(show(importsUnder('src/studio').filter((i) => (!allowed(i) && !botImport(i)) || forbidden.has(i.target)))).toEqual([]);

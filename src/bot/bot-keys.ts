@@ -24,6 +24,10 @@ export function botKeys(prefix: string) {
     presetThumbs: (guildId: string) => `${p}:preset-thumbs:${guildId}`,
     /** Where a preset build reports back: the moderator's interaction token (15 min). */
     presetReply: (jobId: string) => `${p}:preset-reply:${jobId}`,
+    /** String: which bot replica edits a job's reply for a stage (SET NX), so N replicas make one edit. */
+    progressEdit: (jobId: string, stage: string) => `${p}:progress-edit:${jobId}:${stage}`,
+    /** String: an HTTP interaction id some replica took (SET NX), kept as long as its token lives. */
+    interactionSeen: (interactionId: string) => `${p}:interaction-seen:${interactionId}`,
     /** Hash of a context-menu draft (target attachment + picks), 15 min. */
     draft: (draftId: string) => `${p}:draft:${draftId}`,
     /** Sorted sets for /hair-admin stats: `jobId|totalMs|gpuMs` and `jobId|code`, scored by finish time. */

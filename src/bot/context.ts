@@ -2,7 +2,7 @@ import type {
   AutocompleteInteraction, ChatInputCommandInteraction, MessageComponentInteraction, MessageContextMenuCommandInteraction,
   RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import type { Config, Logger } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
 import type { Enqueuer } from './enqueue.js';
@@ -15,7 +15,7 @@ import type { PresetCatalog } from './preset-catalog.js';
 export interface BotContext {
   config: Readonly<Config>;
   log: Logger;
-  redis: Redis;
+  redis: RedisClient;
   keys: BotKeys;
   enqueuer: Enqueuer;
   limits: Limits;

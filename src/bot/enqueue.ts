@@ -1,10 +1,11 @@
 import { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import {
   CANCEL_TTL_S, DEFAULT_JOB_OPTIONS, HairError, JOB_NAMES, QUEUE_NAMES, WORKER_HEARTBEAT_TTL_S, parsePresetBuildJob, parseTryOnJob, replyTokenTtlMs,
   redisKeys, type Logger, type PresetBuildJobInput, type RedisConfig, type TryOnJobData, type TryOnJobInput, type DiscordTryOnJobData,
 } from '../shared/index.js';
 import { redisErrorListener } from '../shared/redis.js';
+import { createRedisConnector } from '../redis/redis-connector.js';
 import type { BotKeys } from './bot-keys.js';
 import type { JobPhase } from './limits.js';
 
@@ -12,7 +13,7 @@ import type { JobPhase } from './limits.js';
 const DEFAULT_JOB_MS = 12_000;
 
 export interface EnqueueDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: BotKeys;
   log: Logger;
 }
@@ -32,9 +33,9 @@ export type CancelOutcome = 'removed' | 'signalled' | 'finished';
  * answers the questions the commands ask about the queue (position, counts, pause, cancel).
  */
 export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
-  const connection = { url: config.REDIS_URL };
-  const tryOn = new Queue<TryOnJobData>(QUEUE_NAMES.tryOn, { connection, prefix: config.QUEUE_PREFIX });
-  const presetBuild = new Queue(QUEUE_NAMES.presetBuild, { connection, prefix: config.QUEUE_PREFIX });
+  const connector = createRedisConnector(config);
+  const tryOn = new Queue<TryOnJobData>(QUEUE_NAMES.tryOn, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
+  const presetBuild = new Queue(QUEUE_NAMES.presetBuild, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
   const shared = redisKeys(config.QUEUE_PREFIX);
   tryOn.on('error', redisErrorListener(deps.log, 'try-on queue'));
   presetBuild.on('error', redisErrorListener(deps.log, 'preset-build queue'));
@@ -151,7 +152,7 @@ export function createEnqueuer(config: RedisConfig, deps: EnqueueDeps) {
     },
 
     async close(): Promise<void> {
-      closing ??= Promise.allSettled([tryOn.close(), presetBuild.close()]).then(() => undefined);
+      closing ??= Promise.allSettled([tryOn.close(), presetBuild.close()]).then(() => connector.close());
       await closing;
     },
   };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import { snowflake } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
 
@@ -6,7 +6,7 @@ import type { BotKeys } from './bot-keys.js';
  * A server's settings for the bot: its moderator role and whether the built-in presets are offered. Values are
  * checked on the way in and out, so a hand-edited or stale key reads as "not set", never as a bad value.
  */
-export function createGuildSettings(deps: { redis: Redis; keys: BotKeys }) {
+export function createGuildSettings(deps: { redis: RedisClient; keys: BotKeys }) {
   const { redis, keys } = deps;
   return {
     /** The role (besides Manage Server) whose members may manage presets, if one was set. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import { z } from 'zod';
 import { HairError, type BotConfig } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
@@ -20,7 +20,7 @@ const storedQuota = z.string().regex(/^\d{1,9}$/).transform(Number).pipe(quotaSc
 export type JobPhase = 'unfinished' | 'finished' | 'unknown';
 
 export interface LimitsDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: BotKeys;
   jobPhase: (jobId: string) => Promise<JobPhase>;
   /** Epoch ms a user's running or waiting job should be ready at (for the TOO_MANY_JOBS message). */

@@ -1,7 +1,6 @@
 // `npm run bot`: the Discord side only (workers run elsewhere, sharing Redis).
 import { createLogger, exitOnShutdownSignals, exitOnStartupFailure, loadConfig } from '../shared/index.js';
-import { Redis } from 'ioredis';
-import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS } from '../shared/redis.js';
+import { createRedisConnector } from '../redis/redis-connector.js';
 import { createBot, type Bot } from './bot.js';
 
 const log = createLogger({ name: 'bot' });
@@ -9,7 +8,7 @@ let bot: Bot | undefined;
 try {
   const config = loadConfig({ need: ['discord'] });
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'bot', format: config.LOG_FORMAT });
-  await assertRedisReachable(new Redis(config.REDIS_URL, REDIS_PREFLIGHT_OPTIONS), config.REDIS_URL); // before any queue client starts connecting
+  await createRedisConnector(config).assertReachable(); // before any queue client starts connecting
   bot = createBot(config, { log: logger });
   const running = bot;
   exitOnShutdownSignals(logger, () => running.close());

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import { z } from 'zod';
 import { jsonString, localeSchema, snowflake } from '../shared/index.js';
 import type { BotKeys } from './bot-keys.js';
@@ -21,7 +21,7 @@ export const PRESET_BUILD_REPLY_TTL_S = 15 * 60;
  * The moderator's reply target of each preset build, in Redis until the build ends. `take` reads and deletes it in
  * one command: the token is used once, by one bot process, and never kept after.
  */
-export function createPresetBuildReplies(deps: { redis: Redis; keys: BotKeys }) {
+export function createPresetBuildReplies(deps: { redis: RedisClient; keys: BotKeys }) {
   const { redis, keys } = deps;
   return {
     async save(jobId: string, reply: PresetBuildReply): Promise<void> {

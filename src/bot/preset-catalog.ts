@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { scanKeys, type RedisClient } from '../redis/redis-connector.js';
 import { z } from 'zod';
 import {
   containsTyped, guildPresetId, HairError, jsonString, matchesTypedName, parsePresetId, presetKindSchema, presetName, presetServes,
@@ -36,7 +36,7 @@ function guildSlot(presetId: string): { guildId: string; slug: string } | undefi
 }
 
 export interface PresetCatalogDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: BotKeys;
   /** The shared contract's keys (the worker's preset photo and caches, removed with a preset). */
   shared: RedisKeys;
@@ -139,12 +139,7 @@ export function createPresetCatalog(config: { GUILD_PRESET_LIMIT: number }, deps
       await redis.multi().hdel(keys.presets(guildId), slug).hdel(keys.presetThumbs(guildId), slug).del(deps.shared.presetSource(found.id)).exec();
       // The workers' caches of it, whatever models hash names them (contract: presetCache('*:<presetId>')).
       const pattern = deps.shared.presetCache(`*:${found.id}`).replace(/[?[\]]/g, '\\$&');
-      let cursor = '0';
-      do {
-        const [next, found2] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
-        if (found2.length) await redis.del(...found2);
-        cursor = next;
-      } while (cursor !== '0');
+      for await (const caches of scanKeys(redis, pattern)) await redis.del(...caches);
       return found;
     },
 

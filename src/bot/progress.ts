@@ -2,6 +2,7 @@ import type { REST } from 'discord.js';
 import { QueueEvents } from 'bullmq';
 import { parseJobFailure, QUEUE_NAMES, type RedisConfig } from '../shared/index.js';
 import { redisErrorListener } from '../shared/redis.js';
+import { createRedisConnector } from '../redis/redis-connector.js';
 import type { BotContext } from './context.js';
 import { createPresetBuildOutcomes } from './preset-build-outcomes.js';
 import { recordFailed, recordTryOnResult } from './stats.js';
@@ -19,9 +20,9 @@ export interface ProgressDeps {
  */
 export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTERVAL_MS: number }, deps: ProgressDeps) {
   const { ctx, rest } = deps;
-  const connection = { url: config.REDIS_URL };
-  const tryOnEvents = new QueueEvents(QUEUE_NAMES.tryOn, { connection, prefix: config.QUEUE_PREFIX });
-  const presetEvents = new QueueEvents(QUEUE_NAMES.presetBuild, { connection, prefix: config.QUEUE_PREFIX });
+  const connector = createRedisConnector(config);
+  const tryOnEvents = new QueueEvents(QUEUE_NAMES.tryOn, { connection: connector.bullmq({ waitForever: true }), prefix: config.QUEUE_PREFIX });
+  const presetEvents = new QueueEvents(QUEUE_NAMES.presetBuild, { connection: connector.bullmq({ waitForever: true }), prefix: config.QUEUE_PREFIX });
   tryOnEvents.on('error', redisErrorListener(ctx.log, 'try-on queue events'));
   presetEvents.on('error', redisErrorListener(ctx.log, 'preset-build queue events'));
   const tryOn = createTryOnProgress(config, { ctx, rest });
@@ -52,7 +53,7 @@ export function createProgressWatcher(config: RedisConfig & { PROGRESS_EDIT_INTE
       await Promise.all([tryOnEvents.waitUntilReady(), presetEvents.waitUntilReady()]);
     },
     async close(): Promise<void> {
-      closing ??= Promise.allSettled([tryOnEvents.close(), presetEvents.close()]).then(() => undefined);
+      closing ??= Promise.allSettled([tryOnEvents.close(), presetEvents.close()]).then(() => connector.close());
       await closing;
     },
   };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 
 /**
  * The admission check and the counting in one Redis script, so two requests can never both take the last slot
@@ -35,13 +35,13 @@ export type ReserveOutcome = ['ok'] | ['active' | 'user' | 'guild', string];
 export type ReserveArgs = [now: number, windowMs: number, maxActive: number, userQuota: number, guildQuota: number, jobId: string, activeTtlS: number];
 
 const COMMAND = 'hairstylerReserve';
-type ReserveClient = Redis & { [COMMAND](...keysAndArgs: Array<string | number>): Promise<ReserveOutcome> };
+type ReserveClient = RedisClient & { [COMMAND](...keysAndArgs: Array<string | number>): Promise<ReserveOutcome> };
 
 /**
  * The script as a command of this connection (ioredis `defineCommand`): its body goes to Redis once per connection,
  * every later call is an EVALSHA (and the body is sent again only if Redis answers NOSCRIPT).
  */
-export function reserveCommand(redis: Redis): (keys: [userActive: string, userHour: string, guildHour: string], args: ReserveArgs) => Promise<ReserveOutcome> {
+export function reserveCommand(redis: RedisClient): (keys: [userActive: string, userHour: string, guildHour: string], args: ReserveArgs) => Promise<ReserveOutcome> {
   const client = redis as ReserveClient;
   if (typeof client[COMMAND] !== 'function') redis.defineCommand(COMMAND, { numberOfKeys: 3, lua: RESERVE_SCRIPT });
   return (keys, args) => client[COMMAND](...keys, ...args);

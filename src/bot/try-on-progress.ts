@@ -11,6 +11,8 @@ import { cancelRow } from './try-on.js';
 const SHOWN_STAGES = new Set(['downloading', 'detecting', 'aligning', 'transferring']);
 /** Jobs whose last edit is remembered at once; more than a bot ever has in flight, and a bound on the memory. */
 export const MAX_THROTTLED_JOBS = 10_000;
+/** How long a replica's claim on a job's stage edit lives: longer than any stage, shorter than the token. */
+const PROGRESS_CLAIM_TTL_MS = 15 * 60_000;
 
 /**
  * At most one edit per job per interval: a TTL cache (an entry lives one interval, the oldest goes first beyond
@@ -54,6 +56,9 @@ export function createTryOnProgress(config: { PROGRESS_EDIT_INTERVAL_MS: number 
       // where it posts the result), an edit here could land after the result and hide it.
       const current = jobProgressSchema.safeParse(job?.progress);
       if (!job || !current.success || current.data.stage !== progress.data.stage || !(await job.isActive())) return;
+      // Every bot replica hears the event; the first to claim the stage edits the reply.
+      const claimed = await ctx.redis.set(ctx.keys.progressEdit(jobId, progress.data.stage), '1', 'PX', PROGRESS_CLAIM_TTL_MS, 'NX');
+      if (claimed !== 'OK') return;
       const { locale, userId } = job.data;
       await editPlaceholder(ctx, rest, jobId, job.data, {
         content: t(locale, 'try.stage', { stage: t(locale, `stage.${progress.data.stage}`) }),

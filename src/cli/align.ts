@@ -5,7 +5,7 @@ import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { HairError } from '../shared/errors.js';
 import { createSessionManager } from '../pipeline/runtime/ort.js';
-import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions, type AlignedFace } from '../pipeline/front-end.js';
+import { alignFace, alignFaceOptions, faceModelPaths, faceStageProviders, loadFaceSessions, type AlignedFace } from '../pipeline/front-end.js';
 import type { RgbImage } from '../pipeline/engine.js';
 import { intake, intakeLimits } from '../pipeline/intake.js';
 import { multiply, scale as scaleBy } from '../pipeline/geometry.js';
@@ -31,7 +31,7 @@ export function alignReport(input: string, output: string, result: AlignedFace, 
     input,
     output,
     image: { width: original.width, height: original.height },
-    /** The working copy the front-end ran on (intake shrinks to its maxLongSide). */
+    /** The working copy the front-end ran on (intake shrinks large photos; see workingScale). */
     working: { width: image.width, height: image.height },
     size: result.aligned.width,
     facesFound: result.facesFound,
@@ -61,7 +61,7 @@ export async function runAlign(input: string, options: AlignCliOptions): Promise
   const manager = createSessionManager(config, { logger });
   try {
     const { image, original } = await intake(bytes, intakeLimits(config));
-    const sessions = await loadFaceSessions(manager, faceModelPaths(options.modelsDir ?? config.MODELS_DIR));
+    const sessions = await loadFaceSessions(manager, faceModelPaths(options.modelsDir ?? config.MODELS_DIR), faceStageProviders(config));
     const result = await alignFace(image, sessions, alignFaceOptions(config));
     const { aligned } = result;
     await sharp(aligned.data, { raw: { width: aligned.width, height: aligned.height, channels: 3 } }).png().toFile(options.output);

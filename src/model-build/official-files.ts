@@ -1,4 +1,5 @@
 import type { LicenseUse } from '../shared/model-licenses.js';
+import { graphContract } from '../pipeline/hairfast/contract.js';
 import type { ContractGraph as GraphName } from '../pipeline/hairfast/graphs.contract.js';
 
 /**
@@ -271,7 +272,9 @@ export function exportFiles(): OfficialFile[] {
 /** The upstream parts a graph's weights come from (`hairfast` code always; weightless graphs only that). */
 export function graphParts(graph: GraphName): UpstreamPartId[] {
   const parts = new Set<UpstreamPartId>(['hairfast']);
-  for (const file of OFFICIAL_FILES) if (file.graphs.includes(graph)) for (const p of file.parts) parts.add(p);
+  // A composite (e.g. `swap`) carries the weights, and so the licenses, of every split graph it is built from.
+  const members = new Set<string>([graph, ...(graphContract().composites[graph]?.composes ?? [])]);
+  for (const file of OFFICIAL_FILES) if (file.graphs.some((g) => members.has(g))) for (const p of file.parts) parts.add(p);
   return [...parts];
 }
 

@@ -2,7 +2,7 @@ import type { RgbImage } from './engine.js';
 import { BLAZEFACE_FULL, type BlazeFaceContract } from './detect-face.contract.js';
 import { apply, invert, multiply, scale, translate, type Mat3, type Point } from './geometry.js';
 import { stageTensorSpecs } from './runtime/manifest.js';
-import type { OrtSession, SessionManager } from './runtime/ort.js';
+import type { LoadOptions, OrtSession, SessionManager } from './runtime/ort.js';
 import { toNhwcFloat, warpAffine } from './warp-affine.js';
 import { HairError } from '../shared/errors.js';
 
@@ -33,7 +33,10 @@ export interface DetectFaceOptions {
   dominanceRatio: number;
   /** IoU above which detections merge (MediaPipe: 0.3). @defaultValue 0.3 */
   nmsIou?: number;
-  /** When the whole frame shows no face, look again in overlapping tiles (small faces, full-body shots). @defaultValue true */
+  /**
+   * When the whole frame shows no face, look again in overlapping tiles (small faces, full-body shots); an
+   * elongated image (see isElongated) is searched in tiles only. false = the whole frame only. @defaultValue true
+   */
   tiles?: boolean;
 }
 
@@ -152,18 +155,18 @@ function mapDetection(d: FaceDetection, m: Mat3): FaceDetection {
 }
 
 /** Loads the detector through the session manager (contract checked at load). */
-export function loadDetector(manager: SessionManager, file: string, contract: BlazeFaceContract = BLAZEFACE_FULL): Promise<OrtSession> {
+export function loadDetector(manager: SessionManager, file: string, contract: BlazeFaceContract = BLAZEFACE_FULL, provider?: LoadOptions['provider']): Promise<OrtSession> {
   return manager.load(
     contract.model,
     file,
     stageTensorSpecs(contract),
     // A few MFLOPs: one thread (measured 2.5 ms vs 5–6 ms on two threads on the 2-core box).
-    { intraOpThreads: 1 },
+    { intraOpThreads: 1, ...(provider ? { provider } : {}) },
   );
 }
 
 /** A square region of the image the detector looks at: `size`×`size` pixels from (x, y). */
-interface Window {
+export interface Window {
   x: number;
   y: number;
   size: number;
@@ -192,13 +195,29 @@ async function detectIn(
   return decodeBlazeFace(contract, regressors, logits, minScore).map((d) => mapDetection(d, toImage));
 }
 
+/** Beyond this long:short ratio the whole-frame letterbox shrinks a face by the long side too far to trust. */
+export const ELONGATED_RATIO = 2.5;
+
+/** Wider or taller than ELONGATED_RATIO:1 (panorama, group shot, screenshot). */
+export const isElongated = (width: number, height: number): boolean =>
+  Math.max(width, height) > ELONGATED_RATIO * Math.min(width, height);
+
 /**
- * Overlapping square tiles of side longSide / 2.5, half a tile apart, covering the image: a face the whole-frame
- * pass is too small to see (full-body shots) is 2.5× larger in its tile, and any face under half a tile lies
- * wholly inside one.
+ * Overlapping square tiles, half a tile apart, covering the image. Any face under half a tile lies wholly inside
+ * one tile of its level.
+ * - Up to ELONGATED_RATIO one level of side longSide / 2.5: a face is 2.5× larger in its tile than in the whole
+ *   frame (full-body shots).
+ * - More elongated, two levels: tiles of the short side, and of twice it (overhanging the short side, padded).
+ *   A face up to the short side lies wholly in a tile at most 4× its side, so it is over 48 px of the detector's
+ *   192 there, wherever it is.
  */
 export function detectionTiles(width: number, height: number): Window[] {
-  const size = Math.ceil(Math.max(width, height) / 2.5);
+  const short = Math.min(width, height);
+  const sizes = isElongated(width, height) ? [short, 2 * short] : [Math.ceil(Math.max(width, height) / ELONGATED_RATIO)];
+  return sizes.flatMap((size) => tilesOfSide(width, height, size));
+}
+
+function tilesOfSide(width: number, height: number, size: number): Window[] {
   const starts = (length: number): number[] => {
     if (length <= size) return [Math.floor((length - size) / 2)];
     const count = Math.ceil((length - size) / (size / 2)) + 1;
@@ -219,8 +238,11 @@ function wholeInTile(d: FaceDetection, tile: Window, width: number, height: numb
 }
 
 /**
- * Every face BlazeFace finds, largest first. First the whole image, letterboxed (any aspect ratio works); when
- * that finds nothing and `tiles` is on, overlapping tiles (see detectionTiles) for small faces.
+ * Every face BlazeFace finds, largest first. First the whole image, letterboxed; when that finds nothing and
+ * `tiles` is on, overlapping tiles (see detectionTiles) for small faces, merged by NMS (a face seen in two tiles
+ * or at two levels is one face). An elongated image goes to the tiles directly: its whole-frame letterbox shows a
+ * face at most 192 × short / long px tall, where the detector misses faces or takes a whole figure for one.
+ * A photo of usual proportions whose face the whole frame finds costs one detector run.
  */
 export async function findFaces(
   image: RgbImage,
@@ -231,9 +253,12 @@ export async function findFaces(
 ): Promise<FaceDetection[]> {
   const iouThreshold = options.nmsIou ?? 0.3;
   const bySize = (faces: FaceDetection[]) => faces.sort((p, q) => q.box.width * q.box.height - p.box.width * p.box.height);
-  const { toInput } = letterbox(image.width, image.height, contract.size);
-  const whole = weightedNms(await detectIn(image, manager, session, toInput, options.minScore, contract), iouThreshold);
-  if (whole.length > 0 || options.tiles === false) return bySize(whole);
+  const tiled = options.tiles !== false;
+  if (!(tiled && isElongated(image.width, image.height))) {
+    const { toInput } = letterbox(image.width, image.height, contract.size);
+    const whole = weightedNms(await detectIn(image, manager, session, toInput, options.minScore, contract), iouThreshold);
+    if (whole.length > 0 || !tiled) return bySize(whole);
+  }
   const found: FaceDetection[] = [];
   for (const tile of detectionTiles(image.width, image.height)) {
     const tileToInput = multiply(scale(contract.size / tile.size), translate(-tile.x, -tile.y));

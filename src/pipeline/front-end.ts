@@ -7,7 +7,7 @@ import { alignFfhq, type FfhqQuad } from './align-ffhq.js';
 import type { Mat3, Point } from './geometry.js';
 import type { BorderMode } from './warp-affine.js';
 import { createModelRegistry } from './runtime/model-registry.js';
-import type { OrtSession, SessionManager } from './runtime/ort.js';
+import { stageProvider, type LoadOptions, type OrtSession, type SessionManager } from './runtime/ort.js';
 import type { PipelineConfig } from '../shared/config.js';
 
 /**
@@ -35,11 +35,23 @@ export function faceModelPaths(modelsDir: string): ResolveModel {
   return (name) => registry.resolve(name);
 }
 
+/** Each face model's provider where it differs from the manager's HAIR_EP (FACE_DETECT_EP, FACE_LANDMARKS_EP). */
+export interface FaceStageProviders {
+  detect?: LoadOptions['provider'];
+  landmarks?: LoadOptions['provider'];
+}
+
+export function faceStageProviders(config: Pick<PipelineConfig, 'FACE_DETECT_EP' | 'FACE_LANDMARKS_EP'>): FaceStageProviders {
+  const detect = stageProvider(config.FACE_DETECT_EP, 'FACE_DETECT_EP');
+  const landmarks = stageProvider(config.FACE_LANDMARKS_EP, 'FACE_LANDMARKS_EP');
+  return { ...(detect ? { detect } : {}), ...(landmarks ? { landmarks } : {}) };
+}
+
 /** Creates (or reuses) and warms the two face sessions. */
-export async function loadFaceSessions(manager: SessionManager, resolve: ResolveModel): Promise<FaceSessions> {
+export async function loadFaceSessions(manager: SessionManager, resolve: ResolveModel, providers: FaceStageProviders = {}): Promise<FaceSessions> {
   const [detector, mesh] = await Promise.all([
-    loadDetector(manager, resolve(BLAZEFACE_FULL.model), BLAZEFACE_FULL),
-    loadLandmarker(manager, resolve(FACE_MESH.model)),
+    loadDetector(manager, resolve(BLAZEFACE_FULL.model), BLAZEFACE_FULL, providers.detect),
+    loadLandmarker(manager, resolve(FACE_MESH.model), providers.landmarks),
   ]);
   return { manager, detector, mesh };
 }
@@ -57,7 +69,7 @@ export interface AlignFaceOptions {
   outputSize: number;
   /** @defaultValue 'reflect' */
   border?: BorderMode;
-  /** Search overlapping tiles when the whole frame shows no face (small faces). @defaultValue true */
+  /** Search overlapping tiles when the whole frame shows no face (small faces) and always in elongated images. @defaultValue true */
   tiles?: boolean;
 }
 

@@ -9,10 +9,11 @@ import { sha256 } from '../shared/sha256.js';
 import type {
   EngineInfo, HairReference, PipelineStage, PresetBuildResult, PresetCacheStore, RgbImage, TryOnEngine, TryOnRequest, TryOnResult,
 } from './engine.js';
-import { alignFace, alignFaceOptions, faceModelPaths, loadFaceSessions, type AlignedFace, type FaceSessions } from './front-end.js';
+import { alignFace, alignFaceOptions, faceModelPaths, faceStageProviders, loadFaceSessions, type AlignedFace, type FaceSessions } from './front-end.js';
 import { createFilePresetCacheStore } from './hairfast/file-preset-cache-store.js';
 import { embedImage, type ImageEmbedding } from './hairfast/embed.js';
-import { graphContext, loadHairfastGraphs, type GraphContext } from './hairfast/graphs.js';
+import { graphContext, loadHairfastGraphs, type Feeds, type GraphContext } from './hairfast/graphs.js';
+import { createRowBatcher } from './hairfast/row-batcher.js';
 import { hairFast, hairfastTimings } from './hairfast/hair-fast.js';
 import { createPresetLibrary, type PresetSource } from './hairfast/preset-library.js';
 import { intake, intakeLimits } from './intake.js';
@@ -27,7 +28,8 @@ export type { TryOnEngine } from './engine.js';
  * built-ins, and whenever the models change), so a request only runs per-selfie work.
  */
 export type EngineConfig = Pick<PipelineConfig,
-  'MODELS_DIR' | 'STYLES_DIR' | 'PRESET_CACHE_DIR' | 'HAIR_EP' | 'HAIR_PRECISION' | 'ORT_INTRA_OP_THREADS' | 'MAX_IMAGE_BYTES' | 'MAX_IMAGE_PIXELS'
+  'MODELS_DIR' | 'STYLES_DIR' | 'PRESET_CACHE_DIR' | 'HAIR_EP' | 'FACE_DETECT_EP' | 'FACE_LANDMARKS_EP' | 'HAIR_PRECISION' | 'ORT_INTRA_OP_THREADS' | 'MAX_IMAGE_BYTES' | 'MAX_IMAGE_PIXELS'
+  | 'HAIR_BATCH_MAX' | 'HAIR_BATCH_WAIT_MS'
   | 'MIN_IMAGE_SIDE' | 'FACE_MIN_SCORE' | 'FACE_MIN_SIZE_PX' | 'FACE_DOMINANCE_RATIO' | 'FACE_MAX_YAW_DEG' | 'ALIGN_OUTPUT_SIZE'>;
 
 export interface TryOnEngineDeps {
@@ -56,12 +58,44 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
   let faceSessions: FaceSessions;
   let graphs: Awaited<ReturnType<typeof loadHairfastGraphs>>;
   try {
-    faceSessions = await loadFaceSessions(manager, faceModelPaths(config.MODELS_DIR));
+    faceSessions = await loadFaceSessions(manager, faceModelPaths(config.MODELS_DIR), faceStageProviders(config));
     graphs = await loadHairfastGraphs({ modelsDir: config.MODELS_DIR, warm: deps.warm ?? true, precision: config.HAIR_PRECISION }, { manager, ...(logger ? { logger } : {}) });
   } catch (error) {
     if (ownsManager) await manager.dispose();
     throw error;
   }
+  // Concurrent try-ons share `swap` runs: a batch goes when full, when every running try-on has reached it, or after
+  // HAIR_BATCH_WAIT_MS. `approaching` counts try-ons that have started and not yet reached swap (nor ended).
+  let approaching = 0;
+  const swapBatcher = createRowBatcher((feeds) => graphs.run('swap', feeds), graphs.tensor, {
+    maxBatch: config.HAIR_BATCH_MAX, maxWaitMs: config.HAIR_BATCH_WAIT_MS, stillComing: () => approaching,
+  });
+  /** One try-on's view of the graphs: `swap` through the batcher, counted as arrived on its first call. */
+  const requestGraphs = () => {
+    let arrived = false;
+    const arrive = () => {
+      if (arrived) return;
+      arrived = true;
+      approaching--;
+    };
+    approaching++;
+    return {
+      view: {
+        has: graphs.has,
+        tensor: graphs.tensor,
+        run: (graph: string, feeds: Feeds) => {
+          if (graph !== 'swap') return graphs.run(graph, feeds);
+          arrive();
+          return swapBatcher.run(feeds);
+        },
+      },
+      done() {
+        if (arrived) return;
+        arrive();
+        swapBatcher.recheck();
+      },
+    };
+  };
   const styles = readStylesManifest(config.STYLES_DIR);
   const builtinStore = deps.builtinPresetCache ?? createFilePresetCacheStore(config.PRESET_CACHE_DIR);
   const otherStore = deps.presetCache ?? builtinStore;
@@ -140,7 +174,17 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     return embedding;
   };
 
+  type GraphsView = ReturnType<typeof requestGraphs>['view'];
   const tryOn = async (request: TryOnRequest): Promise<TryOnResult> => {
+    const arrival = requestGraphs();
+    try {
+      return await tryOnWith(request, arrival.view);
+    } finally {
+      arrival.done();
+    }
+  };
+
+  const tryOnWith = async (request: TryOnRequest, view: GraphsView): Promise<TryOnResult> => {
     const t0 = performance.now();
     const timings: Record<string, number> = {};
     const { signal } = request;
@@ -163,7 +207,7 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     const aligned = await alignFace(photo, faceSessions, alignOptions);
     t = lap('frontEnd', t);
     stage('aligning');
-    const ctx = graphContext(graphs, signal);
+    const ctx = graphContext(view, signal);
     const face = await embedImage(ctx, 'face', aligned.aligned);
     t = lap('embedFace', t);
     const seen: Seen = new Map([['face', { embedding: face }]]);

@@ -30,9 +30,12 @@
  * white (a cut-out selfie then looks like a studio shot to the face detector, and a transparent PNG looks as most
  * viewers show it). No metadata survives: the result is raw pixels.
  *
- * Working copy: shrunk to `maxLongSide` (lanczos3, never enlarged). sharp uses JPEG shrink-on-load by itself once
- * the factor reaches 3 (and WebP's at any factor); for a 12 MP photo → 2048 the decode costs about the same as the
- * full size, and the gain is the smaller buffer every later stage reads (12 MB instead of 36 MB).
+ * Working copy: shrunk to `maxLongSide` (lanczos3, never enlarged); an image more elongated than 2:1 (a
+ * panorama, a group shot, a screenshot) shrinks less, so its faces stay large enough to find: only until its
+ * short side is `maxLongSide / 2`, within `maxLongSide²` pixels (workingScale in intake.ts). sharp uses JPEG
+ * shrink-on-load by itself once the factor reaches 3 (and WebP's at any factor); for a 12 MP photo → 2048 the
+ * decode costs about the same as the full size, and the gain is the smaller buffer every later stage reads (12 MB
+ * instead of 36 MB).
  */
 import type { RgbImage } from './engine.js';
 
@@ -51,7 +54,7 @@ export interface IntakeLimits {
 export interface IntakeOptions {
   /**
    * Longest side of the working copy. Larger images are shrunk (JPEG and WebP shrink while decoding);
-   * smaller ones are never enlarged. 0 keeps the full size.
+   * smaller ones are never enlarged. 0 keeps the full size. Beyond 2:1 the long side may exceed it (workingScale).
    * @defaultValue 2048
    */
   maxLongSide?: number;

@@ -110,6 +110,21 @@ async function orient(
 }
 
 /**
+ * How much the working copy shrinks a `width`×`height` image (1 = not at all; `maxLongSide` 0 = never).
+ * Up to 2:1 the long side fits `maxLongSide`. A more elongated image (panorama, group shot, screenshot) would
+ * leave its faces too small for the detector that way, so it shrinks less: only until its short side is
+ * `maxLongSide / 2` (where a 2:1 image's short side ends up), and never beyond `maxLongSide²` pixels (what a
+ * square photo keeps), so memory stays bounded as before.
+ */
+export function workingScale(width: number, height: number, maxLongSide: number): number {
+  if (maxLongSide <= 0) return 1;
+  const long = Math.max(width, height);
+  const short = Math.min(width, height);
+  const keepShortSide = Math.min(maxLongSide / (2 * short), maxLongSide / Math.sqrt(width * height));
+  return Math.min(1, Math.max(maxLongSide / long, keepShortSide));
+}
+
+/**
  * Upload bytes → an upright sRGB 8-bit RGB working copy, within the byte and pixel limits.
  * Pure: reads only its arguments, writes nothing to disk, logs nothing. See intake.contract.ts for the rules.
  */
@@ -176,8 +191,11 @@ export async function intake(bytes: Uint8Array, limits: IntakeLimits, options: I
   // (sharp shrinks a JPEG on load only from a factor of 3 up, e.g. 8000 px → 2048 loads at 1/2 then resamples.)
   // An embedded sRGB profile is skipped (identity transform, ~50 ms on 12 MP); any other profile is honoured.
   let pipeline = open(metadata.space === 'srgb' && isSrgbProfile(metadata.icc)).timeout({ seconds: timeoutSeconds });
-  if (maxLongSide > 0 && Math.max(width, height) > maxLongSide) {
-    pipeline = pipeline.resize({ width: maxLongSide, height: maxLongSide, fit: 'inside', withoutEnlargement: true });
+  const shrink = workingScale(width, height, maxLongSide);
+  if (shrink < 1) {
+    // A square box fits the long side whichever way the stored pixels are turned.
+    const box = Math.max(1, Math.round(Math.max(width, height) * shrink));
+    pipeline = pipeline.resize({ width: box, height: box, fit: 'inside', withoutEnlargement: true });
   }
   pipeline = pipeline
     .flatten({ background: INTAKE_DEFAULTS.background })

@@ -32,6 +32,8 @@ interface JsonSchemaField {
   pattern?: string;
   minLength?: number;
   description?: string;
+  const?: unknown;
+  anyOf?: JsonSchemaField[];
 }
 
 function envValue(value: unknown): string {
@@ -40,6 +42,8 @@ function envValue(value: unknown): string {
 }
 
 function accepts(field: JsonSchemaField): string {
+  if (field.anyOf) return field.anyOf.map(accepts).join(', or ');
+  if (field.const !== undefined) return `\`${String(field.const)}\``;
   if (field.enum) return field.enum.map((v) => `\`${String(v)}\``).join(', ');
   if (field.type === 'integer' || field.type === 'number') {
     const kind = field.type === 'integer' ? 'integer' : 'number';

@@ -13,6 +13,9 @@ const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filte
 
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'webgpu', 'cpu'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
+/** A face front-end stage's provider: `inherit` = HAIR_EP's. */
+export const STAGE_EXECUTION_PROVIDERS = ['inherit', ...EXECUTION_PROVIDERS] as const;
+export type StageExecutionProviderChoice = (typeof STAGE_EXECUTION_PROVIDERS)[number];
 export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
 export type HairfastPrecisionChoice = (typeof HAIRFAST_PRECISIONS)[number];
 /** The graph variants a worker actually loads. */
@@ -38,9 +41,17 @@ const pipelineSchema = z.object({
     .describe('Binary caches of the built-in presets, keyed by preset id and models hash (`hairstyler presets build`).'),
   HAIR_EP: z.enum(EXECUTION_PROVIDERS).default('auto')
     .describe('onnxruntime execution provider; `auto` tries CUDA, then WebGPU, then the CPU (docs/gpu.md).'),
+  FACE_DETECT_EP: z.enum(STAGE_EXECUTION_PROVIDERS).default('inherit')
+    .describe('Execution provider of the face detector (BlazeFace, a few MFLOPs); `inherit` uses HAIR_EP. Decode, alignment and paste-back run on the CPU (sharp and JS) whatever the providers; per-stage timings per provider: `npm run bench:frontend` with BENCH_STAGE_EPS (docs/performance.md).'),
+  FACE_LANDMARKS_EP: z.enum(STAGE_EXECUTION_PROVIDERS).default('inherit')
+    .describe('Execution provider of the face mesh (landmarks); `inherit` uses HAIR_EP.'),
   HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto')
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
+  HAIR_BATCH_MAX: int(1, 64).default(8)
+    .describe('Most try-ons run together in one batch through the per-request HairFastGAN graph (`swap`); 1 turns batching off.'),
+  HAIR_BATCH_WAIT_MS: int(0, 1_000).default(10)
+    .describe('Longest a try-on waits for others to join its batch; it goes at once when no other running try-on could join (e.g. WORKER_CONCURRENCY=1).'),
   MAX_IMAGE_BYTES: int(1024).default(10 * 1024 * 1024)
     .describe('Largest photo in bytes the worker downloads and decodes (a job may ask for less, never more).'),
   MAX_IMAGE_PIXELS: int(64 * 64).default(40_000_000).describe('Largest photo in decoded pixels (width × height), checked before decoding.'),
@@ -53,10 +64,47 @@ const pipelineSchema = z.object({
   ALIGN_OUTPUT_SIZE: int(64, 4096).default(1024).describe('Side of the FFHQ-aligned face crop in pixels (HairFastGAN expects 1024).'),
 });
 
-const redisSchema = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379').describe('The Redis server of the queues, limits and presets (`redis://[:password@]host:port[/db]`).'),
-  QUEUE_PREFIX: z.string().min(1).default('hairstyler').describe('Prefix of every Redis key; several deployments (or tests) can share one Redis with different prefixes.'),
-});
+/** `host:port` of a Sentinel or Cluster node. */
+const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'host:port');
+const hostPorts = list.pipe(z.array(hostPort).min(1, 'at least one host:port'));
+
+/**
+ * Where a hash tag (`{…}`) sits in a key prefix: Redis Cluster hashes only the text between the key's first `{` and
+ * the first `}` after it, so with a non-empty tag inside QUEUE_PREFIX every key of the deployment shares one slot
+ * (BullMQ's scripts and ours touch several keys at once). Undefined when the prefix has no usable tag.
+ */
+export function prefixHashTag(prefix: string): string | undefined {
+  const open = prefix.indexOf('{');
+  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
+  return close > open + 1 ? prefix.slice(open + 1, close) : undefined;
+}
+
+const redisSchema = z
+  .object({
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379')
+      .describe('The Redis server of the queues, limits and presets (`redis://[:password@]host:port[/db]`, `rediss://` for TLS). Unused with REDIS_SENTINELS or REDIS_CLUSTER_NODES.'),
+    REDIS_SENTINELS: hostPorts.optional()
+      .describe('Comma-separated `host:port` of Redis Sentinels: the processes ask them for the current master and follow failovers. Needs REDIS_SENTINEL_NAME.'),
+    REDIS_SENTINEL_NAME: z.string().min(1).optional().describe('The master name the Sentinels monitor (`sentinel monitor <name> …`).'),
+    REDIS_SENTINEL_PASSWORD: z.string().min(1).optional().describe('Password of the Sentinels themselves (`requirepass` in sentinel.conf), if any.'),
+    REDIS_CLUSTER_NODES: hostPorts.optional()
+      .describe('Comma-separated `host:port` of some Redis Cluster nodes (the rest are discovered). QUEUE_PREFIX must then carry a hash tag, e.g. `{hairstyler}`.'),
+    REDIS_PASSWORD: z.string().min(1).optional()
+      .describe('Password of the Redis data nodes with REDIS_SENTINELS or REDIS_CLUSTER_NODES (with REDIS_URL it goes in the URL).'),
+    QUEUE_PREFIX: z.string().min(1).default('hairstyler')
+      .describe('Prefix of every Redis key; several deployments (or tests) can share one Redis with different prefixes. On a Redis Cluster it must contain a hash tag (`{hairstyler}`) so each job\'s keys share a slot.'),
+  })
+  .superRefine((redis, ctx) => {
+    if (redis.REDIS_SENTINELS && redis.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both' });
+    }
+    if (redis.REDIS_SENTINELS && !redis.REDIS_SENTINEL_NAME) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'required with REDIS_SENTINELS (the name in `sentinel monitor <name> …`)' });
+    }
+    if (redis.REDIS_CLUSTER_NODES && !prefixHashTag(redis.QUEUE_PREFIX)) {
+      ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: `on a Redis Cluster it needs a hash tag so every key of a job shares one slot, e.g. {${redis.QUEUE_PREFIX}}` });
+    }
+  });
 
 const workerSchema = z.object({
   WORKER_CONCURRENCY: int(1, 64).default(1).describe('Try-ons one worker process runs at once.'),
@@ -85,7 +133,18 @@ const discordSchema = z.object({
   DISCORD_API_URL: z.string().url().default('https://discord.com/api').describe('REST base for Discord; tests point it at the local fake Discord.'),
 });
 
+export const INTERACTIONS_MODES = ['gateway', 'http'] as const;
+export type InteractionsMode = (typeof INTERACTIONS_MODES)[number];
+
 const botSchema = z.object({
+  INTERACTIONS_MODE: z.enum(INTERACTIONS_MODES).default('gateway')
+    .describe('How interactions reach the bot: `gateway` (a WebSocket per shard) or `http` (Discord POSTs them to the Interactions Endpoint URL; no gateway connection, stateless, any number of replicas behind a load balancer — docs/discord-setup.md).'),
+  DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the application\'s public key (64 hex characters)').optional()
+    .describe('The application\'s public key (developer portal → General Information), used to check the Ed25519 signature of every HTTP interaction. Required with INTERACTIONS_MODE=http.'),
+  INTERACTIONS_PORT: int(0, 65535).default(8080).describe('Port of the HTTP interactions endpoint `POST /interactions` (INTERACTIONS_MODE=http); 0 picks a free one.'),
+  INTERACTIONS_HOST: z.string().min(1).default('0.0.0.0').describe('Address the HTTP interactions endpoint listens on (INTERACTIONS_MODE=http); put TLS in front of it (a load balancer or reverse proxy).'),
+  SHARD_COUNT: z.union([z.literal('auto'), int(1, 65_535)]).default('auto')
+    .describe('Gateway shards this bot process runs (discord.js internal sharding; gateway mode only): `auto` takes Discord\'s recommendation from /gateway/bot; Discord requires sharding past 2,500 servers.'),
   USER_MAX_ACTIVE_JOBS: int(1, 100).default(1).describe('Try-ons one member may have waiting or running at once.'),
   USER_HOURLY_QUOTA: int(0).default(20).describe('Try-ons per member per hour (sliding window); admins can change it per server.'),
   GUILD_HOURLY_QUOTA: int(0).default(500).describe('Try-ons per server per hour (sliding window); admins can change it per server.'),
@@ -94,6 +153,10 @@ const botSchema = z.object({
   PROGRESS_EDIT_INTERVAL_MS: int(0).default(1_500).describe('At most one progress edit of a member\'s reply per this many ms.'),
   BULL_BOARD_TOKEN: z.string().min(16).optional().describe('Turns on Bull Board (queue dashboard) behind this token (16+ characters); unset: no dashboard.'),
   BULL_BOARD_PORT: int(0, 65535).default(3030).describe('Port of Bull Board on 127.0.0.1.'),
+}).superRefine((bot, ctx) => {
+  if (bot.INTERACTIONS_MODE === 'http' && !bot.DISCORD_PUBLIC_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['DISCORD_PUBLIC_KEY'], message: 'required when INTERACTIONS_MODE is http (developer portal → General Information → Public Key)' });
+  }
 });
 
 /** The studio's port when `npm start` runs without DISCORD_TOKEN and STUDIO_PORT is unset (Streamlit's, as in the report). */

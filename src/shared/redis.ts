@@ -32,12 +32,19 @@ export interface PreflightClient {
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
+/** What a start-up check names when Redis does not answer: the setting to fix and the target, password-free. */
+export interface RedisTarget {
+  setting: 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_CLUSTER_NODES';
+  /** e.g. `Redis at redis://127.0.0.1:6379`, `the Redis Cluster at …`. */
+  where: string;
+}
+
 /**
  * Connects once, pings, disconnects: a process checks Redis before it builds queues and workers, so an
- * unreachable server is one REDIS_UNAVAILABLE naming REDIS_URL, not a stream of client errors and retries.
- * `client` is `new Redis(url, REDIS_PREFLIGHT_OPTIONS)`.
+ * unreachable server is one REDIS_UNAVAILABLE naming the setting, not a stream of client errors and retries.
+ * `client` is the redis connector's one-shot client (src/redis/redis-connector.ts).
  */
-export async function assertRedisReachable(client: PreflightClient, url: string): Promise<void> {
+export async function assertRedisReachable(client: PreflightClient, target: RedisTarget): Promise<void> {
   let lastError: unknown;
   client.on('error', (error: unknown) => {
     lastError = error;
@@ -47,7 +54,7 @@ export async function assertRedisReachable(client: PreflightClient, url: string)
     await client.ping();
   } catch (error) {
     const reason = ((lastError ?? error) as Error)?.message ?? String(error);
-    throw new HairError('REDIS_UNAVAILABLE', {}, { cause: error, detail: `cannot reach Redis at ${redactRedisUrl(url)} (set REDIS_URL): ${reason}` });
+    throw new HairError('REDIS_UNAVAILABLE', {}, { cause: error, detail: `cannot reach ${target.where} (set ${target.setting}): ${reason}` });
   } finally {
     client.disconnect();
   }

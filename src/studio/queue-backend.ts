@@ -1,4 +1,5 @@
 import { QueueEvents } from 'bullmq';
+import { createRedisConnector } from '../redis/redis-connector.js';
 import type { Enqueuer } from '../bot/enqueue.js';
 import { HairError } from '../shared/errors.js';
 import type { RedisConfig } from '../shared/config.js';
@@ -28,7 +29,8 @@ const POSITION_POLL_MS = 1_000;
  * QueueEvents, positions by polling the waiting list.
  */
 export async function createQueueBackend(config: RedisConfig, deps: QueueBackendDeps): Promise<StudioBackend> {
-  const events = new QueueEvents(QUEUE_NAMES.tryOn, { connection: { url: config.REDIS_URL }, prefix: config.QUEUE_PREFIX });
+  const connector = createRedisConnector(config);
+  const events = new QueueEvents(QUEUE_NAMES.tryOn, { connection: connector.bullmq({ waitForever: true }), prefix: config.QUEUE_PREFIX });
   await events.waitUntilReady();
   const waiting = new Map<string, number>();
   const selfieTokens = new Map<string, string>();
@@ -115,6 +117,7 @@ export async function createQueueBackend(config: RedisConfig, deps: QueueBackend
       closing ??= (async () => {
         clearInterval(poll);
         await events.close();
+        await connector.close();
         for (const jobId of [...selfieTokens.keys()]) forgetSelfie(jobId);
       })();
       return closing;

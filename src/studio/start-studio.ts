@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { botKeys } from '../bot/bot-keys.js';
 import { createEnqueuer } from '../bot/enqueue.js';
 import { createGuildSettings } from '../bot/guild-settings.js';
@@ -9,7 +8,7 @@ import { HairError } from '../shared/errors.js';
 import { redisKeys } from '../shared/job.js';
 import { builtinPresets } from '../shared/presets.js';
 import type { Logger } from '../shared/log.js';
-import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS } from '../shared/redis.js';
+import { createRedisConnector, type RedisConnectionConfig } from '../redis/redis-connector.js';
 import type { StudioBackend } from './backend.js';
 import { createStudioApp } from './create-studio.js';
 import { createFacePreview, type FacePreview } from './face-preview.js';
@@ -30,10 +29,9 @@ export interface RunningStudio {
 
 export type StudioEngine = { kind: 'queue' } | { kind: 'in-process'; engine: TryOnEngine };
 
-/** Whether a Redis server answers at `url` within `timeoutMs` (one try, no retries). */
-export async function redisAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
-  const probe = new Redis(url, { ...REDIS_PREFLIGHT_OPTIONS, connectTimeout: timeoutMs });
-  return await assertRedisReachable(probe, url).then(() => true, () => false);
+/** Whether the configured Redis answers within `timeoutMs` (one try, no retries). */
+export async function redisAnswers(config: RedisConnectionConfig, timeoutMs = 1_500): Promise<boolean> {
+  return await createRedisConnector(config).answers(timeoutMs);
 }
 
 const browserHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
@@ -64,7 +62,7 @@ export async function startStudio(config: Readonly<Config>, deps: { logger: Logg
     let backend: StudioBackend;
     let catalog;
     if (deps.engine.kind === 'queue') {
-      const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+      const redis = createRedisConnector(config).client({ lazyConnect: false });
       cleanups.push(async () => redis.quit());
       const keys = botKeys(config.QUEUE_PREFIX);
       const enqueuer = createEnqueuer(config, { redis, keys, log: logger });

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Queue, Worker, type Job } from 'bullmq';
 import { Agent } from 'undici';
 import type { REST } from '@discordjs/rest';
 import type { PresetCacheStore, TryOnEngine } from '../pipeline/engine.js';
@@ -9,7 +8,8 @@ import type { Config } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, redisKeys, withoutAttachmentUrl } from '../shared/job.js';
 import type { Logger } from '../shared/log.js';
-import { assertRedisReachable, REDIS_PREFLIGHT_OPTIONS, redisErrorListener } from '../shared/redis.js';
+import { redisErrorListener } from '../shared/redis.js';
+import { createRedisConnector } from '../redis/redis-connector.js';
 import { createDelivery, routeDelivery } from './deliver.js';
 import { createStudioDelivery } from './deliver-studio.js';
 import { createDeliveryLedger } from './delivery-ledger.js';
@@ -59,11 +59,6 @@ export interface HairWorker {
   close(): Promise<void>;
 }
 
-/** BullMQ wants its own connections (one blocks); it gets options, never a shared client. */
-function bullConnection(url: string): ConnectionOptions {
-  return { url, maxRetriesPerRequest: null };
-}
-
 /**
  * The GPU worker: Redis → engine (every session loaded and warmed) → BullMQ workers on the try-on and preset-build
  * queues → registry entry and ready line. Nothing is taken from the queue before the engine is warm.
@@ -73,9 +68,10 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
   const logger = deps.logger.child({ workerId: id });
   const prefix = config.QUEUE_PREFIX;
   const keys = redisKeys(prefix);
-  await assertRedisReachable(new Redis(config.REDIS_URL, REDIS_PREFLIGHT_OPTIONS), config.REDIS_URL);
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  const subscriber = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: null });
+  const connector = createRedisConnector(config);
+  await connector.assertReachable();
+  const redis = connector.client();
+  const subscriber = connector.client({ waitForever: true });
   // Later outages are logged once per distinct error and retried by the clients.
   redis.on('error', redisErrorListener(logger, 'worker Redis client'));
   subscriber.on('error', redisErrorListener(logger, 'cancel subscriber'));
@@ -84,8 +80,8 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
   let health: HealthServer | undefined;
 
   const queues = {
-    tryOn: new Queue(QUEUE_NAMES.tryOn, { connection: bullConnection(config.REDIS_URL), prefix }),
-    presetBuild: new Queue(QUEUE_NAMES.presetBuild, { connection: bullConnection(config.REDIS_URL), prefix }),
+    tryOn: new Queue(QUEUE_NAMES.tryOn, { connection: connector.bullmq({ waitForever: true }), prefix }),
+    presetBuild: new Queue(QUEUE_NAMES.presetBuild, { connection: connector.bullmq({ waitForever: true }), prefix }),
   };
   for (const [name, queue] of Object.entries(queues)) queue.on('error', redisErrorListener(logger, `${name} queue`));
   const metrics = createWorkerMetrics({
@@ -151,8 +147,8 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
       (error) => logger.warn({ err: error }, 'heartbeat failed'),
     );
 
+    // BullMQ wants its own connections (one blocks): each Worker gets one of its own, never a shared client.
     const workerOptions = {
-      connection: bullConnection(config.REDIS_URL),
       prefix,
       name: id,
       // A crashed worker's job is taken over after its lock lapses (lockDuration) and the next stalled check
@@ -163,8 +159,8 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
       autorun: false,
     };
     const onCorruptJob = (jobId: string, fields: string[]) => logger.error({ jobId, fields }, 'stored job fields are not valid JSON; failing the job');
-    const tryOnWorker = new TolerantWorker(QUEUE_NAMES.tryOn, tryOn, { ...workerOptions, concurrency: config.WORKER_CONCURRENCY, ...retention('tryOn') }, onCorruptJob);
-    const presetWorker = new TolerantWorker(QUEUE_NAMES.presetBuild, presetBuild, { ...workerOptions, concurrency: 1, ...retention('presetBuild') }, onCorruptJob);
+    const tryOnWorker = new TolerantWorker(QUEUE_NAMES.tryOn, tryOn, { ...workerOptions, connection: connector.bullmq({ waitForever: true }), concurrency: config.WORKER_CONCURRENCY, ...retention('tryOn') }, onCorruptJob);
+    const presetWorker = new TolerantWorker(QUEUE_NAMES.presetBuild, presetBuild, { ...workerOptions, connection: connector.bullmq({ waitForever: true }), concurrency: 1, ...retention('presetBuild') }, onCorruptJob);
     workers.push(tryOnWorker, presetWorker);
     // A finished job keeps no signed attachment URL it no longer needs (JOB_RETENTION_S in the job contract).
     const scrub = (job: Job) => {
@@ -249,7 +245,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
       await step('http', () => httpServer.close());
       await step('engine', () => ownedEngine.dispose());
       await step('download agent', () => agent.close());
-      await step('redis', () => Promise.all([redis.quit(), subscriber.quit()]));
+      await step('redis', () => Promise.all([redis.quit(), subscriber.quit(), connector.close()]));
       logger.info({ failedSteps: failures.length }, 'worker stopped');
       if (failures.length > 0) throw new AggregateError(failures, `worker shutdown: ${failures.length} step(s) failed`);
     }
@@ -262,6 +258,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     await engine?.dispose().catch(() => undefined);
     redis.disconnect();
     subscriber.disconnect();
+    await connector.close();
     throw error;
   }
 }

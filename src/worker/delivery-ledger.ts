@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import { z } from 'zod';
 import { JOB_RETENTION_S, QUEUE_NAMES, redisKeys, tryOnResultSchema } from '../shared/job.js';
 
@@ -46,7 +46,7 @@ export type Claim =
   | { outcome: 'reclaimed' };
 
 const COMMAND = 'hairstylerClaimDelivery';
-type ClaimClient = Redis & { [COMMAND](delivery: string, lock: string, token: string, ttlMs: number): Promise<[string, string]> };
+type ClaimClient = RedisClient & { [COMMAND](delivery: string, lock: string, token: string, ttlMs: number): Promise<[string, string]> };
 
 /** Thrown when this run must not deliver (lock lost, or Redis unreachable to claim): not the job's failure. */
 export class DeliveryNotClaimedError extends Error {
@@ -58,7 +58,7 @@ export class DeliveryNotClaimedError extends Error {
  * it holds the job's lock, checked in the same script) before posting, and records what it posted. A run that
  * cannot reach Redis cannot claim, so it posts nothing; the job is run again once Redis is back.
  */
-export function createDeliveryLedger(redis: Redis, prefix: string) {
+export function createDeliveryLedger(redis: RedisClient, prefix: string) {
   const keys = redisKeys(prefix);
   const ttlMs = JOB_RETENTION_S.tryOnFailed * 1000;
   // A command of this connection: the body goes once, then EVALSHA (as the bot's reserve script).

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import type { PresetCacheStore } from '../pipeline/engine.js';
 import { redisKeys } from '../shared/job.js';
 
@@ -6,7 +6,7 @@ import { redisKeys } from '../shared/job.js';
  * Preset caches in Redis, so every worker host shares moderators' presets. Values are the engine's binary entries
  * (a preset image's embeddings, never a selfie). Keys already carry the models' hash, so no TTL is needed.
  */
-export function createRedisPresetCache(redis: Redis, prefix: string): PresetCacheStore {
+export function createRedisPresetCache(redis: RedisClient, prefix: string): PresetCacheStore {
   const keys = redisKeys(prefix);
   return {
     async get(key) {

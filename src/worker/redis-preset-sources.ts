@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import { redisKeys } from '../shared/job.js';
 import { presetKindSchema, type PresetKind } from '../shared/presets.js';
 
@@ -16,7 +16,7 @@ export interface PresetSources {
  * Moderators' preset photos in Redis (never selfies): the engine rebuilds a preset's cache from it when the models
  * change, long after the Discord attachment URL it came from has expired.
  */
-export function createRedisPresetSources(redis: Redis, prefix: string): PresetSources {
+export function createRedisPresetSources(redis: RedisClient, prefix: string): PresetSources {
   const keys = redisKeys(prefix);
   return {
     async get(presetId) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connector.js';
 import { redisKeys, WORKER_HEARTBEAT_TTL_S, type WorkerRegistration } from '../shared/job.js';
 
 export type WorkerIdentity = Omit<WorkerRegistration, 'heartbeatAt' | 'jobsDone' | 'jobsFailed'>;
@@ -13,7 +13,7 @@ export interface WorkerRegistry {
  * The worker's entry in Redis for the admin stats: a hash that expires unless the heartbeat renews it, and a sorted
  * set of ids by last heartbeat. A worker killed with -9 disappears after WORKER_HEARTBEAT_TTL_S.
  */
-export function createWorkerRegistry(redis: Redis, prefix: string, identity: WorkerIdentity, onError: (error: unknown) => void): WorkerRegistry {
+export function createWorkerRegistry(redis: RedisClient, prefix: string, identity: WorkerIdentity, onError: (error: unknown) => void): WorkerRegistry {
   const keys = redisKeys(prefix);
   const key = keys.worker(identity.id);
   let timer: NodeJS.Timeout | undefined;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createBot, type Bot } from '../../src/bot/bot.js';
+import { createRedisConnector, scanKeys, type RedisClient, type RedisConnector } from '../../src/redis/redis-connector.js';
 import { createLogger, loadConfig, QUEUE_NAMES, type Config, type Logger, type PresetEntry } from '../../src/shared/index.js';
 import { startFakeDiscord, type FakeDiscord } from '../fake-discord/index.js';
 
@@ -26,7 +26,9 @@ export interface Harness {
   fake: FakeDiscord;
   config: Readonly<Config>;
   bot: Bot;
-  redis: Redis;
+  redis: RedisClient;
+  /** Connections to the Redis the bot uses (standalone, Sentinel or Cluster, from the config). */
+  connector: RedisConnector;
   /** A Queue of our own to read what the bot enqueued. */
   tryOnQueue: Queue;
   presetQueue: Queue;
@@ -35,9 +37,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `realStyles`: use the built-ins of styles/manifest.json instead of testBuiltins(). */
-export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean; log?: Logger } = {}): Promise<Harness> {
-  const fake = await startFakeDiscord();
+/**
+ * `realStyles`: use the built-ins of styles/manifest.json instead of testBuiltins(). `fake`: a started fake Discord
+ * to use (set up before the bot logs in, e.g. with guilds on other shards); the harness closes it.
+ */
+export async function startHarness(env: Record<string, string> = {}, options: { realStyles?: boolean; log?: Logger; fake?: FakeDiscord } = {}): Promise<Harness> {
+  const fake = options.fake ?? await startFakeDiscord();
   const prefix = `test-bot-${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
     need: ['discord'],
@@ -49,29 +54,36 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   });
   const log = options.log ?? createLogger({ level: 'silent' });
   const make = () => createBot(config, { log, ...(options.realStyles ? {} : { builtins: testBuiltins() }) });
-  let bot = make();
-  await bot.start();
-  const redis = new Redis(config.REDIS_URL);
-  const connection = { url: config.REDIS_URL };
-  const tryOnQueue = new Queue(QUEUE_NAMES.tryOn, { connection, prefix });
-  const presetQueue = new Queue(QUEUE_NAMES.presetBuild, { connection, prefix });
+  // INTERACTIONS_MODE=http: the fake POSTs interactions to the bot's endpoint instead of the gateway.
+  const start = async (next: Bot) => {
+    await next.start();
+    fake.interactionsEndpoint = next.interactionsUrl;
+    return next;
+  };
+  let bot = await start(make());
+  const connector = createRedisConnector(config);
+  const redis = connector.client({ lazyConnect: false });
+  const tryOnQueue = new Queue(QUEUE_NAMES.tryOn, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
+  const presetQueue = new Queue(QUEUE_NAMES.presetBuild, { connection: connector.bullmq(), prefix: config.QUEUE_PREFIX });
+  // The test's own readers: a connection error while Redis fails over is retried by the client, not a test failure.
+  redis.on('error', () => undefined);
+  for (const queue of [tryOnQueue, presetQueue]) queue.on('error', () => undefined);
   const harness: Harness = {
-    fake, config, redis, tryOnQueue, presetQueue,
+    fake, config, redis, connector, tryOnQueue, presetQueue,
     get bot() {
       return bot;
     },
     async restartBot() {
       await bot.close();
-      bot = make();
-      await bot.start();
+      bot = await start(make());
       return bot;
     },
     async close() {
       await bot.close();
       await Promise.allSettled([tryOnQueue.close(), presetQueue.close()]);
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
+      for await (const keys of scanKeys(redis, `${config.QUEUE_PREFIX}:*`)) await redis.del(...keys);
       await redis.quit();
+      await connector.close();
       await fake.close();
     },
   };
@@ -101,7 +113,7 @@ export async function waitForJob(queue: Queue, jobId: string, timeoutMs = 10_000
 
 /** Moves a job to completed/failed the way a worker does (take the lock, then finish), without any pipeline. */
 async function takeJob(h: Harness, queueName: string, jobId: string) {
-  const worker = new Worker(queueName, null, { connection: { url: h.config.REDIS_URL }, prefix: h.config.QUEUE_PREFIX });
+  const worker = new Worker(queueName, null, { connection: h.connector.bullmq({ waitForever: true }), prefix: h.config.QUEUE_PREFIX });
   const token = `test-${jobId}`;
   for (let i = 0; i < 50; i++) {
     const job = await worker.getNextJob(token);

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAstronaut, onCanvas } from '../helpers/images.js';
 
 /** Runs the built CLI (`npm run build` first; `npm test` does). */
 function gpuDeviceNodes(): boolean {
@@ -80,6 +81,24 @@ describe('hairstyler align', () => {
     const run = await hairstyler(['align', 'tests/fixtures/astronaut.png', '-o', join(dir, 'plain.png')]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^aligned tests\/fixtures\/astronaut\.png → .*plain\.png \(1024²\): 1 face\(s\)/);
+  });
+
+  it('a 6000×1000 panorama with a small face: exit 0, the face box reported in the file\'s pixels', async () => {
+    // Before the fix: error[NO_FACE] (the working copy was 2048×341 and the letterbox showed a ~4 px face).
+    const input = join(dir, 'panorama.jpg');
+    writeFileSync(input, await onCanvas(await loadAstronaut(), { width: 6000, height: 1000 }, 600, [{ left: 4200, top: 200 }]));
+    const run = await hairstyler(['align', input, '-o', join(dir, 'panorama.png'), '--json']);
+    expect(run.stderr).not.toMatch(/error\[/);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Record<string, any>;
+    expect(report['facesFound']).toBe(1);
+    expect(report['image']).toEqual({ width: 6000, height: 1000 });
+    expect(report['working']).toEqual({ width: 5017, height: 836 });
+    // astronaut.png's face box is ~(174, 70) 105 px in its 512²; pasted 600 wide at (4200, 200).
+    const k = 600 / 512;
+    expect(Math.abs(report['face'].box.x - (4200 + 174 * k))).toBeLessThan(15);
+    expect(Math.abs(report['face'].box.y - (200 + 70 * k))).toBeLessThan(15);
+    expect(Math.abs(report['face'].box.width - 105 * k)).toBeLessThan(15);
   });
 
   it('a photo without a face: exit 2 and error[NO_FACE] on stderr, nothing written', async () => {

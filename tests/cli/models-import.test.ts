@@ -54,7 +54,8 @@ describe.skipIf(!SRC)('hairstyler models import (CI-sized round trip)', () => {
     expect(manifestText()).toBe(before.manifest);
     const verify = cli('models', 'verify', '--models-dir', modelsDir);
     expect(verify.code, verify.stderr).toBe(0);
-    expect(verify.stdout).toMatch(/models OK \(16 of them HairFastGAN graphs/);
+    // The contract install: 16 split graphs and the swap composite.
+    expect(verify.stdout).toMatch(/models OK \(17 of them HairFastGAN graphs/);
     expect(readdirSync(modelsDir).filter((n) => n.startsWith('.hairfast-previous'))).toEqual([]);
   };
 

@@ -43,8 +43,9 @@ describe('hairstyler transfer --aligned', () => {
     expect(existsSync(join(modelsDir, 'face'))).toBe(false);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ aligned: true, width: 1024, height: 1024, modelKind: 'contract' });
-    // Two distinct images (shape = colour file): per-image work twice, the rest of the flow once or twice.
-    expect(report.graphRuns).toMatchObject({ bisenet: 2, embed: 2, g_f64_to_img: 1 });
+    // Two distinct images (shape = colour file): per-image work twice, the reference's SEAN codes and CLIP
+    // embedding, then the swap composite once.
+    expect(report.graphRuns).toEqual({ bisenet: 2, embed: 2, sean_encode: 1, blend_masks: 1, clip_visual: 1, swap: 1 });
     const { data, info } = await sharp(output).raw().toBuffer({ resolveWithObject: true });
     expect(info).toMatchObject({ width: 1024, height: 1024, channels: 3 });
     const bytes = readFileSync(raw);

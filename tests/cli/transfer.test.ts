@@ -31,6 +31,9 @@ describe('hairstyler transfer / presets build', () => {
     expect(r.stderr).toMatch(/hairfast: contract fp32 graphs on cpu/);
     expect(JSON.parse(r.stdout)).toMatchObject({ modelKind: 'contract', width: 512, height: 512 });
     expect(await sharp(output).metadata()).toMatchObject({ width: 512, height: 512, format: 'png' });
+    // The presets are cached now: the face's bisenet and embed, then one swap run.
+    const cached = await runCli('transfer', '--face', ASTRONAUT, '--shape', 'short-layered-mirrored', '--color', 'builtin:copper', '-o', output, '--paste-back', '--json');
+    expect(JSON.parse(cached.stdout).graphRuns).toEqual({ bisenet: 1, embed: 1, swap: 1 });
   });
 
   it('writes the aligned 1024² result without --paste-back, with a photo as the shape reference', async () => {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -44,6 +45,16 @@ export interface InteractionState {
   /** The message the interaction's @original refers to (reply, or the component's message for type 6/7). */
   originalId?: string;
   followups: string[];
+  /** The shard ids of the gateway sessions the INTERACTION_CREATE was dispatched to. */
+  dispatchedOn: number[];
+  /** With an interactions endpoint set: the bot's answer to the signed POST. */
+  delivery?: Promise<EndpointAnswer>;
+}
+
+/** What an interactions endpoint answered to a POST. */
+export interface EndpointAnswer {
+  status: number;
+  body: any;
 }
 
 export interface FakeDiscordOptions {
@@ -55,6 +66,13 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   /** Extra guild roles (besides @everyone); default: one role named "Moderators" (see moderatorRoleId). */
   roles?: Array<{ id: string; name: string }>;
+  /** The shard count GET /gateway/bot recommends (default 1). */
+  recommendedShards?: number;
+}
+
+/** The shard a guild's events travel on, as Discord computes it. */
+export function shardOf(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
 }
 
 export interface InteractionCommon {
@@ -65,6 +83,11 @@ export interface InteractionCommon {
   channelId?: string;
   /** `attachment_size_limit` of the interaction (bytes). */
   attachmentSizeLimit?: number;
+  /**
+   * Sends the gateway dispatch on this shard instead of the guild's own, as after Discord moved the guild to
+   * another shard (a re-shard) while its old messages keep their buttons.
+   */
+  viaShard?: number;
 }
 
 export interface SlashOptions extends InteractionCommon {
@@ -133,7 +156,20 @@ export class FakeDiscord {
   private readonly nonces = new Map<string, string>();
   private readonly overrides: Override[] = [];
   private readonly sockets = new Set<WebSocket>();
-  private readonly identified = new Set<WebSocket>();
+  /** Identified sessions and their `[shard_id, num_shards]`. */
+  private readonly identified = new Map<WebSocket, [number, number]>();
+  /** Guilds besides the main one (guildOnShard), each with its own text channel. */
+  private readonly extraGuilds = new Map<string, { channelId: string }>();
+  private readonly recommendedShards: number;
+  /** The application's Ed25519 key pair: HTTP interactions are signed with it like Discord signs them. */
+  private readonly signingKeys = generateKeyPairSync('ed25519');
+  /**
+   * The bot's Interactions Endpoint URL: when set, interactions are POSTed there (signed) instead of being
+   * dispatched on the gateway, like Discord does once an application has an endpoint.
+   */
+  interactionsEndpoint: string | undefined;
+  /** Shard of each session id, for RESUME. */
+  private readonly sessions = new Map<string, [number, number]>();
   private readonly waiters = new Set<() => void>();
   private readonly heartbeatIntervalMs: number;
   private server: Server | undefined;
@@ -150,6 +186,60 @@ export class FakeDiscord {
     this.channelId = options.channelId ?? snowflake();
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
     this.roles = options.roles ?? [{ id: snowflake(), name: 'Moderators' }];
+    this.recommendedShards = options.recommendedShards ?? 1;
+  }
+
+  /**
+   * Adds a guild (with its own channel) whose events Discord routes to `shardId` of `shardCount`; it is in READY
+   * and gets a GUILD_CREATE on that shard's sessions (add it before the bot logs in).
+   */
+  guildOnShard(shardId: number, shardCount: number): { guildId: string; channelId: string } {
+    let guildId = snowflake();
+    for (let at = Date.now(); shardOf(guildId, shardCount) !== shardId; at += 1) guildId = snowflake(at);
+    const channelId = snowflake();
+    this.extraGuilds.set(guildId, { channelId });
+    return { guildId, channelId };
+  }
+
+  /** The application's public key as the developer portal shows it (64 hex characters): DISCORD_PUBLIC_KEY. */
+  get publicKeyHex(): string {
+    const jwk = this.signingKeys.publicKey.export({ format: 'jwk' });
+    return Buffer.from(String(jwk.x), 'base64url').toString('hex');
+  }
+
+  /** Discord's signature headers for `body`, signed at `timestamp` (Unix seconds; default now). */
+  signatureHeaders(body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
+    const signature = sign(null, Buffer.from(`${timestamp}${body}`), this.signingKeys.privateKey).toString('hex');
+    return { 'x-signature-ed25519': signature, 'x-signature-timestamp': String(timestamp) };
+  }
+
+  /** POSTs `payload` to the interactions endpoint, signed unless `headers` replaces the signature headers. */
+  async postInteraction(payload: unknown, headers?: Record<string, string>): Promise<EndpointAnswer> {
+    if (!this.interactionsEndpoint) throw new Error('fake-discord: no interactionsEndpoint set');
+    const body = JSON.stringify(payload);
+    const response = await fetch(this.interactionsEndpoint, {
+      method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': 'Discord-Interactions/1.0 (+https://discord.com)', ...(headers ?? this.signatureHeaders(body)) },
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch { /* not JSON: kept as text */ }
+    return { status: response.status, body: parsed };
+  }
+
+  /** The PING Discord sends when an Interactions Endpoint URL is saved in the developer portal. */
+  async ping(headers?: Record<string, string>): Promise<EndpointAnswer> {
+    return await this.postInteraction({ id: snowflake(), application_id: this.applicationId, type: 1, token: `ping-${snowflake()}`, version: 1, user: user() }, headers);
+  }
+
+  /** The `[shard_id, num_shards]` of every identified gateway session. */
+  get identifiedShards(): Array<[number, number]> {
+    return [...this.identified.values()];
+  }
+
+  private allGuildIds(): string[] {
+    return [this.guildId, ...this.extraGuilds.keys()];
   }
 
   /** Id of the first extra role (the default "Moderators"). */
@@ -253,9 +343,20 @@ export class FakeDiscord {
     return () => this.overrides.splice(this.overrides.indexOf(hook), 1);
   }
 
-  /** Sends a gateway dispatch to every identified session. */
-  dispatch(t: string, d: unknown): void {
-    for (const ws of this.identified) this.send(ws, { op: 0, t, s: ++this.seq, d });
+  /**
+   * Sends a gateway dispatch like Discord: to the sessions of the shard its guild maps to (`shardOf`), shard 0 for
+   * events without a guild, or to `viaShard`. Returns the shard ids it went to.
+   */
+  dispatch(t: string, d: unknown, viaShard?: number): number[] {
+    const guildId = (d as { guild_id?: string } | null)?.guild_id;
+    const shards: number[] = [];
+    for (const [ws, [shardId, shardCount]] of this.identified) {
+      const wanted = viaShard ?? (guildId ? shardOf(guildId, shardCount) : 0);
+      if (shardId !== wanted) continue;
+      this.send(ws, { op: 0, t, s: ++this.seq, d });
+      shards.push(shardId);
+    }
+    return shards;
   }
 
   /** Resolves once a gateway session has identified (the client is logged in). */
@@ -364,11 +465,36 @@ export class FakeDiscord {
     return { options: list, ...(Object.keys(resolved).length ? { resolved } : {}) };
   }
 
+  /**
+   * A slash command's payload, known to the fake (its callback is accepted) but not sent anywhere: for tests that
+   * deliver it themselves (postInteraction with their own headers).
+   */
+  slashCommandPayload(opts: SlashOptions): { state: InteractionState; payload: Record<string, unknown> } {
+    return this.prepare(2, opts, { id: snowflake(), name: opts.name, type: 1, ...this.commandData(opts) });
+  }
+
   private inject(type: number, opts: InteractionCommon, data: unknown, msg?: FakeMessage): InteractionState {
+    const { state, payload } = this.prepare(type, opts, data, msg);
+    if (this.interactionsEndpoint) {
+      // A 200 with an interaction response in the body answers the interaction like a callback does; a 202 says the
+      // answer comes through the callback endpoint.
+      state.delivery = this.postInteraction(payload).then((answer) => {
+        if (answer.status === 200 && typeof answer.body?.type === 'number' && !state.callback) {
+          state.callback = { type: answer.body.type, data: answer.body.data };
+          state.callbackAt = Date.now();
+        }
+        return answer;
+      });
+      state.delivery.catch(() => undefined).finally(() => this.notify());
+    } else state.dispatchedOn = this.dispatch('INTERACTION_CREATE', payload, opts.viaShard);
+    return state;
+  }
+
+  private prepare(type: number, opts: InteractionCommon, data: unknown, msg?: FakeMessage): { state: InteractionState; payload: Record<string, unknown> } {
     const id = snowflake();
     const token = `itok-${id}-${Math.random().toString(36).slice(2)}`;
     const guildId = opts.guildId === undefined ? this.guildId : opts.guildId;
-    const channelId = opts.channelId ?? this.channelId;
+    const channelId = opts.channelId ?? (guildId ? this.extraGuilds.get(guildId)?.channelId : undefined) ?? this.channelId;
     const who = member(opts.member);
     const payload = {
       id,
@@ -388,10 +514,9 @@ export class FakeDiscord {
       ...(guildId ? { guild_id: guildId, guild_locale: this.guildLocale, member: who, guild: { id: guildId, locale: this.guildLocale, features: [] } } : { user: who.user }),
       ...(msg ? { message: msg } : {}),
     };
-    const state: InteractionState = { id, token, type, sentAt: Date.now(), followups: [], ...(msg ? { originalId: msg.id } : {}) };
+    const state: InteractionState = { id, token, type, sentAt: Date.now(), followups: [], dispatchedOn: [], ...(msg ? { originalId: msg.id } : {}) };
     this.interactions.set(id, state);
-    this.dispatch('INTERACTION_CREATE', payload);
-    return state;
+    return { state, payload };
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -424,20 +549,24 @@ export class FakeDiscord {
         break;
       case 2: { // identify
         const sessionId = `session-${snowflake()}`;
-        this.identified.add(ws);
+        const shard: [number, number] = Array.isArray(packet.d?.shard) ? [Number(packet.d.shard[0]), Number(packet.d.shard[1])] : [0, 1];
+        if (!(shard[1] >= 1 && shard[0] >= 0 && shard[0] < shard[1])) return ws.close(4010, 'Invalid shard');
+        this.identified.set(ws, shard);
+        this.sessions.set(sessionId, shard);
+        const guilds = this.allGuildIds().filter((id) => shardOf(id, shard[1]) === shard[0]);
         this.send(ws, {
           op: 0, t: 'READY', s: ++this.seq, d: {
             v: 10, user: { ...this.botUser, verified: true, mfa_enabled: false, flags: 0 },
-            guilds: [{ id: this.guildId, unavailable: true }], session_id: sessionId,
-            resume_gateway_url: this.gatewayUrl, shard: packet.d?.shard ?? [0, 1],
+            guilds: guilds.map((id) => ({ id, unavailable: true })), session_id: sessionId,
+            resume_gateway_url: this.gatewayUrl, shard,
             application: { id: this.applicationId, flags: 0 },
           },
         });
-        this.send(ws, { op: 0, t: 'GUILD_CREATE', s: ++this.seq, d: this.guildPayload() });
+        for (const id of guilds) this.send(ws, { op: 0, t: 'GUILD_CREATE', s: ++this.seq, d: this.guildPayload(id) });
         break;
       }
       case 6: // resume
-        this.identified.add(ws);
+        this.identified.set(ws, this.sessions.get(String(packet.d?.session_id)) ?? [0, 1]);
         this.send(ws, { op: 0, t: 'RESUMED', s: ++this.seq, d: {} });
         break;
       default:
@@ -445,19 +574,20 @@ export class FakeDiscord {
     }
   }
 
-  private guildPayload() {
+  private guildPayload(guildId = this.guildId) {
+    const channelId = this.extraGuilds.get(guildId)?.channelId ?? this.channelId;
     return {
-      id: this.guildId, name: this.guildName, icon: null, splash: null, discovery_splash: null,
+      id: guildId, name: this.guildName, icon: null, splash: null, discovery_splash: null,
       owner_id: snowflake(), afk_channel_id: null, afk_timeout: 300, verification_level: 0,
       default_message_notifications: 0, explicit_content_filter: 0, features: [], mfa_level: 0,
-      system_channel_id: this.channelId, system_channel_flags: 0, rules_channel_id: null, vanity_url_code: null,
+      system_channel_id: channelId, system_channel_flags: 0, rules_channel_id: null, vanity_url_code: null,
       description: null, banner: null, premium_tier: 0, preferred_locale: this.guildLocale,
       public_updates_channel_id: null, nsfw_level: 0, premium_progress_bar_enabled: false,
-      roles: [{ ...roleRecord(this.guildId, '@everyone', PERMISSIONS.member), position: 0 }, ...this.roles.map((r) => roleRecord(r.id, r.name))],
+      roles: [{ ...roleRecord(guildId, '@everyone', PERMISSIONS.member), position: 0 }, ...this.roles.map((r) => roleRecord(r.id, r.name))],
       emojis: [], stickers: [], joined_at: new Date().toISOString(), large: false, unavailable: false,
       member_count: 2, voice_states: [], members: [], presences: [], threads: [], stage_instances: [],
       guild_scheduled_events: [], soundboard_sounds: [],
-      channels: [{ id: this.channelId, type: 0, guild_id: this.guildId, name: 'general', position: 0, permission_overwrites: [], nsfw: false, topic: null, last_message_id: null, parent_id: null, rate_limit_per_user: 0 }],
+      channels: [{ id: channelId, type: 0, guild_id: guildId, name: 'general', position: 0, permission_overwrites: [], nsfw: false, topic: null, last_message_id: null, parent_id: null, rate_limit_per_user: 0 }],
     };
   }
 
@@ -505,7 +635,8 @@ export class FakeDiscord {
     const app = this.applicationId;
     const m = r.method;
     if (head === 'gateway') {
-      return { status: 200, body: { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } } };
+      // max_concurrency 16: shards identify at once instead of 5 s apart.
+      return { status: 200, body: { url: this.gatewayUrl, shards: this.recommendedShards, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 16 } } };
     }
     if (head === 'users' && a === '@me' && b === 'channels' && m === 'POST') {
       const recipient = String(r.body?.recipient_id ?? '');

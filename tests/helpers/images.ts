@@ -249,6 +249,21 @@ export function solid(
   return encodeAs({ data, width, height }, format);
 }
 
+/** A crude head turn: columns left of `cx` squeezed by `k`, the rest stretched to keep the width. */
+export function turnedFace(image: RgbImage, cx: number, k: number): RgbImage {
+  const { width, height, data } = image;
+  const out = new Uint8Array(data.length);
+  const newCx = cx * k;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const sx = x < newCx ? x / k : cx + ((x - newCx) * (width - cx)) / (width - newCx);
+      const xi = Math.min(width - 1, Math.round(sx));
+      out.set(data.subarray((y * width + xi) * 3, (y * width + xi) * 3 + 3), (y * width + x) * 3);
+    }
+  }
+  return { data: out, width, height };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Hand-built bad inputs
 
@@ -366,4 +381,21 @@ export function gifJsPolyglot(gif: Uint8Array): Buffer {
 /** The reverse polyglot: an HTML page first, a valid image embedded later (e.g. after a comment). */
 export function htmlThenImage(image: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from('<!doctype html><html><body><script>/*'), image, Buffer.from('*/</script></body></html>')]);
+}
+
+/**
+ * A `width`×`height` JPEG of flat grey-green with `photo` resized to `side` px wide pasted at each (left, top):
+ * a panorama, a group shot or a screenshot with small faces in it.
+ */
+export async function onCanvas(
+  photo: Uint8Array,
+  canvas: { width: number; height: number },
+  side: number,
+  at: ReadonlyArray<{ left: number; top: number }>,
+): Promise<Buffer> {
+  const resized = await sharp(photo).resize(side).toBuffer();
+  return sharp({ create: { ...canvas, channels: 3, background: '#6a7a70' } })
+    .composite(at.map(({ left, top }) => ({ input: resized, left, top })))
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }

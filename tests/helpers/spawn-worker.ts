@@ -8,7 +8,7 @@ export const ENTRIES = Object.freeze({
   start: fileURLToPath(new URL('../../src/main.ts', import.meta.url)),
 });
 /** tsx by absolute URL, so a child may run in another directory (one without a .env). */
-const TSX = import.meta.resolve('tsx');
+export const TSX = import.meta.resolve('tsx');
 
 export interface WorkerChild {
   child: ChildProcess;
@@ -20,7 +20,7 @@ export interface WorkerChild {
 }
 
 /** What a child needs from this environment: PATH, HOME and the GPU runtime's library path. */
-function passThrough(): Record<string, string> {
+export function passThrough(): Record<string, string> {
   const names = ['PATH', 'HOME', 'LD_LIBRARY_PATH', 'CUDA_VISIBLE_DEVICES'];
   return Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
 }

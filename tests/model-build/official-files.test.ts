@@ -5,6 +5,7 @@ import {
   CLIP_VIT_B32, exportFiles, graphParts, HAIRFAST_HUB, HAIRFAST_SOURCE, hubSizeRange, OFFICIAL_FILES, officialFileUrl,
   sourceTarballUrl, UPSTREAM_PARTS, WEIGHTLESS_GRAPHS,
 } from '../../src/model-build/official-files.js';
+import { graphContract } from '../../src/pipeline/hairfast/contract.js';
 import { GRAPH_IO, type ContractGraph } from '../../src/pipeline/hairfast/graphs.contract.js';
 
 const MIRROR = '/work/.mirror/AIRI-Institute+HairFastGAN/repo';
@@ -12,7 +13,8 @@ const MIRROR = '/work/.mirror/AIRI-Institute+HairFastGAN/repo';
 describe('the official files table', () => {
   it('lists every checkpoint the exporter opens, under the same relative path', () => {
     const exporter = readFileSync('tools/hairfast-export/hairfast_export/official.py', 'utf8');
-    const opened = [...exporter.matchAll(/_ckpt\('([^']+)'\)/g)].map((m) => m[1]!);
+    // Every pretrained_models path the exporter names (rel = '…', self.ck.get('…'), class constants).
+    const opened = [...new Set([...exporter.matchAll(/'([A-Za-z0-9_-]+(?:\/[A-Za-z0-9_.-]+)+\.(?:pth|pt|npz))'/g)].map((m) => m[1]!))];
     expect(opened.length).toBeGreaterThan(10);
     const hubPaths = new Set(exportFiles().filter((f) => f.location === 'hub').map((f) => f.path));
     expect(opened.filter((p) => !hubPaths.has(p))).toEqual([]);
@@ -21,7 +23,9 @@ describe('the official files table', () => {
   it('gives every contract graph its weight files, or marks it weightless', () => {
     const graphs = Object.keys(GRAPH_IO) as ContractGraph[];
     const fed = new Set(OFFICIAL_FILES.flatMap((f) => f.graphs));
-    expect(graphs.filter((g) => !fed.has(g) && !WEIGHTLESS_GRAPHS.includes(g))).toEqual([]);
+    const composites = graphContract().composites;
+    expect(graphs.filter((g) => !fed.has(g) && !WEIGHTLESS_GRAPHS.includes(g) && !(g in composites))).toEqual([]);
+    expect(graphParts('swap')).toEqual(expect.arrayContaining(['sean', 'stylegan2-ffhq']));
     expect(graphParts('embed')).toEqual(expect.arrayContaining(['feature-style-encoder', 'e4e', 'stylegan2-ffhq']));
     expect(graphParts('align_f')).toEqual(['hairfast']);
     expect(graphParts('sean_decode')).toContain('sean');

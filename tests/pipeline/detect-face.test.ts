@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blazeFaceAnchors, decodeBlazeFace, detectionTiles, letterbox, weightedNms, type FaceDetection } from '../../src/pipeline/detect-face.js';
+import { blazeFaceAnchors, decodeBlazeFace, detectionTiles, isElongated, letterbox, weightedNms, type FaceDetection } from '../../src/pipeline/detect-face.js';
 import { BLAZEFACE_FULL, BLAZEFACE_SHORT } from '../../src/pipeline/detect-face.contract.js';
 import { apply } from '../../src/pipeline/geometry.js';
 
@@ -74,10 +74,11 @@ describe('BlazeFace decoding', () => {
   });
 
   it('tiles cover the image so that any square of half a tile lies wholly inside one tile', () => {
-    for (const [w, h] of [[2048, 1536], [1536, 2048], [600, 400], [300, 300], [4000, 1000]] as const) {
+    for (const [w, h] of [[2048, 1536], [1536, 2048], [600, 400], [300, 300], [2500, 1000]] as const) {
       const tiles = detectionTiles(w, h);
       const size = tiles[0]!.size;
-      expect(size).toBe(Math.ceil(Math.max(w, h) / 2.5));
+      expect(isElongated(w, h)).toBe(false);
+      expect(new Set(tiles.map((t) => t.size))).toEqual(new Set([Math.ceil(Math.max(w, h) / 2.5)]));
       const half = size / 2;
       for (let y = 0; y + half <= h; y += 7) {
         for (let x = 0; x + half <= w; x += 7) {
@@ -87,5 +88,26 @@ describe('BlazeFace decoding', () => {
       }
     }
     expect(detectionTiles(2048, 1536)).toHaveLength(12);
+  });
+
+  it('elongated images get a pyramid: any face up to the short side is wholly in a tile at most 4× its side', () => {
+    for (const [w, h] of [[4000, 1000], [5017, 836], [836, 5017], [9158, 458], [2600, 1000]] as const) {
+      expect(isElongated(w, h)).toBe(true);
+      const tiles = detectionTiles(w, h);
+      const short = Math.min(w, h);
+      // Two levels: the short side and twice it.
+      expect(Math.min(...tiles.map((t) => t.size))).toBe(short);
+      expect(new Set(tiles.map((t) => t.size))).toEqual(new Set([short, 2 * short]));
+      for (const f of [short / 4, short / 3, short / 2, 0.6 * short, 0.75 * short, 0.9 * short, short]) {
+        for (let y = 0; y + f <= h; y += 11) {
+          for (let x = 0; x + f <= w; x += 11) {
+            const inside = tiles.some((t) => t.size <= 4 * f + 1e-9 && x >= t.x && y >= t.y && x + f <= t.x + t.size && y + f <= t.y + t.size);
+            if (!inside) throw new Error(`${w}×${h}: a ${f.toFixed(0)} px face at (${x}, ${y}) is wholly in no tile ≤ 4× its side`);
+          }
+        }
+      }
+    }
+    // 5017×836 (a 6000×1000 panorama's working copy): 12 tiles of 836 and 6 of 1672.
+    expect(detectionTiles(5017, 836).map((t) => t.size).sort((a, b) => a - b)).toEqual([...Array(12).fill(836), ...Array(6).fill(1672)]);
   });
 });

@@ -7,7 +7,7 @@ import type { RgbImage } from '../../src/pipeline/engine.js';
 import { intake, intakeLimits } from '../../src/pipeline/intake.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { HairError } from '../../src/shared/errors.js';
-import { grayscale, loadAstronaut, loadCoffee, resizeToWidth, rotateInPlane, sideBySide, withExifOrientation } from '../helpers/images.js';
+import { grayscale, loadAstronaut, loadCoffee, resizeToWidth, rotateInPlane, sideBySide, turnedFace, withExifOrientation } from '../helpers/images.js';
 
 const config = loadConfig({ env: {} });
 const defaults: AlignFaceOptions = alignFaceOptions(config);
@@ -178,18 +178,3 @@ describe('alignFace on transforms of astronaut.png', () => {
     await expect(alignFace(await decode(astronaut), sessions, { ...defaults, maxYawDeg: 8 })).resolves.toBeDefined();
   });
 });
-
-/** A crude head turn: columns left of `cx` squeezed by `k`, the rest stretched to keep the width. */
-function turnedFace(image: RgbImage, cx: number, k: number): RgbImage {
-  const { width, height, data } = image;
-  const out = new Uint8Array(data.length);
-  const newCx = cx * k;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const sx = x < newCx ? x / k : cx + ((x - newCx) * (width - cx)) / (width - newCx);
-      const xi = Math.min(width - 1, Math.round(sx));
-      out.set(data.subarray((y * width + xi) * 3, (y * width + xi) * 3 + 3), (y * width + x) * 3);
-    }
-  }
-  return { data: out, width, height };
-}

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intake, intakeLimits } from '../../src/pipeline/intake.js';
+import { intake, intakeLimits, workingScale } from '../../src/pipeline/intake.js';
 import { formatByteLimit } from '../../src/shared/format-bytes.js';
 import type { IntakeLimits } from '../../src/pipeline/intake.js';
 import { loadConfig } from '../../src/shared/config.js';
@@ -302,6 +302,35 @@ describe('intake: working copy', () => {
     const result = await intake(bytes, limits);
     expect(result.original).toEqual({ width: 3000, height: 2000 });
     expect([result.image.width, result.image.height]).toEqual([2048, 1365]);
+  });
+});
+
+describe('intake: working copy of elongated images (panoramas, group shots, screenshots)', () => {
+  it('workingScale: up to 2:1 the long side fits; beyond, the short side keeps maxLongSide / 2 within maxLongSide² pixels', () => {
+    for (const [w, h] of [[4000, 3000], [3000, 4000], [4000, 2250], [3000, 3000], [4000, 2000]] as const) {
+      expect(workingScale(w, h, 2048)).toBeCloseTo(2048 / Math.max(w, h), 9);
+    }
+    expect(workingScale(6000, 2000, 2048)).toBeCloseTo(1024 / 2000, 9);
+    // 6000×1000 would keep its 1000 px short side, but that is 6 MP: the pixel budget (2048²) decides.
+    expect(workingScale(6000, 1000, 2048)).toBeCloseTo(2048 / Math.sqrt(6_000_000), 9);
+    expect(workingScale(1000, 6000, 2048)).toBe(workingScale(6000, 1000, 2048));
+    expect(workingScale(3000, 900, 2048)).toBe(1);
+    expect(workingScale(1000, 1000, 2048)).toBe(1);
+    expect(workingScale(6000, 1000, 0)).toBe(1);
+    for (const [w, h] of [[6000, 1000], [40_000, 1000], [20_000, 2000], [9000, 3000]] as const) {
+      const k = workingScale(w, h, 2048);
+      expect(w * k * h * k).toBeLessThanOrEqual(2048 * 2048 * 1.000001);
+    }
+  });
+
+  it('a 6000×1000 panorama keeps a 5017×836 working copy (the old cap made it 2048×341), orientation applied', async () => {
+    const wide = await intake(await solid(6000, 1000, 'jpeg'), limits);
+    expect([wide.image.width, wide.image.height]).toEqual([5017, 836]);
+    expect(wide.scale).toBeCloseTo(5017 / 6000, 6);
+    // Shown 1000×6000, stored 6000×1000 (EXIF 6): the same budget, turned.
+    const tall = await intake(await withExifOrientation(await solid(1000, 6000, 'png'), 6), limits);
+    expect(tall.original).toEqual({ width: 1000, height: 6000 });
+    expect([tall.image.width, tall.image.height]).toEqual([836, 5017]);
   });
 });
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCustomId, parseJobFailure, redisKeys, workerRegistrationSchema, type TryOnResultPayload } from '../../src/shared/job.js';
 import { createWorker, type HairWorker } from '../../src/worker/create-worker.js';
 import { createTryOnEngine } from '../../src/pipeline/index.js';
+import { onCanvas } from '../helpers/images.js';
 import { BOT_TOKEN, privateNotice, SELFIE, startHarness, waitUntil, type Harness } from '../helpers/worker-harness.js';
 
 let h: Harness;
@@ -84,6 +85,17 @@ describe('worker: enqueue → worker → Discord', () => {
     expect(everything).not.toContain(BOT_TOKEN);
     expect(everything).not.toContain('hm=fake');
     expect(everything).not.toContain(SELFIE.subarray(0, 64).toString('base64'));
+  });
+
+  it('a 6000×1000 panorama with a small face (issue 11, point 8) is delivered, not refused as NO_FACE', async () => {
+    await startWorker();
+    // The face is ~120 px, a fifth of the short side: the old 2048×341 working copy lost it.
+    const bytes = await onCanvas(SELFIE, { width: 6000, height: 1000 }, 600, [{ left: 4200, top: 200 }]);
+    const { job, interaction } = await h.submit({ bytes, contentType: 'image/jpeg' });
+    const result = (await job.waitUntilFinished(h.events)) as TryOnResultPayload;
+    expect(result.deliveredVia).toBe('interaction');
+    expect(privateNotice(h.fake, interaction)).toBeUndefined();
+    expect(h.fake.original(interaction.id)?.attachments).toHaveLength(1);
   });
 
   it('turns a user error into one failed attempt and a localized message (Korean)', async () => {

@@ -51,8 +51,9 @@ from hairfast_export.rows import emit  # noqa: E402
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
-def patch_official_for_cpu(src: Path) -> None:
-    torch.Tensor.cuda = lambda self, *a, **k: self
+def patch_official_for_cpu(src: Path, device: str = 'cpu') -> None:
+    if device == 'cpu':  # on a GPU the official .cuda() calls stay what they are
+        torch.Tensor.cuda = lambda self, *a, **k: self
     real_randn = torch.randn
 
     def randn(*a, **k):
@@ -159,12 +160,12 @@ class References:
     """Official computations for each contract graph, on fresh official networks with the export's seed, or (tree)
     on the networks the official loaders read from an official-format tree."""
 
-    def __init__(self, src: Path, seed: int, tree: Path | None = None, loader: str = 'hairfast'):
+    def __init__(self, src: Path, seed: int, tree: Path | None = None, loader: str = 'hairfast', device: str = 'cpu'):
         self.src = src
         self.hf = None
         if tree is None:
             self.o = Official(src, None, seed)
-            patch_official_for_cpu(src)
+            patch_official_for_cpu(src, device)
         elif loader == 'hairfast':
             from hairfast_export.official_hairfast import construct_hairfast
             t0 = time.time()
@@ -173,7 +174,7 @@ class References:
             self.o = FromHairFast(self.hf, src)
         else:
             Official(src, None, seed)  # the exporter's stubs (CUDA ops, clip): color_mod takes CLIP embeddings as inputs
-            patch_official_for_cpu(src)
+            patch_official_for_cpu(src, device)
             self.o = FromLoadingLines(tree)
 
     def _segment(self, x):
@@ -352,6 +353,16 @@ class FSEncoderShim:
 def official_swap(refs: 'References', face, shape, color):
     """hair_swap.HairFast.swap on the official Embedding / Alignment / Blending code, assembled without their
     checkpoint-loading constructors (the networks are the seeded ones the export used)."""
+    if refs.hf is not None:  # the officially constructed HairFast: its own swap, nothing assembled
+        return refs.hf.swap(face, shape, color)
+    hf = build_official(refs)
+    with cwd(refs.src):
+        return hf.swap(face, shape, color)
+
+
+def build_official(refs: 'References', device: str = 'cpu'):
+    """The official hair_swap.HairFast over the seeded networks, on `device` (build once, then call .swap(face,
+    shape, color) inside cwd(refs.src) as often as wanted: bench_official.py times it warm)."""
     import torchvision.transforms as T
     from torch import nn
     import hair_swap
@@ -363,11 +374,12 @@ def official_swap(refs: 'References', face, shape, color):
     from models.sean_codes.models.pix2pix_model import Pix2PixModel, SEAN_OPT
     from utils.bicubic import BicubicDownSample
     from utils.image_utils import DilateErosion
-    if refs.hf is not None:  # the officially constructed HairFast: its own swap, nothing assembled
-        return refs.hf.swap(face, shape, color)
+    if refs.hf is not None:  # the officially constructed HairFast (--tree): itself, nothing assembled
+        return refs.hf
     o = refs.o
     FaceParsing.bise_net = o.bisenet()
-    opts = Namespace(device='cpu', batch_size=3, save_all=False, mixing=0.95, smooth=5, size=1024)
+    opts = Namespace(device=device, batch_size=3, save_all=False, mixing=0.95, smooth=5, size=1024)
+    on_cuda = device.startswith('cuda')
 
     def shell(cls):
         obj = cls.__new__(cls)
@@ -384,8 +396,8 @@ def official_swap(refs: 'References', face, shape, color):
     embed.e4e = Namespace(encoder=enc, latent_avg=avg, opts=Namespace(start_from_latent_avg=True))
     embed.normalize = T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
     embed.to_bisenet = T.Normalize(*IMAGENET)
-    embed.downsample_512 = BicubicDownSample(factor=2, cuda=False)
-    embed.downsample_256 = BicubicDownSample(factor=4, cuda=False)
+    embed.downsample_512 = BicubicDownSample(factor=2, cuda=on_cuda)
+    embed.downsample_256 = BicubicDownSample(factor=4, cuda=on_cuda)
     align = shell(Alignment)
     align.net = net
     align.latent_encoder = embed.get_e4e_embed
@@ -397,18 +409,24 @@ def official_swap(refs: 'References', face, shape, color):
     align.sean_model = sean
     align.mask_generator = o.mask_generator()
     align.rotate_model = o.rotate_model()
-    align.dilate_erosion = DilateErosion(dilate_erosion=5, device='cpu')
+    align.dilate_erosion = DilateErosion(dilate_erosion=5, device=device)
     align.to_bisenet = T.Normalize(*IMAGENET)
     blend = shell(Blending)
     blend.net = net
     blend.blending_encoder = refs._blending()
     blend.post_process = o.post_process()
-    blend.dilate_erosion = DilateErosion(dilate_erosion=5, device='cpu')
-    blend.downsample_256 = BicubicDownSample(factor=4, cuda=False)
+    blend.dilate_erosion = DilateErosion(dilate_erosion=5, device=device)
+    blend.downsample_256 = BicubicDownSample(factor=4, cuda=on_cuda)
     hf = hair_swap.HairFast.__new__(hair_swap.HairFast)
     hf.args, hf.net, hf.embed, hf.align, hf.blend = opts, net, embed, align, blend
-    with cwd(refs.src):
-        return hf.swap(face, shape, color)
+    if device != 'cpu':
+        # registered submodules move with their parents; these are held outside nn.Module attributes
+        for module in (net, embed, align, blend, embed.encoder.enc, embed.e4e.encoder, FaceParsing.bise_net):
+            module.to(device)
+        embed.encoder.avg = embed.encoder.avg.to(device)
+        embed.e4e.latent_avg = embed.e4e.latent_avg.to(device)
+        sean.FloatTensor, sean.ByteTensor = torch.cuda.FloatTensor, torch.cuda.ByteTensor
+    return hf
 
 
 class GraphFiles:

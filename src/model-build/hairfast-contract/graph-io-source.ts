@@ -15,8 +15,7 @@ function entry(name: string, spec: GraphSpec): string {
  * contract gives the same text (`npm run contract:io` writes it; a test checks the committed file is current).
  */
 export function graphIoSource(contract: GraphContract): string {
-  const composites = (contract as { composites?: Record<string, GraphSpec> }).composites ?? {};
-  const entries = [...Object.entries(contract.graphs), ...Object.entries(composites)];
+  const entries = [...Object.entries(contract.graphs), ...Object.entries(contract.composites)];
   return [
     '// Generated from graphs.contract.json by `npm run contract:io`. Do not edit: change the JSON and run it again.',
     '',

@@ -1,7 +1,7 @@
 import { sha256 } from '../../shared/sha256.js';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CONTRACT_OPSET, graphContract } from '../../pipeline/hairfast/contract.js';
+import { CONTRACT_OPSET, graphContract, graphSpec } from '../../pipeline/hairfast/contract.js';
 import { hairfastManifestPath, HAIRFAST_DIR, installedKind } from '../../pipeline/hairfast/graphs.js';
 import { HairError } from '../../shared/errors.js';
 import { readManifest, toTensorSpec, type Manifest, type ModelKind } from '../../pipeline/runtime/manifest.js';
@@ -36,7 +36,7 @@ export function prepareHairfastModels(modelsDir: string, mode: HairfastPrepareMo
   const written: string[] = [];
   const manifest: Manifest = { version: 1, models: {} };
   for (const [name, bytes] of buildContractModels(contract)) {
-    const spec = contract.graphs[name]!;
+    const spec = graphSpec(contract, name)!;
     const file = join(modelsDir, spec.file);
     mkdirSync(dirname(file), { recursive: true });
     const digest = sha256(bytes);

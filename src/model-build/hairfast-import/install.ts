@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSyn
 import { basename, join } from 'node:path';
 import { HairError } from '../../shared/errors.js';
 import { sha256File } from '../../shared/sha256.js';
-import { graphContract } from '../../pipeline/hairfast/contract.js';
+import { graphContract, graphSpec } from '../../pipeline/hairfast/contract.js';
 import { HAIRFAST_DIR, hairfastManifestPath } from '../../pipeline/hairfast/graphs.js';
 import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest } from '../../pipeline/runtime/manifest.js';
 import { createSessionManager } from '../../pipeline/runtime/ort.js';
@@ -108,9 +108,12 @@ export function carryOverInstalled(modelsDir: string, staging: Staging, exported
   const stagedPath = join(staging.hairfast, MANIFEST_FILE);
   const staged = readManifest(stagedPath);
   const carried: string[] = [];
+  const composites = graphContract().composites;
   for (const [name, entry] of Object.entries(installed.models)) {
     const base = name.replace(/_fp16$/, '');
     if (exported.includes(base)) continue;
+    // A composite (swap) holds its parts' weights: once one of them is exported again, the old one is stale.
+    if (composites[base]?.composes.some((part) => exported.includes(part))) continue;
     const from = join(modelsDir, entry.file);
     const to = join(staging.root, entry.file);
     mkdirSync(join(to, '..'), { recursive: true });
@@ -155,7 +158,7 @@ export async function checkStaged(staging: Staging, onGraph?: (name: string) => 
         throw new HairError('CONTRACT_MISMATCH', { file }, { detail: `${file} is not the file the manifest lists (${entry.bytes} bytes, sha256 ${entry.sha256.slice(0, 12)}…)\n  fix: run the import again` });
       }
       bytes += size;
-      const spec = contract.graphs[name.replace(/_fp16$/, '')];
+      const spec = graphSpec(contract, name.replace(/_fp16$/, ''));
       if (!spec) throw new HairError('CONTRACT_MISMATCH', { file }, { detail: `${name} is not a contract graph\n  fix: run the import again` });
       onGraph?.(name);
       const io = { inputs: spec.inputs.map(toTensorSpec), outputs: spec.outputs.map(toTensorSpec) };

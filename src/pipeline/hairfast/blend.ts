@@ -11,20 +11,17 @@ export interface BlendInput {
 }
 
 /** The colour image's hair embedding (`color_masked` through CLIP): depends on it alone, so presets cache it. */
-export async function colorEmbedding(ctx: GraphContext, color: ImageEmbedding, colorMasked?: OrtTensor): Promise<OrtTensor> {
+export async function colorEmbedding(ctx: GraphContext, color: ImageEmbedding): Promise<OrtTensor> {
   if (!color.clip) {
-    let masked = colorMasked;
-    if (!masked) {
-      // blend_masks' color_masked uses only the colour inputs; the face inputs are the colour's own here.
-      const out = await ctx.run('blend_masks', {
-        image_norm_face: need(color, 'image_norm_256'),
-        image_norm_color: need(color, 'image_norm_256'),
-        mask_face: need(color, 'mask'),
-        mask_color: need(color, 'mask'),
-        target_mask: need(color, 'mask'),
-      });
-      masked = pick(out, 'color_masked', 'blend_masks');
-    }
+    // blend_masks' color_masked uses only the colour inputs; the face inputs are the colour's own here.
+    const out = await ctx.run('blend_masks', {
+      image_norm_face: need(color, 'image_norm_256'),
+      image_norm_color: need(color, 'image_norm_256'),
+      mask_face: need(color, 'mask'),
+      mask_color: need(color, 'mask'),
+      target_mask: need(color, 'mask'),
+    });
+    const masked = pick(out, 'color_masked', 'blend_masks');
     color.clip = pick(await ctx.run('clip_visual', { image: masked }), 'embedding', 'clip_visual');
   }
   return color.clip;
@@ -44,7 +41,11 @@ export async function blendImages(ctx: GraphContext, input: BlendInput): Promise
     target_mask: input.targetColor,
   });
   const embFace = pick(await ctx.run('clip_visual', { image: pick(masks, 'face_masked', 'blend_masks') }), 'embedding', 'clip_visual');
-  const embColor = await colorEmbedding(ctx, color, color.clip ? undefined : pick(masks, 'color_masked', 'blend_masks'));
+  // A colour reference's embedding is its own (as its preset cache holds it; `color_masked` depends on the colour
+  // image alone); the face as its own colour takes this request's. The `swap` graph does the same.
+  const embColor = color === face
+    ? pick(await ctx.run('clip_visual', { image: pick(masks, 'color_masked', 'blend_masks') }), 'embedding', 'clip_visual')
+    : await colorEmbedding(ctx, color);
   const mod = await ctx.run('color_mod', { s_face: need(face, 's'), s_color: need(color, 's'), emb_face: embFace, emb_color: embColor });
   const sBlend = pick(mod, 's_blend', 'color_mod');
   const blend256 = pick(await ctx.run('g_f32_to_img', { s: sBlend, f: input.fAlign }), 'image_256', 'g_f32_to_img');

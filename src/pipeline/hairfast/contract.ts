@@ -28,9 +28,23 @@ const graphSchema = z.object({
 });
 export type GraphSpec = z.infer<typeof graphSchema>;
 
+/** A graph made of split graphs' nodes (`swap`): optional in an installed set; its batch dimension is symbolic. */
+const compositeSchema = graphSchema.extend({
+  /** The split graphs it is composed of, so that the exporter and the contract builder use their nodes. */
+  composes: z.array(z.string().min(1)).min(1),
+  /**
+   * The split graphs not loaded when the composite is: those only it needs. The others (per-image graphs, and what
+   * preset caches and reference photos use: sean_encode, blend_masks, clip_visual) stay.
+   */
+  replaces: z.array(z.string().min(1)).default([]),
+});
+export type CompositeSpec = z.infer<typeof compositeSchema>;
+
 export const graphContractSchema = z.object({
   version: z.literal(1),
   graphs: z.record(z.string().regex(/^[a-z0-9_]+$/), graphSchema),
+  /** Merged graphs: used when installed, else the split chain runs. */
+  composites: z.record(z.string().regex(/^[a-z0-9_]+$/), compositeSchema).default({}),
   /** The swap flow in words, by phase. */
   flow: z.record(z.string(), z.string()),
 }).loose();
@@ -55,11 +69,16 @@ export interface GraphIo {
   readonly outputs: readonly string[];
 }
 
-/** Checks that the contract has each graph with exactly these input and output names; returns their specs. */
+/** A split graph's or a composite's spec. */
+export function graphSpec(contract: GraphContract, graph: string): GraphSpec | undefined {
+  return contract.graphs[graph] ?? contract.composites[graph];
+}
+
+/** Checks that the contract has each graph (or composite) with exactly these input and output names; returns their specs. */
 export function checkGroup<T extends Record<string, GraphIo>>(contract: GraphContract, io: T): { [K in keyof T]: GraphSpec } {
   const out: Record<string, GraphSpec> = {};
   for (const [graph, want] of Object.entries(io)) {
-    const spec = contract.graphs[graph];
+    const spec = graphSpec(contract, graph);
     if (!spec) {
       throw new HairError('MODEL_INVALID', { file: 'graphs.contract.json' }, { detail: `graphs.contract.json has no graph "${graph}"` });
     }

@@ -66,6 +66,10 @@ export const GRAPH_IO = {
     inputs: ['s', 'f'],
     outputs: ['image'],
   },
+  swap: {
+    inputs: ['face_mask', 'face_w', 'face_s', 'face_f', 'face_f_mix', 'face_image_256', 'face_image_norm_256', 'shape_is_face', 'shape_w', 'shape_mask', 'shape_f_mix', 'shape_codes', 'color_is_face', 'color_w', 'color_s', 'color_mask', 'color_image_norm_256', 'color_clip'],
+    outputs: ['image', 'target_mask_color'],
+  },
 } as const;
 
 export type ContractGraph = keyof typeof GRAPH_IO;

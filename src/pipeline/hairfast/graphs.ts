@@ -6,7 +6,7 @@ import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest, type ModelKind } from '../runtime/manifest.js';
 import type { OrtSession, OrtTensor, SessionManager, TensorData } from '../runtime/ort.js';
-import { checkGroup, graphContract, type GraphContract } from './contract.js';
+import { checkGroup, graphContract, graphSpec, type GraphContract } from './contract.js';
 import { GRAPH_IO } from './graphs.contract.js';
 
 /**
@@ -27,6 +27,11 @@ export interface GraphsConfig {
    * has few half-precision kernels and is slower and less exact with fp16 graphs. @defaultValue 'auto'
    */
   precision?: HairfastPrecisionChoice;
+  /**
+   * Load the installed composites (`swap`) and skip the split graphs they replace. `false` loads the split chain only
+   * (parity tests compare the two). @defaultValue true
+   */
+  composites?: boolean;
 }
 
 export interface GraphsDeps {
@@ -43,6 +48,8 @@ export interface HairfastGraphs {
   readonly loadMs: number;
   readonly contract: GraphContract;
   run(graph: GraphName, feeds: Feeds): Promise<Feeds>;
+  /** Whether a graph is loaded: every split graph is; a composite (`swap`) only when installed. */
+  has(graph: GraphName): boolean;
   /** An ORT tensor over a typed array, no copy. */
   tensor(value: TensorData): OrtTensor;
 }
@@ -92,9 +99,15 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
   }
   const manifest = readManifest(manifestPath);
   const kind = installedKind(manifest, manifestPath);
-  const graphNames = Object.keys(contract.graphs);
+  // A composite is used when installed, and in fp16 too when the split graphs have fp16 variants (else it would
+  // hold the choice of precision back).
+  const splitFp16 = Object.keys(contract.graphs).every((name) => manifest.models[variantKey(name, 'fp16')]);
+  const installed = (name: GraphName) => manifest.models[name] && (!splitFp16 || manifest.models[variantKey(name, 'fp16')]);
+  const composites = config.composites === false ? [] : Object.keys(contract.composites).filter(installed);
+  const replaced = new Set(composites.flatMap((name) => contract.composites[name]!.replaces));
+  const graphNames = [...Object.keys(contract.graphs).filter((name) => !replaced.has(name)), ...composites];
   const choice = config.precision ?? 'auto';
-  const withoutFp16 = graphNames.filter((name) => !manifest.models[variantKey(name, 'fp16')]);
+  const withoutFp16 = [...Object.keys(contract.graphs), ...composites].filter((name) => !manifest.models[variantKey(name, 'fp16')]);
   if (choice === 'fp16' && withoutFp16.length > 0) {
     throw new HairError('MODEL_MISSING', { file: manifestPath }, {
       detail: `HAIR_PRECISION=fp16 but ${manifestPath} has no fp16 variant of ${withoutFp16.join(', ')}; run ` +
@@ -104,7 +117,7 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
   const sessions = new Map<string, OrtSession>();
   const loaded: Manifest['models'] = {};
   const load = async (name: GraphName, precision: HairfastPrecision): Promise<OrtSession> => {
-    const spec = contract.graphs[name]!;
+    const spec = graphSpec(contract, name)!;
     const key = variantKey(name, precision);
     const entry = manifest.models[key];
     if (!entry) {
@@ -167,6 +180,7 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
       if (!session) throw new HairError('INTERNAL', { stage: graph }, { detail: `no hairfast graph "${graph}" is loaded` });
       return deps.manager.runTensors(session, feeds);
     },
+    has: (graph) => sessions.has(graph),
     tensor: (value) => deps.manager.tensor(value),
   };
 }
@@ -174,17 +188,19 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
 /** One request's view of the graphs: abort checks between runs, per-graph counts and milliseconds. */
 export interface GraphContext {
   run(graph: GraphName, feeds: Feeds): Promise<Feeds>;
+  has(graph: GraphName): boolean;
   tensor(value: TensorData): OrtTensor;
   readonly runs: Map<GraphName, number>;
   readonly ms: Map<GraphName, number>;
 }
 
-export function graphContext(graphs: Pick<HairfastGraphs, 'run' | 'tensor'>, signal?: AbortSignal): GraphContext {
+export function graphContext(graphs: Pick<HairfastGraphs, 'run' | 'tensor'> & Partial<Pick<HairfastGraphs, 'has'>>, signal?: AbortSignal): GraphContext {
   const runs = new Map<GraphName, number>();
   const ms = new Map<GraphName, number>();
   return {
     runs,
     ms,
+    has: (graph) => graphs.has?.(graph) ?? false,
     tensor: (value) => graphs.tensor(value),
     async run(graph, feeds) {
       if (signal?.aborted) throw new HairError('JOB_CANCELLED', { stage: graph });

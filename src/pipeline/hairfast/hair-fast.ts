@@ -7,6 +7,7 @@ import type { GraphContext } from './graphs.js';
 import { fromImage01 } from './image-tensor.js';
 import { pasteMask, type AlphaMap } from './paste-mask.js';
 import { shapeModule } from './shape.js';
+import { swapGraph } from './swap.js';
 
 /**
  * The official swap flow (hair_swap.py, Alignment, Blending; graphs.contract.json's `flow`) over embeddings.
@@ -30,14 +31,23 @@ export interface HairFastOutput {
   image01: OrtTensor;
   /** Feathered hair+face alpha for paste-back (at the parsing masks' size), when asked for. */
   alpha?: AlphaMap;
-  /** Milliseconds per stage: shape, align, shape_color, blend, alpha. */
+  /** Milliseconds per stage: swap (merged), or shape, align, shape_color, blend (split); alpha. */
   stages: Record<string, number>;
 }
 
+/**
+ * The swap for one request: one `swap` run when that composite is installed (a cached-preset request then makes
+ * bisenet, embed and swap: 3 runs), else the split chain. Both give the same image (tests/pipeline/hairfast/swap.test.ts).
+ */
 export async function hairFast(ctx: GraphContext, input: HairFastInput): Promise<HairFastOutput> {
-  const { face, shape, color } = input;
+  return ctx.has('swap') ? hairFastMerged(ctx, input) : hairFastSplit(ctx, input);
+}
+
+type Timed = <T>(stage: string, work: () => Promise<T>) => Promise<T>;
+
+function stageTimer(): { stages: Record<string, number>; timed: Timed } {
   const stages: Record<string, number> = {};
-  const timed = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
+  const timed: Timed = async (stage, work) => {
     const t0 = performance.now();
     try {
       return await work();
@@ -45,6 +55,24 @@ export async function hairFast(ctx: GraphContext, input: HairFastInput): Promise
       stages[stage] = (stages[stage] ?? 0) + performance.now() - t0;
     }
   };
+  return { stages, timed };
+}
+
+async function finish(input: HairFastInput, image01: OrtTensor, targetColor: OrtTensor, stages: Record<string, number>, timed: Timed): Promise<HairFastOutput> {
+  const image = fromImage01(image01);
+  const alpha = input.withAlpha ? await timed('alpha', async () => pasteMask(need(input.face, 'mask'), targetColor)) : undefined;
+  return { image, image01, ...(alpha ? { alpha } : {}), stages };
+}
+
+export async function hairFastMerged(ctx: GraphContext, input: HairFastInput): Promise<HairFastOutput> {
+  const { stages, timed } = stageTimer();
+  const out = await timed('swap', () => swapGraph(ctx, input));
+  return finish(input, out.image01, out.targetColor, stages, timed);
+}
+
+export async function hairFastSplit(ctx: GraphContext, input: HairFastInput): Promise<HairFastOutput> {
+  const { face, shape, color } = input;
+  const { stages, timed } = stageTimer();
   // Official Embedding mixes F with the e4e F in the hair only when there is more than one distinct image.
   const mixed = new Set([face, shape, color]).size > 1;
   const fOf = (e: ImageEmbedding): OrtTensor => need(e, mixed ? 'f_mix' : 'f');
@@ -55,9 +83,7 @@ export async function hairFast(ctx: GraphContext, input: HairFastInput): Promise
   const targetColor = color === shape ? targetShape : await timed('shape_color', () => shapeModule(ctx, face, color));
 
   const image01 = await timed('blend', () => blendImages(ctx, { face, color, targetColor, fAlign }));
-  const image = fromImage01(image01);
-  const alpha = input.withAlpha ? await timed('alpha', async () => pasteMask(need(face, 'mask'), targetColor)) : undefined;
-  return { image, image01, ...(alpha ? { alpha } : {}), stages };
+  return finish(input, image01, targetColor, stages, timed);
 }
 
 /** A request's HairFastGAN timings: `hairfast.<stage>` and `graph.<name>` (summed over the request's runs), in ms. */

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import './ort-env.js'; // before onnxruntime-node: telemetry off
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProviderChoice } from '../../shared/config.js';
+import type { ExecutionProviderChoice, StageExecutionProviderChoice } from '../../shared/config.js';
 import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { TensorSpec } from './manifest.js';
@@ -48,6 +48,16 @@ export interface LoadOptions {
    * faster on 1: their thread-pool hand-offs cost more than the parallel work saves.
    */
   intraOpThreads?: number;
+  /**
+   * This session's provider instead of the manager's HAIR_EP (a per-stage setting such as FACE_DETECT_EP, named in
+   * EP_UNAVAILABLE). Its `auto` probes on its own; the manager's `ep` stays HAIR_EP's.
+   */
+  provider?: { choice: ExecutionProviderChoice; setting: string };
+}
+
+/** A stage setting as a session's `provider` option: `inherit` leaves the session on the manager's HAIR_EP. */
+export function stageProvider(choice: StageExecutionProviderChoice, setting: string): LoadOptions['provider'] {
+  return choice === 'inherit' ? undefined : { choice, setting };
 }
 
 export interface OrtSession {
@@ -72,8 +82,19 @@ export interface SessionManager {
   tensor(value: TensorData): OrtTensor;
   /** Releases one session (a later load of its name creates it again). */
   release(session: OrtSession): Promise<void>;
+  /**
+   * With `profileDir`: stops every session's profiling and returns the files onnxruntime wrote (one per session,
+   * read them with `readOrtProfile`); runs after this are not recorded. Without it: an empty list.
+   */
+  endProfiling(): Promise<ProfileFile[]>;
   /** Releases every session. Safe to call twice; later loads/runs throw. */
   dispose(): Promise<void>;
+}
+
+export interface ProfileFile {
+  /** The session's name (`hairfast/embed`, `face/blazeface-full`, ...). */
+  session: string;
+  file: string;
 }
 
 export interface SessionManagerConfig {
@@ -84,6 +105,11 @@ export interface SessionManagerConfig {
 
 export interface SessionManagerDeps {
   logger?: Pick<Logger, 'info' | 'debug'>;
+  /**
+   * Record onnxruntime's profile (per node: kernel time, provider, shapes; per run: model_run) for every session,
+   * written to this directory by `endProfiling()`. For bench/profile.ts; it slows runs slightly.
+   */
+  profileDir?: string;
 }
 
 const ARRAY_FOR: Record<TensorDtype, (n: number) => TensorArray> = {
@@ -94,6 +120,16 @@ const ARRAY_FOR: Record<TensorDtype, (n: number) => TensorArray> = {
   uint8: (n) => new Uint8Array(n),
   bool: (n) => new Uint8Array(n),
 };
+
+/** onnxruntime names a profile `<prefix>_<yyyy-mm-dd_hh-mm-ss_ms>.json`; the prefix is the session's name, made a file name. */
+const profilePrefix = (name: string): string => name.replace(/[^\w.-]+/g, '_');
+const PROFILE_STAMP = /^_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(_\d+)?\.json$/;
+
+/** The newest profile file of a prefix in dir (a session's name may be a prefix of another's: the stamp must follow). */
+function findProfileFile(dir: string, prefix: string): string | undefined {
+  const names = readdirSync(dir).filter((f) => f.startsWith(prefix) && PROFILE_STAMP.test(f.slice(prefix.length))).sort();
+  return names.length > 0 ? join(dir, names[names.length - 1]!) : undefined;
+}
 
 const describeShape = (dims: readonly (number | string)[]): string => `[${dims.join(', ')}]`;
 
@@ -154,11 +190,11 @@ function hasGpuDeviceNode(): boolean {
   }
 }
 
-function epUnavailable(choice: ExecutionProviderChoice, file: string, attempts: Array<{ ep: ExecutionProvider; error: string }>): HairError {
+function epUnavailable(choice: ExecutionProviderChoice, setting: string, file: string, attempts: Array<{ ep: ExecutionProvider; error: string }>): HairError {
   const tried = attempts.map((a) => `  - ${a.ep}: ${a.error.split('\n')[0]}`).join('\n');
   const solutions = [...new Set(attempts.flatMap((a) => EP_SOLUTIONS[a.ep]))].map((s) => `  - ${s}`).join('\n');
   return new HairError('EP_UNAVAILABLE', { ep: choice }, {
-    detail: `no execution provider could load ${file} (HAIR_EP=${choice}).\nAttempts:\n${tried}\nPossible solutions:\n${solutions}`,
+    detail: `no execution provider could load ${file} (${setting}=${choice}).\nAttempts:\n${tried}\nPossible solutions:\n${solutions}`,
   });
 }
 
@@ -247,9 +283,9 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
   // session of the process.
   ort.env.logLevel = 'fatal';
 
-  const candidates = (): readonly ExecutionProvider[] => {
-    if (config.HAIR_EP !== 'auto') return [config.HAIR_EP];
-    return resolvedEp ? [resolvedEp] : AUTO_ORDER;
+  const candidates = (choice: ExecutionProviderChoice, own: boolean): readonly ExecutionProvider[] => {
+    if (choice !== 'auto') return [choice];
+    return resolvedEp && !own ? [resolvedEp] : AUTO_ORDER;
   };
 
   const create = async (name: string, file: string, contract: ModelContract, options: LoadOptions) => {
@@ -261,8 +297,10 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
     const attempts: Array<{ ep: ExecutionProvider; error: string }> = [];
     let native: ort.InferenceSession | undefined;
     let ep: ExecutionProvider | undefined;
-    for (const candidate of candidates()) {
-      const skip = config.HAIR_EP === 'auto' && candidate !== 'cpu' ? autoSkipReason(candidate) : undefined;
+    const own = options.provider !== undefined;
+    const choice = options.provider?.choice ?? config.HAIR_EP;
+    for (const candidate of candidates(choice, own)) {
+      const skip = choice === 'auto' && candidate !== 'cpu' ? autoSkipReason(candidate) : undefined;
       if (skip) {
         attempts.push({ ep: candidate, error: skip });
         continue;
@@ -273,6 +311,7 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
           graphOptimizationLevel: 'all',
           ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
           ...(options.preferredOutputLocation ? { preferredOutputLocation: options.preferredOutputLocation } : {}),
+          ...(deps.profileDir ? { enableProfiling: true, profileFilePrefix: join(deps.profileDir, profilePrefix(name)) } : {}),
           logSeverityLevel: 3,
         });
         ep = candidate;
@@ -287,8 +326,8 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
         attempts.push({ ep: candidate, error: missing.length > 0 ? `${message} (missing: ${missing.join(', ')})` : message });
       }
     }
-    if (!native || !ep) throw epUnavailable(config.HAIR_EP, file, attempts);
-    resolvedEp ??= ep;
+    if (!native || !ep) throw epUnavailable(choice, options.provider?.setting ?? 'HAIR_EP', file, attempts);
+    if (!own) resolvedEp ??= ep;
     try {
       checkContract(name, file, native, contract);
     } catch (error) {
@@ -365,7 +404,7 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
           return s;
         });
         sessions.set(name, pending);
-        if (!resolvedEp && !probing) probing = pending.then(() => undefined, () => undefined);
+        if (!resolvedEp && !probing && !options.provider) probing = pending.then(() => undefined, () => undefined);
         pending.catch(() => sessions.delete(name));
       }
       const { info } = await pending;
@@ -385,6 +424,19 @@ export function createSessionManager(config: SessionManagerConfig, deps: Session
     },
     runTensors,
     tensor: toTensor,
+    async endProfiling() {
+      const dir = deps.profileDir;
+      if (!dir) return [];
+      const files: ProfileFile[] = [];
+      for (const loaded of await Promise.allSettled([...sessions.values()])) {
+        if (loaded.status !== 'fulfilled') continue;
+        const { info, native } = loaded.value;
+        native.endProfiling();
+        const file = findProfileFile(dir, basename(profilePrefix(info.name)));
+        if (file) files.push({ session: info.name, file });
+      }
+      return files;
+    },
     async release(session) {
       const native = nativeOf(session);
       sessions.delete(session.name);

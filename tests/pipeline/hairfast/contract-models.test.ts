@@ -31,7 +31,7 @@ describe('contract models', () => {
     const a = buildContractModels(contract);
     const b = buildContractModels(contract);
     for (const [name, bytes] of a) expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(b.get(name)!).digest('hex'));
-    expect([...a.keys()].sort()).toEqual(Object.keys(contract.graphs).sort());
+    expect([...a.keys()].sort()).toEqual([...Object.keys(contract.graphs), ...Object.keys(contract.composites)].sort());
   });
 
   it('make every output depend on every input (a swapped wire changes the result)', async () => {
@@ -107,7 +107,7 @@ describe('installing and loading hairfast graphs', () => {
     const original = readFileSync(path, 'utf8');
     try {
       const manifest = JSON.parse(original);
-      delete manifest.models.refine;
+      delete manifest.models.clip_visual;
       writeFileSync(path, JSON.stringify(manifest));
       const other = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
       await expect(loadHairfastGraphs({ modelsDir: dir, warm: false }, { manager: other })).rejects.toMatchObject({ code: 'MODEL_MISSING' });
@@ -124,8 +124,8 @@ describe('installing and loading hairfast graphs', () => {
   });
 
   it('a graph file that does not match its contract fails at load as MODEL_INVALID naming the file', async () => {
-    const wrong = buildContractGraph('rotate', contract.graphs['refine']!);
-    const file = join(dir, contract.graphs['rotate']!.file);
+    const wrong = buildContractGraph('sean_encode', contract.graphs['refine']!);
+    const file = join(dir, contract.graphs['sean_encode']!.file);
     const original = readFileSync(file);
     try {
       writeFileSync(file, wrong);

@@ -11,16 +11,16 @@ describe('graphs.contract.ts, generated from graphs.contract.json', () => {
     expect(readFileSync(GRAPH_IO_FILE, 'utf8')).toBe(graphIoSource(contract));
   });
 
-  it('names every graph of the contract, with its inputs and outputs in contract order', () => {
-    expect(Object.keys(GRAPH_IO)).toEqual(Object.keys(contract.graphs));
+  it('names every graph and composite of the contract, with its inputs and outputs in contract order', () => {
+    expect(Object.keys(GRAPH_IO)).toEqual([...Object.keys(contract.graphs), ...Object.keys(contract.composites)]);
     expect(() => checkGroup(contract, GRAPH_IO)).not.toThrow();
     expect(GRAPH_IO.embed.outputs).toEqual(contract.graphs['embed']!.outputs.map((s) => s.name));
   });
 
   it('follows the JSON: a renamed tensor or an added composite changes the generated names', () => {
-    const changed = structuredClone(contract) as typeof contract & { composites?: Record<string, unknown> };
+    const changed = structuredClone(contract);
     changed.graphs['rotate']!.inputs[1]!.name = 'w_shape';
-    changed.composites = { swap: { ...changed.graphs['refine']!, file: 'hairfast/swap.onnx' } };
+    changed.composites = { swap: { ...changed.graphs['refine']!, file: 'hairfast/swap.onnx', composes: ['refine'], replaces: [] } };
     const source = graphIoSource(changed);
     expect(source).toContain("inputs: ['w_face', 'w_shape']");
     expect(source).toContain("  swap: {\n    inputs: ['image_norm_face', 'blend_256'],");

@@ -7,8 +7,8 @@ import { fromImage01 } from '../../../src/pipeline/hairfast/image-tensor.js';
 import { createSessionManager, type SessionManager } from '../../../src/pipeline/runtime/ort.js';
 import { aligned1024, ASTRONAUT, contractModelsDir } from './fixtures.js';
 
-/** The swap flow on real ORT sessions over the contract models, from aligned 1024² images. */
-describe('hairFast flow', () => {
+/** The split chain's wiring on real ORT sessions over the contract models, from aligned 1024² images. */
+describe('hairFast flow (split chain)', () => {
   let manager: SessionManager;
   let graphs: HairfastGraphs;
   let faceImage: RgbImage;
@@ -17,7 +17,7 @@ describe('hairFast flow', () => {
 
   beforeAll(async () => {
     manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
-    graphs = await loadHairfastGraphs({ modelsDir: contractModelsDir(), warm: false }, { manager });
+    graphs = await loadHairfastGraphs({ modelsDir: contractModelsDir(), warm: false, composites: false }, { manager });
     faceImage = await aligned1024(ASTRONAUT);
     shapeImage = await aligned1024(ASTRONAUT, { flop: true });
     colorImage = await aligned1024(ASTRONAUT, { tint: [1.3, 0.7, 0.4] });
@@ -82,8 +82,9 @@ describe('hairFast flow', () => {
 
   it('color only (shape = face): alignment runs on the (face, face) shape module, one more for the colour', async () => {
     const { e, runs, calls } = await swap((e) => ({ shape: e.face, color: e.color }));
-    // The face's SEAN codes are computed once for both halves of the batch.
-    expect(runs).toEqual({ ...ALWAYS, rotate: 2, ctrl_hair_enc: 2, ctrl_decode: 2, sean_encode: 1 });
+    // The face's SEAN codes are computed once for both halves of the batch; the colour's CLIP embedding is its own
+    // (blend_masks on the colour's tensors, as for a preset cache).
+    expect(runs).toEqual({ ...ALWAYS, rotate: 2, ctrl_hair_enc: 2, ctrl_decode: 2, sean_encode: 1, blend_masks: 2 });
     fed(calls('rotate')[0], { w_face: e.face.w, w_other: e.face.w });
     fed(calls('rotate')[1], { w_face: e.face.w, w_other: e.color.w });
     const [targetShape, targetColor] = calls('ctrl_decode').map((c) => c.outputs['target_mask']);
@@ -93,13 +94,13 @@ describe('hairFast flow', () => {
 
   it('both: a shape module per reference, the face code computed once', async () => {
     const { runs } = await swap((e) => ({ shape: e.shape, color: e.color }));
-    expect(runs).toEqual({ ...ALWAYS, rotate: 2, ctrl_hair_enc: 2, ctrl_decode: 2, sean_encode: 2 });
+    expect(runs).toEqual({ ...ALWAYS, rotate: 2, ctrl_hair_enc: 2, ctrl_decode: 2, sean_encode: 2, blend_masks: 2 });
   });
 
   it('identical shape and colour references share one shape module (fewer graph runs than two references)', async () => {
     const two = await swap((e) => ({ shape: e.shape, color: e.color }));
     const one = await swap((e) => ({ shape: e.shape, color: e.shape }));
-    expect(one.runs).toEqual({ ...ALWAYS, rotate: 1, ctrl_hair_enc: 1, ctrl_decode: 1, sean_encode: 2 });
+    expect(one.runs).toEqual({ ...ALWAYS, rotate: 1, ctrl_hair_enc: 1, ctrl_decode: 1, sean_encode: 2, blend_masks: 2 });
     fed(one.calls('blend_masks')[0], { target_mask: one.calls('ctrl_decode')[0]!.outputs['target_mask'] });
     expect(total(one.runs)).toBeLessThan(total(two.runs));
   });
