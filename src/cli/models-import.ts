@@ -7,7 +7,7 @@ import { graphContract } from '../pipeline/hairfast/contract.js';
 import { checkTree, defaultClipFile, formatTreeProblem } from '../model-build/hairfast-import/tree-check.js';
 import { runExporter, type ExportEvent } from '../model-build/hairfast-import/run-exporter.js';
 import {
-  carryOverInstalled, checkStaged, createStaging, installStaged, recoverInterruptedInstall, removeStaging,
+  carryOverInstalled, checkStaged, createStaging, installStaged, recoverInterruptedInstall, stagingKey,
 } from '../model-build/hairfast-import/install.js';
 import { runPresetsBuild } from './presets.js';
 
@@ -39,6 +39,7 @@ export function progressLine(event: ExportEvent): string | undefined {
   const pos = (i: number, n: number) => `[${String(i + 1).padStart(String(n).length)}/${n}]`;
   if (event.event === 'graph') return `  ${pos(event.index, event.total)} ${event.graph} …`;
   if (event.event === 'graph_done') {
+    if (event.resumed) return `  ${pos(event.index, event.total)} ${event.graph.padEnd(14)} kept (exported by an earlier run of this import)`;
     const left = event.total - event.index - 1;
     const eta = left > 0 ? `, ETA ≈ ${duration((event.elapsed_s / (event.index + 1)) * left)}` : '';
     return `  ${pos(event.index, event.total)} ${event.graph.padEnd(14)} done in ${duration(event.seconds)} (${mb(event.bytes)}; elapsed ${duration(event.elapsed_s)}${eta})`;
@@ -58,8 +59,6 @@ export async function runImport(options: ImportOptions, out: Out, config: Config
   if (!existsSync(resolve(options.src))) {
     throw new HairError('SRC_INVALID', { file: options.src }, { detail: `${options.src} does not exist\n  fix: pass --src a checkout of AIRI-Institute/HairFastGAN` });
   }
-  for (const note of recoverInterruptedInstall(modelsDir)) out(`models import: ${note}`);
-
   // 1. the tree, all problems at once
   const clip = resolve(options.clip ?? defaultClipFile());
   const tree = await checkTree({ checkpoints: resolve(options.checkpoints), clip, ...(only ? { graphs: only } : {}) });
@@ -71,8 +70,10 @@ export async function runImport(options: ImportOptions, out: Out, config: Config
   const treeBytes = tree.files.reduce((sum, f) => sum + f.bytes, 0);
   out(`models import: ${tree.files.length} files checked in ${options.checkpoints} (${mb(treeBytes)}, ${tree.kind === 'random' ? `random weights in the official formats, seed ${tree.marker?.seed}` : 'official checkpoints'}); CLIP ${clip}`);
 
-  // 2. export into staging, 3. check, 4. install
-  const staging = createStaging(modelsDir);
+  // 2. export into staging (resumed when an earlier run of these inputs left one), 3. check, 4. install
+  const key = stagingKey([resolve(options.src), options.fp16 === true, only?.join(',') ?? '', clip], tree.files.map((f) => f.path));
+  for (const note of recoverInterruptedInstall(modelsDir, key)) out(`models import: ${note}`);
+  const staging = createStaging(modelsDir, key);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -108,9 +109,6 @@ export async function runImport(options: ImportOptions, out: Out, config: Config
       }
       if (unconsumed.unread.length > 0) out(`  not read (no graph needs them): ${unconsumed.unread.join(', ')}`);
     }
-  } catch (error) {
-    removeStaging(staging);
-    throw error;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

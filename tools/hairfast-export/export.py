@@ -174,6 +174,16 @@ def tree_kind(checkpoints: Path | None) -> tuple[str, dict | None]:
     return 'official', None
 
 
+def already_exported(out: Path, manifest: dict, name: str, fp16: bool) -> bool:
+    variants = [name] + ([f'{name}_fp16'] if fp16 else [])
+    for v in variants:
+        entry = manifest['models'].get(v)
+        path = out / Path(entry['file']).name if entry else None
+        if not entry or not path.is_file() or path.stat().st_size != entry['bytes']:
+            return False
+    return True
+
+
 def group_keys(keys: list[str]) -> dict[str, int]:
     """'state_dict/decoder.convs.0.conv.weight' -> 'state_dict/decoder.*': readable summaries of unconsumed keys."""
     groups: dict[str, int] = {}
@@ -196,6 +206,10 @@ def parse_args(argv=None):
     weights.add_argument('--random-weights', action='store_true', help='seeded random init (kind = random)')
     p.add_argument('--clip', type=Path, help='the CLIP ViT-B/32 file (OpenAI ViT-B-32.pt; default: ~/.cache/clip/ViT-B-32.pt, '
                    'where clip.load("ViT-B/32") in the official code keeps it)')
+    p.add_argument('--keys-only', action='store_true', help='build every graph\'s official networks from --checkpoints '
+                   '(strict loading, key accounting) and export nothing: the full "unconsumed" report on its own')
+    p.add_argument('--resume', action='store_true', help='keep graphs already in --out (manifest entry of this kind, file '
+                   'of the listed size; with --fp16 both variants) instead of exporting them again')
     p.add_argument('--traceback', action='store_true', help='on an unexpected failure, print the Python traceback too')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', type=Path, default=REPO_ROOT / 'models' / 'hairfast')
@@ -250,8 +264,16 @@ def run(args) -> int:
     event('start', graphs=names, kind=kind, fp16=bool(args.fp16))
     started = time.time()
     for i, name in enumerate(names):
+        if args.resume and already_exported(args.out, manifest, name, args.fp16):
+            entry = manifest['models'][name]
+            event('graph_done', graph=name, index=i, total=len(names), seconds=0.0, bytes=entry['bytes'],
+                  elapsed_s=round(time.time() - started, 1), resumed=True)
+            continue
         event('graph', graph=name, index=i, total=len(names), elapsed_s=round(time.time() - started, 1))
         t0 = time.time()
+        if args.keys_only:
+            builders.build(name)
+            continue
         try:
             rows = export_graph(name, specs[name], builders, args, device, kind, version, manifest, manifest_path)
             report.extend(rows)

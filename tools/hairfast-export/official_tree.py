@@ -67,6 +67,7 @@ def files_for(graphs: list[str] | None) -> list[str]:
 class TreeBuilder:
     def __init__(self, src: Path, out: Path, seed: int):
         self.o = Official(src, None, seed)
+        self._made: dict[str, object] = {}
         self.src = Path(src)
         fse = str(self.src.resolve() / 'models' / 'FeatureStyleEncoder')  # FSencoder.py imports from its own directory
         if fse not in sys.path:
@@ -76,6 +77,11 @@ class TreeBuilder:
 
     def _seed(self, salt: int) -> None:
         torch.manual_seed(self.seed * 1000 + salt)
+
+    def _memo(self, key: str, make):
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
 
     def _generator_1024(self, cls, salt: int) -> dict:
         self._seed(salt)
@@ -115,12 +121,20 @@ class TreeBuilder:
                     'checkpoint_path': None, 'input_nc': 3, 'output_size': 1024}
             return {'state_dict': state, 'latent_avg': avg, 'opts': opts}
         if rel == 'FeatureStyleEncoder/143_enc.pth':
-            return o.fs_encoder()[0].state_dict()
+            return self._memo('fs', o.fs_encoder)[0].state_dict()
         if rel == 'FeatureStyleEncoder/psp_ffhq_encode.pt':
-            _, avg = o.fs_encoder()
+            # pixel2style2pixel's FFHQ checkpoint: its encoder (GradualStyleEncoder) + decoder, latent_avg, opts;
+            # Trainer.initialize reads decoder.* and latent_avg
+            _, avg = self._memo('fs', o.fs_encoder)
             from pixel2style2pixel.models.stylegan2.model import Generator as P2SGenerator
-            state = {f'decoder.{k}': v for k, v in self._generator_1024(P2SGenerator, 12).items()}
-            return {'state_dict': state, 'latent_avg': avg}
+            from models.encoder4editing.models.encoders.psp_encoders import GradualStyleEncoder
+            opts = {'encoder_type': 'GradualStyleEncoder', 'stylegan_size': 1024, 'start_from_latent_avg': True,
+                    'input_nc': 3, 'output_size': 1024}
+            self._seed(18)
+            state = {f'encoder.{k}': v for k, v in
+                     GradualStyleEncoder(50, 'ir_se', argparse.Namespace(**opts)).state_dict().items()}
+            state.update({f'decoder.{k}': v for k, v in self._generator_1024(P2SGenerator, 12).items()})
+            return {'state_dict': state, 'latent_avg': avg, 'opts': opts}
         if rel == 'FeatureStyleEncoder/backbone.pth':
             from arcface.iresnet import iresnet50
             self._seed(13)
@@ -130,9 +144,9 @@ class TreeBuilder:
             self._seed(14)
             return BiSeNet(n_classes=19).state_dict()
         if rel == 'PostProcess/pp_model.pth':
-            return {'model_state_dict': o.post_process().state_dict()}
+            return {'model_state_dict': self._memo('pp', o.post_process).state_dict()}
         if rel == 'PostProcess/latent_avg.pt':
-            return o.post_process().latent_avg
+            return self._memo('pp', o.post_process).latent_avg
         if rel == TORCH_HUB_REL:
             import torchvision
             self._seed(17)
@@ -159,8 +173,9 @@ class TreeBuilder:
 
     def _write_clip(self, path: Path) -> None:
         vit = self.o.clip_visual()
-        model = ClipArchive(vit).half().eval()
-        traced = torch.jit.trace(model, torch.zeros(1, 3, 224, 224, dtype=torch.float16), check_trace=False)
+        model = ClipArchive(vit).eval()
+        # traced in float32 (the CPU has no half conv), stored in float16 as OpenAI's file is
+        traced = torch.jit.trace(model, torch.zeros(1, 3, 224, 224), check_trace=False).half()
         traced.save(str(path))
 
     def write(self, rel: str, path: Path) -> None:

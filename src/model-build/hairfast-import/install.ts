@@ -1,4 +1,5 @@
-import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, copyFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { HairError } from '../../shared/errors.js';
 import { sha256File } from '../../shared/sha256.js';
@@ -10,7 +11,10 @@ import { createSessionManager } from '../../pipeline/runtime/ort.js';
 /**
  * Staging and atomic installation of an import into `<modelsDir>/hairfast/`.
  *
- * The exporter writes into `<modelsDir>/.hairfast-import-<pid>/hairfast/` (same filesystem, so renames are atomic).
+ * The exporter writes into `<modelsDir>/.hairfast-import-<key>/hairfast/` (same filesystem, so renames are atomic),
+ * where the key hashes the inputs (the checked files' paths, sizes and mtimes, --src, --fp16, --only): a killed or
+ * failed import leaves it, and the next import of the same inputs resumes from the graphs already exported there
+ * (export.py --resume); other keys' staging directories are removed then.
  * Installing is two renames: the current `hairfast/` to `.hairfast-previous-<pid>/`, the staged one into place;
  * the previous one is deleted only after that. A failure or an interruption before the renames leaves `hairfast/`
  * untouched; one between them is undone by `recoverInterruptedInstall` at the next import (and the worker keeps
@@ -35,15 +39,28 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Puts back a `hairfast/` left half-installed by a killed import, and removes stale staging directories. */
-export function recoverInterruptedInstall(modelsDir: string): string[] {
+/** Puts back a `hairfast/` left half-installed by a killed import, and removes staging directories of other inputs. */
+export function recoverInterruptedInstall(modelsDir: string, keepKey?: string): string[] {
   const notes: string[] = [];
   if (!existsSync(modelsDir)) return notes;
   const target = join(modelsDir, HAIRFAST_DIR);
   for (const name of readdirSync(modelsDir)) {
-    const pid = Number(name.slice(name.lastIndexOf('-') + 1));
-    if (!(name.startsWith(STAGING_PREFIX) || name.startsWith(PREVIOUS_PREFIX)) || alive(pid)) continue;
     const path = join(modelsDir, name);
+    if (name.startsWith(STAGING_PREFIX)) {
+      const owner = Number(existsSync(join(path, OWNER)) ? readFileSync(join(path, OWNER), 'utf8') : 0);
+      if (owner && owner !== process.pid && alive(owner)) {
+        throw new HairError('IMPORT_INSTALL_FAILED', { file: path }, { detail: `another import (pid ${owner}) is running in ${modelsDir}\n  fix: wait for it, or stop it` });
+      }
+      if (name !== `${STAGING_PREFIX}${keepKey}`) {
+        rmSync(path, { recursive: true, force: true });
+        notes.push(`removed ${path} (staging of an earlier import of other files)`);
+      } else {
+        notes.push(`resuming from ${path} (graphs an earlier run of this import exported)`);
+      }
+      continue;
+    }
+    const pid = Number(name.slice(name.lastIndexOf('-') + 1));
+    if (!name.startsWith(PREVIOUS_PREFIX) || alive(pid)) continue;
     if (name.startsWith(PREVIOUS_PREFIX) && !existsSync(target)) {
       renameSync(path, target);
       notes.push(`restored ${target} from an interrupted import (${name})`);
@@ -55,11 +72,25 @@ export function recoverInterruptedInstall(modelsDir: string): string[] {
   return notes;
 }
 
-export function createStaging(modelsDir: string): Staging {
-  const root = join(modelsDir, `${STAGING_PREFIX}${process.pid}`);
-  rmSync(root, { recursive: true, force: true });
+const OWNER = '.owner-pid';
+
+/** The staging directory for these inputs (kept from an earlier run of the same import, else new). */
+export function createStaging(modelsDir: string, key: string): Staging {
+  const root = join(modelsDir, `${STAGING_PREFIX}${key}`);
   mkdirSync(join(root, HAIRFAST_DIR), { recursive: true });
+  writeFileSync(join(root, OWNER), String(process.pid));
   return { root, hairfast: join(root, HAIRFAST_DIR) };
+}
+
+/** The staging key: a hash of everything the export reads and how (module doc). */
+export function stagingKey(parts: readonly (string | number | boolean)[], files: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(`${String(p)}\n`);
+  for (const f of files) {
+    const st = existsSync(f) ? statSync(f) : undefined;
+    h.update(`${f}:${st?.size ?? -1}:${st?.mtimeMs ?? 0}\n`);
+  }
+  return h.digest('hex').slice(0, 16);
 }
 
 export function removeStaging(staging: Staging): void {
@@ -80,12 +111,13 @@ export function carryOverInstalled(modelsDir: string, staging: Staging, exported
   const composites = graphContract().composites;
   for (const [name, entry] of Object.entries(installed.models)) {
     const base = name.replace(/_fp16$/, '');
-    if (exported.includes(base) || staged.models[name]) continue;
+    if (exported.includes(base)) continue;
     // A composite (swap) holds its parts' weights: once one of them is exported again, the old one is stale.
     if (composites[base]?.composes.some((part) => exported.includes(part))) continue;
     const from = join(modelsDir, entry.file);
     const to = join(staging.root, entry.file);
     mkdirSync(join(to, '..'), { recursive: true });
+    rmSync(to, { force: true });
     try {
       linkSync(from, to);
     } catch {

@@ -14,7 +14,7 @@ import { HairError, isErrorCode } from '../../shared/errors.js';
 export const exportEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('start'), graphs: z.array(z.string()), kind: z.string(), fp16: z.boolean() }),
   z.object({ event: z.literal('graph'), graph: z.string(), index: z.number(), total: z.number(), elapsed_s: z.number() }),
-  z.object({ event: z.literal('graph_done'), graph: z.string(), index: z.number(), total: z.number(), seconds: z.number(), bytes: z.number(), elapsed_s: z.number() }),
+  z.object({ event: z.literal('graph_done'), graph: z.string(), index: z.number(), total: z.number(), seconds: z.number(), bytes: z.number(), elapsed_s: z.number(), resumed: z.boolean().optional() }),
   z.object({ event: z.literal('graph_failed'), graph: z.string(), code: z.string(), message: z.string() }),
   z.object({
     event: z.literal('unconsumed'),
@@ -54,7 +54,7 @@ export function exporterScript(): string {
 }
 
 export async function runExporter(run: ExporterRun): Promise<ExportEvent[]> {
-  const args = [exporterScript(), '--src', run.src, '--checkpoints', run.checkpoints, '--clip', run.clip, '--out', run.out];
+  const args = [exporterScript(), '--src', run.src, '--checkpoints', run.checkpoints, '--clip', run.clip, '--out', run.out, '--resume'];
   if (run.fp16) args.push('--fp16');
   if (run.graphs) args.push('--only', run.graphs.join(','));
   const child = spawn(run.python, args, {

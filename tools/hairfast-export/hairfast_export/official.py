@@ -396,9 +396,13 @@ class Official:
         import models.Net as net_mod
         self._seed(10)
 
+        # read before torch.load is redirected below (the checkpoint reader itself calls torch.load)
+        latent_avg = self.ck.get('PostProcess/latent_avg.pt') if self.ck else None
+
         def provider(path: str):
             if path.endswith('latent_avg.pt'):
-                return (self.ck.get('PostProcess/latent_avg.pt') if self.ck else torch.randn(18, 512) * 0.1)
+                # the official file holds one 512-d latent (2.8 kB); finall_s broadcasts it over the 18 layers
+                return latent_avg if latent_avg is not None else torch.randn(512) * 0.1
             return net_mod.iresnet50().state_dict()  # ArcFace init of encoder_face: overwritten by pp_model.pth
 
         with fake_torch_load(provider):

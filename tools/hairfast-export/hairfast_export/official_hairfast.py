@@ -5,7 +5,8 @@ with `pretrained_models/` linked to the tree, so every file is opened by the off
 uses (Net.load_weights, FaceParsing_tensor.parsing_img, FSencoder.get_trainer, setup_model, Pix2PixModel,
 Alignment, Blending, PostProcessModel). What is adjusted, and why:
 - CPU instead of CUDA: `Tensor.cuda`/`Module.cuda` are the identity, `torch.load(map_location='cuda')` maps to the
-  CPU, SEAN_OPT.gpu_ids = [] and FeatureStyleEncoder's config device = 'cpu' (both would call .cuda()); the
+  CPU, SEAN_OPT.gpu_ids = [] and FeatureStyleEncoder's config device = 'cpu' (both would call .cuda()),
+  utils.bicubic.BicubicDownSample defaults to cuda=False (it casts its filters to torch.cuda.FloatTensor); the
   rest as parity.patch_official_for_cpu (randn on the CPU, int nearest resize through float, fixed noise).
 - The StyleGAN2 CUDA ops (compiled at import) are hairfast_export.ops in plain torch (tested against the formulas).
 - The `clip` package is not installable here: `clip.load(name)` is a small reader of the same file clip.load reads,
@@ -90,6 +91,8 @@ def construct_hairfast(src: Path, tree: Path, clip_file: Path | None = None):
     os.chdir(wd)
     from models.sean_codes.models import pix2pix_model
     pix2pix_model.SEAN_OPT.gpu_ids = []
+    from utils.bicubic import BicubicDownSample  # Embedding/Blending build it with cuda=True (torch.cuda.FloatTensor)
+    BicubicDownSample.__init__.__defaults__ = (4, False, 'reflect')
     from models.FeatureStyleEncoder import FSencoder
     FSencoder.config['device'] = 'cpu'
     import hair_swap
