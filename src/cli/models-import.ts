@@ -10,6 +10,7 @@ import {
   carryOverInstalled, checkStaged, createStaging, installStaged, recoverInterruptedInstall, stagingKey,
 } from '../model-build/hairfast-import/install.js';
 import { runPresetsBuild } from './presets.js';
+import { runModelsDownload } from './models-download.js';
 
 /**
  * `hairstyler models import --src DIR --checkpoints DIR [--clip FILE] [--fp16]`: official HairFastGAN checkpoints
@@ -19,9 +20,14 @@ import { runPresetsBuild } from './presets.js';
  * with the fix (exit 2); the installed models stay as they were.
  */
 export interface ImportOptions {
-  src: string;
-  checkpoints: string;
+  src?: string;
+  checkpoints?: string;
   clip?: string;
+  /** Fetch the checkpoints, CLIP and the source into this folder first (`models download`), then import them. */
+  download?: string;
+  hubUrl?: string;
+  clipUrl?: string;
+  githubUrl?: string;
   fp16?: boolean;
   only?: string;
   python: string;
@@ -47,8 +53,12 @@ export function progressLine(event: ExportEvent): string | undefined {
   return undefined;
 }
 
-export async function runImport(options: ImportOptions, out: Out, config: Config = loadConfig()): Promise<void> {
+export async function runImport(given: ImportOptions, out: Out, config: Config = loadConfig()): Promise<void> {
   const started = performance.now();
+  const options = given.download ? await withDownload(given, out) : given;
+  if (!options.src || !options.checkpoints) {
+    throw new HairError('CONFIG_INVALID', { name: '--src' }, { detail: 'Expected --src and --checkpoints (or --download DIR to fetch both) for models import but received neither' });
+  }
   const modelsDir = resolve(options.modelsDir ?? config.MODELS_DIR);
   const contract = graphContract();
   const only = options.only?.split(',').map((g) => g.trim()).filter(Boolean);
@@ -119,12 +129,29 @@ export async function runImport(options: ImportOptions, out: Out, config: Config
   else out('models import: preset caches not rebuilt (--no-presets); run `hairstyler presets build`');
 }
 
+/** `--download DIR`: fetch into DIR (resumable, checked), then import from there; explicit paths still win. */
+async function withDownload(options: ImportOptions, out: Out): Promise<ImportOptions & { src: string; checkpoints: string }> {
+  out(`models import: downloading the official files into ${options.download}`);
+  const fetched = await runModelsDownload({
+    dest: options.download!,
+    ...(options.src ? { only: options.checkpoints ? 'clip' : 'checkpoints,clip' } : options.checkpoints ? { only: 'clip,source' } : {}),
+    ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
+    ...(options.clipUrl ? { clipUrl: options.clipUrl } : {}),
+    ...(options.githubUrl ? { githubUrl: options.githubUrl } : {}),
+  }, out);
+  return { ...options, src: options.src ?? fetched.src, checkpoints: options.checkpoints ?? fetched.checkpoints, clip: options.clip ?? fetched.clip };
+}
+
 export function registerImport(models: Command): void {
   models
     .command('import')
     .description('export the official HairFastGAN checkpoints into MODELS_DIR/hairfast (checked, atomic, with the preset caches)')
-    .requiredOption('--src <dir>', 'checkout of AIRI-Institute/HairFastGAN (the architectures)')
-    .requiredOption('--checkpoints <dir>', 'its pretrained_models directory')
+    .option('--src <dir>', 'checkout of AIRI-Institute/HairFastGAN (the architectures); with --download: fetched')
+    .option('--checkpoints <dir>', 'its pretrained_models directory; with --download: fetched')
+    .option('--download <dir>', 'first fetch the checkpoints, CLIP and the source at the pinned commit into DIR (as `models download`: resumable, sha256-checked), then import them')
+    .option('--hub-url <url>', 'with --download: base URL of the model hub')
+    .option('--clip-url <url>', 'with --download: base URL of the CLIP host')
+    .option('--github-url <url>', 'with --download: base URL of GitHub')
     .option('--clip <file>', "OpenAI's CLIP ViT-B-32.pt (default: ~/.cache/clip/ViT-B-32.pt, where the official code's clip.load keeps it)")
     .option('--fp16', 'also install half-precision variants (HAIR_PRECISION=fp16/auto on GPUs)')
     .option('--only <graphs>', 'comma-separated graphs: export only these and keep the installed others (trees with only some files)')
