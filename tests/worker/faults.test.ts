@@ -73,7 +73,8 @@ describe('worker faults', () => {
 
       // Longer than the lock: another worker's stalled check puts the job back and runs it.
       await new Promise((r) => setTimeout(r, 2_000));
-      const b = await startWorker({ ...lock, WORKER_ID: 'worker-b' });
+      // B's own lock is long, so that a loaded machine cannot make B lose it too; its stalled check stays short.
+      const b = await startWorker({ ...lock, WORKER_LOCK_DURATION_MS: '30000', WORKER_ID: 'worker-b' });
       const result = (await job.waitUntilFinished(h.events, 30_000)) as TryOnResultPayload;
       expect(result.workerId).toBe(b.id);
       proxy.restore(); // A comes back: it must not post either
