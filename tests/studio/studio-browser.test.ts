@@ -167,12 +167,17 @@ describe('studio in a browser: the engine in this process', () => {
     }
     // One finished try-on gives the studio its ETA; then two at once.
     await transferAndWait(first);
-    await first.getByRole('button', { name: 'Transfer', exact: true }).click();
-    await first.getByRole('status').filter({ hasText: 'Working' }).waitFor();
-    await transferAndWait(second);
-    const seen: string[] = await second.evaluate(() => window.progressSeen);
-    expect(seen.some((line) => /In the queue: position 1\. Ready in about \d+ s\./.test(line))).toBe(true);
-    await first.getByRole('img', { name: 'After' }).waitFor();
+    // On a fast machine the first try-on can finish before the second arrives: try the pair again (at most 3 times).
+    let queued = false;
+    for (let attempt = 0; attempt < 3 && !queued; attempt++) {
+      await first.getByRole('button', { name: 'Transfer', exact: true }).click();
+      await first.getByRole('status').filter({ hasText: 'Working' }).waitFor();
+      await transferAndWait(second);
+      const seen: string[] = await second.evaluate(() => window.progressSeen);
+      queued = seen.some((line) => /In the queue: position 1\. Ready in about \d+ s\./.test(line));
+      await first.getByRole('img', { name: 'After' }).waitFor();
+    }
+    expect(queued).toBe(true);
     await firstContext.close();
   });
 
