@@ -1,20 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { ENTRIES, passThrough, spawnEntry, TSX } from './helpers/spawn-worker.js';
+import { closedPort } from './helpers/closed-port.js';
 
 /** A port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * `npm start`, `npm run bot` and `npm run worker` as an operator meets them when something is wrong: each exits
  * non-zero with one line naming the setting to fix. Run in an empty directory, so no .env is read.
