@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Issue #12's GPU numbers in one script (run from the repository root on a CUDA host with torch 2.x, onnx, node and
 # this project built with the CUDA provider installed, e.g. unpacked by ../shared/device scripts):
-#   export    every graph with random weights (traced on the CPU) + the fp16 variants (to_fp16.py, --check);
+#   export    every graph with random weights (traced on the CPU), the merged `swap` composite, and the fp16
+#             variants of all of them (to_fp16.py, --check; swap_fp16 with its weights in swap_fp16.onnx.data);
 #   compare   bench/compare.bench.ts: the official HairFast.swap warm on CUDA (same seeded weights) vs ours fp32 and
 #             fp16 on the CUDA EP, same inputs: p50/p95, throughput at batch 1/4/8/16, peak GPU memory, ratios, goals;
 #   profile   bench/profile.ts with onnxruntime profiling on the CUDA EP, fp32 and fp16 (kernels, Memcpy, gaps);
 #   frontend  bench/frontend.bench.ts with the detector and face mesh on cpu and on cuda (FACE_*_EP advice);
+#   parity    (not in the default list) parity.py --e2e --swap --swap-fp16: swap vs the split chain, swap and
+#             swap_fp16 vs the official HairFast.swap, batch-2 rows vs batch 1 (CPU work; docs/parity.md's rows);
 #   report    the printed outputs into $REPORT (docs/gpu-results.md: the block between the device-check markers is
 #             replaced, the rest kept) and a copy in $OUT.
 # Usage: OUT=/tmp/hf-report tools/hairfast-export/device-check.sh /path/to/HairFastGAN [phase ...]
@@ -47,9 +50,14 @@ for phase in $phases; do
   case "$phase" in
     export)
       if [ "$MODELS" = models ]; then note "export: skipped (CPU mode without an export: contract graphs)"; continue; fi
-      if [ -f "$MODELS/hairfast/refine_fp16.onnx" ]; then note "export: $MODELS/hairfast already has every graph"; continue; fi
-      run "$PYTHON" tools/hairfast-export/export.py --src "$SRC" --random-weights --seed 0 --device cpu --fp16 --check \
-        --keep-going --out "$MODELS/hairfast" --report "$OUT/export.jsonl" | grep -v -i "warn\|^  " | cut -c1-400
+      if [ -f "$MODELS/hairfast/swap_fp16.onnx.data" ]; then note "export: $MODELS/hairfast already has every graph"; continue; fi
+      # --resume: graphs a cut-off earlier call finished are kept
+      run "$PYTHON" tools/hairfast-export/export.py --src "$SRC" --random-weights --seed 0 --device cpu --composites --fp16 \
+        --check --resume --keep-going --out "$MODELS/hairfast" --report "$OUT/export.jsonl" | grep -v -i "warn\|^  " | cut -c1-400
+      ;;
+    parity)
+      run "$PYTHON" tools/hairfast-export/parity.py --src "$SRC" --models "$MODELS/hairfast" --seed 0 --e2e --swap --swap-fp16 \
+        --mode "${PARITY_MODES:-both,same}" --json "$OUT/parity.jsonl" | grep -v -i "warn\|^  " | cut -c1-600
       ;;
     compare)
       official=("HAIRFAST_SRC=$SRC"); [ "${OFFICIAL:-1}" = 0 ] && official=()
@@ -81,8 +89,8 @@ for phase in $phases; do
         fi
         echo
         echo "Command: \`OUT=$OUT tools/hairfast-export/device-check.sh <HairFastGAN checkout> $phases\` (random weights, seed 0)."
-        for part in compare:"Official vs ours (bench/compare.bench.ts)" profile:"onnxruntime profile (bench/profile.ts)" frontend:"Face front-end per stage and provider (bench/frontend.bench.ts)"; do
-          file="$OUT/${part%%:*}.txt"
+        for part in compare:"Official vs ours (bench/compare.bench.ts)" profile:"onnxruntime profile (bench/profile.ts)" frontend:"Face front-end per stage and provider (bench/frontend.bench.ts)" parity:"swap parity (parity.py --e2e --swap --swap-fp16, JSON rows)"; do
+          file="$OUT/${part%%:*}.txt"; [ "${part%%:*}" = parity ] && file="$OUT/parity.jsonl"
           echo; echo "### ${part#*:}"
           if [ -s "$file" ]; then echo '```'; cat "$file"; echo '```'; else echo "not run (no $file)"; fi
         done
@@ -98,6 +106,6 @@ for phase in $phases; do
       rm -f "$block"
       note "report: $REPORT (and $OUT/gpu-results.md)"
       ;;
-    *) echo "unknown phase: $phase (export compare profile frontend report)" >&2; exit 2 ;;
+    *) echo "unknown phase: $phase (export compare profile frontend parity report)" >&2; exit 2 ;;
   esac
 done

@@ -12,7 +12,7 @@ lines with an "event" field on stdout (what `hairstyler models import` renders).
 
 Graphs are the contract's split graphs; with --composites (or --only swap) also its composites (`swap`: the
 per-request graph over the same modules, with a symbolic batch dimension, traced at batch 2; over 2 GB, so its
-weights go to swap.onnx.data). --fp16 covers the split graphs (to_fp16.py has no external-data path yet).
+weights go to swap.onnx.data). --fp16 covers both (swap_fp16: ~2.2 GB, also over 2 GB, in swap_fp16.onnx.data).
 
 --fp16 converts each exported fp32 graph (to_fp16.py); it needs no half-precision kernels on the tracing device.
 
@@ -83,10 +83,6 @@ def max_abs(spec: dict, got: dict, want: tuple) -> float:
     return max(errs)
 
 
-def contract_graphs() -> dict:
-    return load_contract()['graphs']
-
-
 def export_graph(name, spec, builders, args, device, kind, version, manifest, manifest_path) -> list[dict]:
     t0 = time.time()
     module = builders.build(name).to(device).eval()
@@ -142,7 +138,7 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
         entry['notes'] += f"; export check: max-abs {row['max_abs']:.3g} vs torch"
     manifest['models'][name] = entry
     rows = [row]
-    if args.fp16 and name in contract_graphs():
+    if args.fp16:
         # half precision is made from the fp32 graph (to_fp16.py), not traced: see hairfast_export/fp16.py
         rows.append(write_fp16_variant(name, spec, path, manifest, seed=args.seed, limit=args.fp16_limit,
                                        check=args.check))
@@ -180,6 +176,10 @@ def already_exported(out: Path, manifest: dict, name: str, fp16: bool) -> bool:
         entry = manifest['models'].get(v)
         path = out / Path(entry['file']).name if entry else None
         if not entry or not path.is_file() or path.stat().st_size != entry['bytes']:
+            return False
+        data = entry.get('externalData')
+        if data and not ((out / Path(data['file']).name).is_file()
+                         and (out / Path(data['file']).name).stat().st_size == data['bytes']):
             return False
     return True
 

@@ -4,6 +4,7 @@
 
   parity.py --src /tmp/hairfast-src --models models/hairfast --seed 0 [--only a,b] [--markdown docs/parity.md]
   parity.py ... --e2e [--mode both|shape|color|same] [--ts]   # HairFast.swap vs the graph chain (or `hairstyler transfer`)
+  parity.py ... --e2e --swap [--swap-fp16]                     # + the swap composite (and swap_fp16) vs chain and official
   parity.py ... --precision fp16 [--e2e ...]   # the <name>_fp16 graphs (fp16 storage, float32 arithmetic per op)
   parity.py ... --tree TREE [--e2e ...]         # the official networks read from an official-format tree
                                                 # (official_tree.py): HairFast built by its own constructor and
@@ -45,7 +46,7 @@ import torch.nn.functional as F  # noqa: E402
 from hairfast_export.fp16 import emulate_half  # noqa: E402
 from hairfast_export.graphs import example_inputs  # noqa: E402
 from hairfast_export.official import Official  # noqa: E402
-from hairfast_export.onnx_io import feeds_of, load_contract, output_errors, run_ort  # noqa: E402
+from hairfast_export.onnx_io import feeds_of, load_contract, output_errors, run_ort, save_onnx  # noqa: E402
 from hairfast_export.rows import emit  # noqa: E402
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -454,7 +455,7 @@ class GraphFiles:
             return self.models / f'{name}.onnx'
         if name not in self._done:
             path = Path(self._tmp.name) / f'{name}_fp16_emulated.onnx'
-            onnx.save(emulate_half(onnx.load(str(self.models / f'{name}_fp16.onnx'))), str(path))
+            save_onnx(emulate_half(onnx.load(str(self.models / f'{name}_fp16.onnx'))), path)
             self._done[name] = path
         return self._done[name]
 
@@ -605,6 +606,8 @@ def main(argv=None) -> int:
     p.add_argument('--swap', action='store_true', help='--e2e: also the `swap` composite (one graph after the per-image '
                    'graphs): PSNR vs the official swap, max-abs vs the split chain, and its rows at batch 2 (this mode '
                    'stacked with mode `same`) vs batch 1')
+    p.add_argument('--swap-fp16', action='store_true', help='--swap: also swap_fp16 (to_fp16.py --only swap) on the '
+                   'same feeds, computed as on a GPU (fp16.emulate_half): max-abs vs the fp32 swap, PSNR vs the official')
     p.add_argument('--ts', action='store_true', help='--e2e: compare with `node bin/hairstyler.js transfer --aligned` '
                    '(run `npm run build` first) instead of the Python graph chain; inputs are 8-bit exact')
     p.add_argument('--ts-models-dir', type=Path, help="MODELS_DIR for --ts (default: --models' parent, which must hold "
@@ -619,6 +622,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     contract = load_contract()
     files = GraphFiles(args.models, args.precision)
+    args.swap_fp16 = GraphFiles(args.models, 'fp16') if args.swap_fp16 else None
     manifest = json.loads((args.models / 'manifest.json').read_text())
     names = [n for n in args.only.split(',') if n] or [n for n in contract['graphs'] if n in manifest['models']]
     refs = References(args.src, args.seed, tree=args.tree, loader=args.tree_loader)
@@ -693,11 +697,19 @@ def e2e(args, refs, files, mode: str, official=None) -> int:
         both, _ = run_ort(files('swap'), {k: np.concatenate([feeds[k], other_feeds[k]]) for k in feeds})
         batch2 = max(float(np.abs(both['image'][0] - merged).max()),
                      float(np.abs(both['image'][1] - other_alone['image'][0]).max()))
-        emit({'graph': 'swap', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
-              'psnr_db_vs_official': round(m_psnr, 2), 'max_abs_vs_official': m_max_abs,
-              'max_abs_vs_split_chain': float(np.abs(merged - got).max()), 'split_psnr_db_vs_official': round(psnr, 2),
-              'batch2_rows_max_abs_vs_batch1': batch2, 'swap_wall_s': round(merged_s, 1),
-              'ort_run_ms': {k: round(v, 1) for k, v in mtimes.items()}}, args.json)
+        row = {'graph': 'swap', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
+               'psnr_db_vs_official': round(m_psnr, 2), 'max_abs_vs_official': m_max_abs,
+               'max_abs_vs_split_chain': float(np.abs(merged - got).max()), 'split_psnr_db_vs_official': round(psnr, 2),
+               'batch2_rows_max_abs_vs_batch1': batch2, 'swap_wall_s': round(merged_s, 1),
+               'ort_run_ms': {k: round(v, 1) for k, v in mtimes.items()}}
+        if args.swap_fp16:
+            # swap_fp16 on the same feeds (the fp32 per-image graphs' outputs), computed as on a GPU
+            half, ms16 = run_ort(args.swap_fp16('swap'), feeds)
+            h_psnr, h_max_abs = psnr_of(half['image'][0], want)
+            row['fp16'] = {'max_abs_vs_fp32_swap': float(np.abs(half['image'][0] - merged).max()),
+                           'finite': bool(np.isfinite(half['image']).all()), 'psnr_db_vs_official': round(h_psnr, 2),
+                           'max_abs_vs_official': h_max_abs, 'emulated_run_ms': round(ms16, 1)}
+        emit(row, args.json)
     row = {'graph': 'end_to_end', 'precision': args.precision, 'mode': args.mode, 'seed': args.seed,
            'official': official_side(refs, args),
            'official_cpu_s': round(official_s, 1),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Half-precision variants of exported graphs: <name>.onnx -> <name>_fp16.onnx, with manifest entries.
 
-  to_fp16.py --models models/hairfast [--only embed,refine] [--limit 8192] [--target 0.01] [--seed 0] [--report rows.jsonl]
+  to_fp16.py --models models/hairfast [--only embed,refine,swap] [--limit 8192] [--target 0.01] [--seed 0] [--report rows.jsonl]
 
 Each fp32 graph runs once in onnxruntime on the contract's example inputs (seed --seed) to record every tensor's
 largest magnitude and shape; nodes whose tensors exceed --limit stay float32 (hairfast_export/fp16.py). The variant
@@ -10,6 +10,10 @@ is then compared with the fp32 graph on the same inputs, computed with fp16 stor
 (fp16.emulate_half: what a GPU with fp32 accumulation does; onnxruntime's CPU EP would skip roundings). A graph that
 misses --target (max-abs; label maps: at most 1% of labels changed) is converted again with tighter limits (1024,
 256, 64, 16), each keeping more nodes at fp32, until it meets it. BatchNormalization always stays fp32.
+
+Composites count as graphs here (`--only swap`). A graph whose weights pass protobuf's 2 GB (swap, swap_fp16) is
+read with its `<file>.data` and written with one of its own (onnx_io.save_onnx); the manifest entry gets
+`externalData` for it.
 
 export.py --fp16 calls the same code right after writing each fp32 graph.
 """
@@ -32,7 +36,7 @@ from hairfast_export.fp16 import DEFAULT_LIMIT, convert_to_fp16, emulate_half, p
 from hairfast_export.graphs import example_inputs  # noqa: E402
 from hairfast_export.rows import emit  # noqa: E402
 from hairfast_export.onnx_io import (REPO_ROOT, contract_mismatches, feeds_of, load_contract, output_errors,  # noqa: E402
-                                     run_ort, sha256)
+                                     run_ort, save_onnx, sha256)
 
 
 TARGET_MAX_ABS = 1e-2  # the issue's fp16 target per graph
@@ -81,7 +85,7 @@ def write_fp16_variant(name: str, spec: dict, fp32_path: Path, manifest: dict, s
             break
         with tempfile.TemporaryDirectory(prefix='hairfast-fp16-') as tmp:
             emulated = Path(tmp) / 'emulated.onnx'
-            onnx.save(emulate_half(half), str(emulated))
+            save_onnx(emulate_half(half), emulated)
             got, _ = run_ort(emulated, feeds)
         errors = output_errors(spec, got, want[0])
         ok = meets_target(errors, target, label_fraction)
@@ -90,17 +94,23 @@ def write_fp16_variant(name: str, spec: dict, fp32_path: Path, manifest: dict, s
             break
     del model
     path = fp32_path.with_name(f'{name}_fp16.onnx')
-    onnx.save(half, str(path))
+    memory16 = costs.memory_figures(half, measured.shapes)  # before saving: external data leaves `half` empty
+    data = save_onnx(half, path)
+    del half
     problems = contract_mismatches(path, spec)
     if problems:
         raise RuntimeError(f'{name}_fp16 does not match the contract: {problems}')
     entry = dict(entry32, file=str(Path(entry32['file']).with_name(path.name)), sha256=sha256(path),
-                 bytes=path.stat().st_size, precision='fp16', **costs.memory_figures(half, measured.shapes))
-    del half
+                 bytes=path.stat().st_size, precision='fp16', **memory16)
+    entry.pop('externalData', None)  # the fp32 graph's weights file is not this one's
+    if data is not None:
+        entry['externalData'] = {'file': str(Path(entry32['file']).with_name(data.name)), 'sha256': sha256(data),
+                                 'bytes': data.stat().st_size}
     entry['notes'] = (f"{entry32.get('notes', '')}; fp16 from {fp32_path.name} (tools/hairfast-export/to_fp16.py, "
                       f"limit {lim:g}): {report.fp16_nodes} fp16 nodes, {report.fp32_nodes} kept fp32").lstrip('; ')
     manifest['models'][f'{name}_fp16'] = entry
-    row = {'graph': f'{name}_fp16', 'limit': lim, **report.as_dict(), 'bytes': entry['bytes'],
+    row = {'graph': f'{name}_fp16', 'limit': lim, **report.as_dict(),
+           'bytes': entry['bytes'] + entry.get('externalData', {}).get('bytes', 0),
            'weight_bytes': entry['weightBytes'], 'activation_bytes': entry['activationBytes'],
            'fp32_weight_bytes': entry32['weightBytes'], 'fp32_activation_bytes': entry32['activationBytes'],
            'calibration_max_abs': max(measured.absmax.values(), default=0.0)}
@@ -144,9 +154,10 @@ def main(argv=None) -> int:
                    'graphs and their fp16 variants')
     args = p.parse_args(argv)
     contract = load_contract()
+    specs = {**contract['graphs'], **contract.get('composites', {})}
     manifest_path = args.models / 'manifest.json'
     manifest = json.loads(manifest_path.read_text())
-    fp32 = [n for n in contract['graphs'] if manifest['models'].get(n, {}).get('precision', 'fp32') == 'fp32'
+    fp32 = [n for n in specs if manifest['models'].get(n, {}).get('precision', 'fp32') == 'fp32'
             and n in manifest['models']]
     names = [n for n in args.only.split(',') if n] or fp32
     unknown = [n for n in names if n not in fp32]
@@ -155,12 +166,12 @@ def main(argv=None) -> int:
         return 2
     for name in names:
         if args.memory_only:
-            row = refresh_memory(name, contract['graphs'][name], args.models / Path(manifest['models'][name]['file']).name,
+            row = refresh_memory(name, specs[name], args.models / Path(manifest['models'][name]['file']).name,
                                  manifest, seed=args.seed)
             manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')
             emit(row)
             continue
-        row = write_fp16_variant(name, contract['graphs'][name], args.models / Path(manifest['models'][name]['file']).name,
+        row = write_fp16_variant(name, specs[name], args.models / Path(manifest['models'][name]['file']).name,
                                  manifest, seed=args.seed, limit=args.limit, check=not args.no_check,
                                  target=args.target)
         manifest_path.write_text(json.dumps(manifest, indent=2) + '\n')

@@ -21,6 +21,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper, shape_inference
 
+from .onnx_io import save_onnx
+
 FP16_MAX = 65504.0
 DEFAULT_LIMIT = 8192.0
 FLOAT = TensorProto.FLOAT
@@ -295,7 +297,7 @@ def probe(model_path: Path, feeds: dict[str, np.ndarray], run) -> Probe:
     del model
     with tempfile.TemporaryDirectory(prefix='hairfast-probe-') as tmp:
         path = Path(tmp) / 'probe.onnx'
-        onnx.save(probing, str(path))
+        save_onnx(probing, path)
         del probing
         outputs, _ = run(path, feeds)
     return Probe(absmax={name: float(outputs[name + ABSMAX_SUFFIX]) for name in floats},

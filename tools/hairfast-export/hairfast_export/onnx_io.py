@@ -55,12 +55,40 @@ def export_onnx(module: torch.nn.Module, inputs: tuple, input_names: list[str], 
             shutil.move(str(traced), str(path))
             return None
         model = onnx.load(str(traced))  # reads the per-tensor files
-        data = path.with_name(path.name + '.data')
-        if data.exists():
-            data.unlink()
-        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=data.name, size_threshold=1024)
-        return data
+        return save_onnx(model, path, external=True)
+
+
+# protobuf cannot serialise a message over 2 GiB; the margin leaves room for the graph's nodes and attributes
+EXTERNAL_DATA_BYTES = 2**31 - 2**26
+
+
+def payload_bytes(model: onnx.ModelProto) -> int:
+    """Bytes of tensor data held in the model itself: initializers and Constant nodes' values."""
+    total = sum(len(i.raw_data) for i in model.graph.initializer)
+    for node in model.graph.node:
+        if node.op_type == 'Constant':
+            total += sum(len(a.t.raw_data) for a in node.attribute if a.name == 'value')
+    return total
+
+
+def save_onnx(model: onnx.ModelProto, path: Path, external: bool | None = None) -> Path | None:
+    """Writes `model` to `path`. A model whose tensors pass protobuf's 2 GB (the `swap` composite and its fp16
+    variant) is written with its weights in one file, `<path>.data` next to it, where onnxruntime looks for it;
+    returns that file, else None. `external` forces either way.
+
+    Writing external data moves the tensors' bytes out of `model` (onnx clears them after writing): read nothing from
+    its weights afterwards."""
+    if external is None:
+        external = payload_bytes(model) > EXTERNAL_DATA_BYTES
+    data = path.with_name(path.name + '.data')
+    if data.exists():
+        data.unlink()  # onnx appends to an existing file
+    if not external:
+        onnx.save(model, str(path))
+        return None
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data.name, size_threshold=1024)
+    return data if data.exists() else None  # no tensor over 1 KB: nothing went out
 
 
 def symbolic_axes(graph: dict) -> dict:

@@ -211,6 +211,46 @@ class Fp16VariantTest(unittest.TestCase):
         self.assertIn(f"limit {row['limit']:g}", manifest['models']['cancel_fp16']['notes'])
 
 
+    def test_a_graph_with_external_data_gets_a_variant_with_its_own_data_file(self):
+        """swap (4.3 GB fp32, 2.2 GB fp16) is over protobuf's 2 GB: read with its .data file, written with its own.
+        The size rule is lowered so that a small graph takes the same path."""
+        import json
+        from unittest import mock
+        from hairfast_export import onnx_io
+        from hairfast_export.onnx_io import save_onnx, sha256
+        from to_fp16 import write_fp16_variant
+
+        tmp = Path(tempfile.mkdtemp(prefix='hairfast-fp16-external-'))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 3, 3, padding=1)).eval()
+        spec = {'inputs': [{'name': 'image', 'dtype': 'float32', 'shape': [1, 3, 32, 32]}],
+                'outputs': [{'name': 'out', 'dtype': 'float32', 'shape': [1, 3, 32, 32]}]}
+        path = tmp / 'net.onnx'
+        export_onnx(net, (torch.randn(1, 3, 32, 32),), ['image'], ['out'], path)
+        data32 = save_onnx(onnx.load(str(path)), path, external=True)
+        self.assertGreater(data32.stat().st_size, 32 * 3 * 9 * 4)
+        manifest = {'version': 1, 'models': {'net': {
+            'file': 'hairfast/net.onnx', 'precision': 'fp32', 'notes': 'test',
+            'externalData': {'file': 'hairfast/net.onnx.data', 'sha256': sha256(data32), 'bytes': data32.stat().st_size}}}}
+        with mock.patch.object(onnx_io, 'EXTERNAL_DATA_BYTES', 0):
+            row = write_fp16_variant('net', spec, path, manifest)
+        entry = manifest['models']['net_fp16']
+        data16 = tmp / 'net_fp16.onnx.data'
+        self.assertEqual(entry['externalData'], {'file': 'hairfast/net_fp16.onnx.data', 'sha256': sha256(data16),
+                                                 'bytes': data16.stat().st_size})
+        self.assertLess(data16.stat().st_size, data32.stat().st_size)  # half the weight bytes
+        self.assertEqual(row['bytes'], (tmp / 'net_fp16.onnx').stat().st_size + data16.stat().st_size)
+        half = onnx.load(str(tmp / 'net_fp16.onnx'), load_external_data=False)
+        self.assertTrue(any(i.data_location == TensorProto.EXTERNAL for i in half.graph.initializer))
+        # onnxruntime ran the shipped file with its weights from net_fp16.onnx.data: close to fp32, not zeros
+        shipped = row['shipped_file_vs_fp32']['out']
+        self.assertTrue(row['meets_target'])
+        self.assertLess(shipped['max_abs'], 1e-2)
+        self.assertGreater(shipped['ref_max_abs_value'], 0.05)
+        json.dumps(manifest)
+
+
 class ActivationPeakTest(unittest.TestCase):
     def test_live_tensors_are_counted_and_weight_copies_are_not(self):
         from onnx import helper
