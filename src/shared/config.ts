@@ -51,7 +51,7 @@ const pipelineSchema = z.object({
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
   HAIR_SWAP: z.enum(HAIR_SWAP_CHOICES).default('auto')
-    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it on a GPU provider, not on the CPU, where one run of the exported graphs would hold the worker\'s thread about 30 s (onnxruntime-node runs on it); `on` / `off` force it.'),
+    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it on a GPU provider and in `hairstyler transfer`, not in a worker on the CPU, where one run of the exported graphs would hold the worker\'s thread about 30 s (onnxruntime-node runs on it); `on` / `off` force it.'),
   HAIR_BATCH_MAX: int(1, 64).default(8)
     .describe('Most try-ons run together in one batch through the per-request HairFastGAN graph (`swap`); 1 turns batching off.'),
   HAIR_BATCH_WAIT_MS: int(0, 1_000).default(10)

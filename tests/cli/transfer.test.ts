@@ -31,12 +31,17 @@ describe('hairstyler transfer / presets build', () => {
     expect(r.stderr).toMatch(/hairfast: contract fp32 graphs on cpu/);
     expect(JSON.parse(r.stdout)).toMatchObject({ modelKind: 'contract', width: 512, height: 512 });
     expect(await sharp(output).metadata()).toMatchObject({ width: 512, height: 512, format: 'png' });
-    // The presets are cached now: with the swap graph (auto picks it on a GPU; forced here on the CPU) the face's
+    // The presets are cached now: the CLI takes the swap graph on every provider (HAIR_SWAP=auto), so the face's
     // bisenet and embed, then one swap run.
-    process.env['HAIR_SWAP'] = 'on';
     const cached = await runCli('transfer', '--face', ASTRONAUT, '--shape', 'short-layered-mirrored', '--color', 'builtin:copper', '-o', output, '--paste-back', '--json');
-    delete process.env['HAIR_SWAP'];
     expect(JSON.parse(cached.stdout).graphRuns).toEqual({ bisenet: 1, embed: 1, swap: 1 });
+    // HAIR_SWAP=off: the split chain, same request
+    process.env['HAIR_SWAP'] = 'off';
+    const split = await runCli('transfer', '--face', ASTRONAUT, '--shape', 'short-layered-mirrored', '--color', 'builtin:copper', '-o', output, '--paste-back', '--json');
+    delete process.env['HAIR_SWAP'];
+    const splitRuns: Record<string, number> = JSON.parse(split.stdout).graphRuns;
+    expect(splitRuns).not.toHaveProperty('swap');
+    expect(Object.values(splitRuns).reduce((a, b) => a + b, 0)).toBeGreaterThan(3);
   });
 
   it('writes the aligned 1024² result without --paste-back, with a photo as the shape reference', async () => {
