@@ -179,6 +179,25 @@ class SwapGraphTest(unittest.TestCase):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    @unittest.skipUnless(HAS_NODE, 'needs node (onnxruntime-node) to run the exported graph')
+    def test_fp16_variant_meets_the_target_against_fp32(self):
+        """to_fp16 on the composite (bool flags, symbolic batch): swap_fp16 computed as on a GPU within 1e-2."""
+        from to_fp16 import write_fp16_variant
+        spec = CONTRACT['composites']['swap']
+        tmp = Path(tempfile.mkdtemp(prefix='hairfast-swap-fp16-'))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = tmp / 'swap.onnx'
+        export_onnx(self.swap, swap_feeds(self.rows[:2]), [s['name'] for s in spec['inputs']],
+                    [s['name'] for s in spec['outputs']], path, dynamic_axes=symbolic_axes(spec))
+        stamp_output_shapes(path, spec)
+        manifest = {'version': 1, 'models': {'swap': {'file': 'hairfast/swap.onnx', 'precision': 'fp32'}}}
+        row = write_fp16_variant('swap', spec, path, manifest)
+        self.assertTrue(row['meets_target'])
+        self.assertLessEqual(row['vs_fp32']['image']['max_abs'], 1e-2)
+        self.assertEqual(contract_mismatches(tmp / 'swap_fp16.onnx', spec), [])
+        self.assertGreater(row['fp16_nodes'], 0)
+        self.assertEqual(manifest['models']['swap_fp16']['precision'], 'fp16')
+
 
 if __name__ == '__main__':
     unittest.main()
