@@ -33,6 +33,8 @@ export interface ImportOptions {
   python: string;
   modelsDir?: string;
   presets: boolean;
+  /** The contract's composites (`swap`) after the split graphs; false with `--no-composites`, none with `--only`. */
+  composites?: boolean;
 }
 
 type Out = (line: string) => void;
@@ -81,6 +83,7 @@ export async function runImport(given: ImportOptions, out: Out, config: Config =
   out(`models import: ${tree.files.length} files checked in ${options.checkpoints} (${mb(treeBytes)}, ${tree.kind === 'random' ? `random weights in the official formats, seed ${tree.marker?.seed}` : 'official checkpoints'}); CLIP ${clip}`);
 
   // 2. export into staging (resumed when an earlier run of these inputs left one), 3. check, 4. install
+  const composites = !only && options.composites !== false ? Object.keys(contract.composites) : [];
   const key = stagingKey([resolve(options.src), options.fp16 === true, only?.join(',') ?? '', clip], tree.files.map((f) => f.path));
   for (const note of recoverInterruptedInstall(modelsDir, key)) out(`models import: ${note}`);
   const staging = createStaging(modelsDir, key);
@@ -90,10 +93,11 @@ export async function runImport(given: ImportOptions, out: Out, config: Config =
   process.once('SIGTERM', onSignal);
   let unconsumed: Extract<ExportEvent, { event: 'unconsumed' }> | undefined;
   try {
-    out(`models import: exporting ${only ? only.length : Object.keys(contract.graphs).length} graphs${options.fp16 ? ' (fp32 + fp16)' : ''} with tools/hairfast-export (${options.python})`);
+    const withComposites = composites.length > 0 ? ` + ${composites.join(', ')} (the one graph per request on GPU hosts)` : '';
+    out(`models import: exporting ${only ? only.length : Object.keys(contract.graphs).length} graphs${withComposites}${options.fp16 ? ' (fp32 + fp16)' : ''} with tools/hairfast-export (${options.python})`);
     await runExporter({
       python: options.python, src: resolve(options.src), checkpoints: resolve(options.checkpoints), clip,
-      out: staging.hairfast, fp16: options.fp16 === true, ...(only ? { graphs: only } : {}), signal: abort.signal,
+      out: staging.hairfast, fp16: options.fp16 === true, ...(only ? { graphs: only } : {}), composites: composites.length > 0, signal: abort.signal,
       onEvent: (event) => {
         if (event.event === 'unconsumed') unconsumed = event;
         const line = progressLine(event);
@@ -110,7 +114,7 @@ export async function runImport(given: ImportOptions, out: Out, config: Config =
     const entries = Object.entries(staged.manifest.models);
     const kinds = [...new Set(entries.map(([, e]) => e.kind))].join(' + ');
     out(`models import: installed ${staged.graphs} graph files (${kinds}) into ${modelsDir}/hairfast, ${mb(staged.bytes)}, in ${duration(seconds)}`);
-    for (const [name, entry] of entries) out(`  ${name.padEnd(18)} ${entry.precision} ${mb(entry.bytes).padStart(9)}  ${entry.kind}`);
+    for (const [name, entry] of entries) out(`  ${name.padEnd(18)} ${entry.precision} ${mb(entry.bytes + (entry.externalData?.bytes ?? 0)).padStart(9)}  ${entry.kind}`);
     const licenses = [...new Set(entries.map(([, e]) => e.source.license))];
     out(`  licenses: ${licenses.join('; ')}`);
     if (unconsumed) {
@@ -158,5 +162,6 @@ export function registerImport(models: Command): void {
     .option('--python <path>', 'Python with torch and onnx for tools/hairfast-export', '/usr/bin/python3')
     .option('--models-dir <dir>', 'models directory (default: MODELS_DIR)')
     .option('--no-presets', 'do not rebuild the built-in preset caches')
+    .option('--no-composites', 'do not export the swap graph (about 4.3 GB fp32 more; CPU workers keep the split chain anyway, HAIR_SWAP)')
     .action((options: ImportOptions) => runImport(options, (line) => void process.stdout.write(`${line}\n`)));
 }

@@ -6,6 +6,7 @@ import { HairError } from '../../src/shared/errors.js';
 import { createModelRegistry, PREPARE_COMMAND } from '../../src/pipeline/runtime/model-registry.js';
 import { readManifest } from '../../src/pipeline/runtime/manifest.js';
 import { runCli } from '../helpers/run-cli.js';
+import { sha256 } from '../../src/shared/sha256.js';
 
 const manifest = readManifest('models/manifest.json');
 let dir: string;
@@ -76,6 +77,28 @@ describe('model registry', () => {
     registry.resolve('blazeface-short');
     writeFileSync(file, 'x');
     expect(thrown(() => registry.resolve('blazeface-short')).code).toBe('MODEL_INVALID');
+  });
+
+  it('checks a graph\'s external weights file (swap.onnx.data) too: missing, then changed', () => {
+    const file = copyModel('blazeface-short');
+    const weights = `${file}.data`;
+    const bytes = Buffer.alloc(9 * 2 ** 20 + 17, 7); // over one 8 MiB read chunk
+    writeFileSync(weights, bytes);
+    const withData = structuredClone(manifest);
+    withData.models['blazeface-short']!.externalData = { file: `${manifest.models['blazeface-short']!.file}.data`, sha256: sha256(bytes), bytes: bytes.length };
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(withData));
+    expect(createModelRegistry({ modelsDir: dir }).check('blazeface-short')).toBeUndefined();
+
+    rmSync(weights);
+    const missing = createModelRegistry({ modelsDir: dir }).check('blazeface-short');
+    expect(missing).toMatchObject({ code: 'MODEL_MISSING', file: weights });
+    expect(missing?.detail).toContain(`${weights} (model blazeface-short) is missing`);
+
+    bytes[bytes.length - 1] = 0;
+    writeFileSync(weights, bytes);
+    const changed = createModelRegistry({ modelsDir: dir }).check('blazeface-short');
+    expect(changed).toMatchObject({ code: 'MODEL_INVALID', file: weights });
+    expect(changed?.detail).toMatch(/has sha256 [0-9a-f]{64}, the manifest expects/);
   });
 
   it('MODEL_INVALID for a manifest that does not match the schema', () => {

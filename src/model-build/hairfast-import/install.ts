@@ -114,14 +114,16 @@ export function carryOverInstalled(modelsDir: string, staging: Staging, exported
     if (exported.includes(base)) continue;
     // A composite (swap) holds its parts' weights: once one of them is exported again, the old one is stale.
     if (composites[base]?.composes.some((part) => exported.includes(part))) continue;
-    const from = join(modelsDir, entry.file);
-    const to = join(staging.root, entry.file);
-    mkdirSync(join(to, '..'), { recursive: true });
-    rmSync(to, { force: true });
-    try {
-      linkSync(from, to);
-    } catch {
-      copyFileSync(from, to);
+    for (const file of [entry.file, ...(entry.externalData ? [entry.externalData.file] : [])]) {
+      const from = join(modelsDir, file);
+      const to = join(staging.root, file);
+      mkdirSync(join(to, '..'), { recursive: true });
+      rmSync(to, { force: true });
+      try {
+        linkSync(from, to);
+      } catch {
+        copyFileSync(from, to);
+      }
     }
     staged.models[name] = entry;
     carried.push(name);
@@ -153,11 +155,13 @@ export async function checkStaged(staging: Staging, onGraph?: (name: string) => 
   try {
     for (const [name, entry] of Object.entries(manifest.models)) {
       const file = join(staging.root, entry.file);
-      const size = existsSync(file) ? statSync(file).size : -1;
-      if (size !== entry.bytes || (await sha256File(file)) !== entry.sha256) {
-        throw new HairError('CONTRACT_MISMATCH', { file }, { detail: `${file} is not the file the manifest lists (${entry.bytes} bytes, sha256 ${entry.sha256.slice(0, 12)}…)\n  fix: run the import again` });
+      for (const [path, want] of [[file, entry], ...(entry.externalData ? [[join(staging.root, entry.externalData.file), entry.externalData] as const] : [])] as const) {
+        const size = existsSync(path) ? statSync(path).size : -1;
+        if (size !== want.bytes || (await sha256File(path)) !== want.sha256) {
+          throw new HairError('CONTRACT_MISMATCH', { file: path }, { detail: `${path} is not the file the manifest lists (${want.bytes} bytes, sha256 ${want.sha256.slice(0, 12)}…)\n  fix: run the import again` });
+        }
+        bytes += size;
       }
-      bytes += size;
       const spec = graphSpec(contract, name.replace(/_fp16$/, ''));
       if (!spec) throw new HairError('CONTRACT_MISMATCH', { file }, { detail: `${name} is not a contract graph\n  fix: run the import again` });
       onGraph?.(name);

@@ -36,6 +36,8 @@ export interface ExporterRun {
   out: string;
   fp16: boolean;
   graphs?: readonly string[];
+  /** Also the contract's composites (`swap`, the one graph per request that GPU hosts run), after the split graphs. */
+  composites?: boolean;
   signal?: AbortSignal;
   onEvent(event: ExportEvent): void;
 }
@@ -57,6 +59,7 @@ export async function runExporter(run: ExporterRun): Promise<ExportEvent[]> {
   const args = [exporterScript(), '--src', run.src, '--checkpoints', run.checkpoints, '--clip', run.clip, '--out', run.out, '--resume'];
   if (run.fp16) args.push('--fp16');
   if (run.graphs) args.push('--only', run.graphs.join(','));
+  if (run.composites) args.push('--composites');
   const child = spawn(run.python, args, {
     cwd: repoRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -71,6 +71,11 @@ export const modelEntrySchema = z.object({
   /** Peak bytes of the tensors alive at once during one run (the exporter's estimate from measured shapes). */
   activationBytes: z.number().int().nonnegative().optional(),
   notes: z.string().optional(),
+  /**
+   * A graph over protobuf's 2 GB (the `swap` composite and its fp16 variant) keeps its weights in one file next to it,
+   * `<file>.data`, that onnxruntime reads from the model's directory; checked like the graph file itself.
+   */
+  externalData: z.object({ file: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() }).optional(),
 });
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
 

@@ -1,6 +1,6 @@
-import { sha256 } from '../../shared/sha256.js';
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { sha256FileSync } from '../../shared/sha256.js';
+import { statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { HairError } from '../../shared/errors.js';
 import { MANIFEST_FILE, modelPath, readManifest, type Manifest, type ModelEntry } from './manifest.js';
 
@@ -28,20 +28,27 @@ export interface ModelRegistry {
 }
 
 
-/** Size and checksum of a file against its manifest entry. */
+/** Size and checksum of a file against its manifest entry, and of its external weights file where it has one. */
 export function checkModelFile(name: string, entry: ModelEntry, file: string): ModelProblem | undefined {
+  const problem = checkFile(name, file, entry);
+  if (problem || !entry.externalData) return problem;
+  // onnxruntime reads the weights from the model's own directory, under the name the model was saved with
+  return checkFile(name, join(dirname(file), basename(entry.externalData.file)), entry.externalData);
+}
+
+function checkFile(name: string, file: string, want: { bytes: number; sha256: string }): ModelProblem | undefined {
   let size: number;
   try {
     size = statSync(file).size;
   } catch {
     return { model: name, file, code: 'MODEL_MISSING', detail: `${file} (model ${name}) is missing; run \`${PREPARE_COMMAND}\`` };
   }
-  if (size !== entry.bytes) {
-    return { model: name, file, code: 'MODEL_INVALID', detail: `${file} (model ${name}) has ${size} bytes, the manifest expects ${entry.bytes}; run \`${PREPARE_COMMAND} --force\`` };
+  if (size !== want.bytes) {
+    return { model: name, file, code: 'MODEL_INVALID', detail: `${file} (model ${name}) has ${size} bytes, the manifest expects ${want.bytes}; run \`${PREPARE_COMMAND} --force\`` };
   }
-  const actual = sha256(readFileSync(file));
-  if (actual !== entry.sha256) {
-    return { model: name, file, code: 'MODEL_INVALID', detail: `${file} (model ${name}) has sha256 ${actual}, the manifest expects ${entry.sha256}; run \`${PREPARE_COMMAND} --force\`` };
+  const actual = sha256FileSync(file);
+  if (actual !== want.sha256) {
+    return { model: name, file, code: 'MODEL_INVALID', detail: `${file} (model ${name}) has sha256 ${actual}, the manifest expects ${want.sha256}; run \`${PREPARE_COMMAND} --force\`` };
   }
   return undefined;
 }
