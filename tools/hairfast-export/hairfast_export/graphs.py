@@ -161,7 +161,10 @@ class SeanDecode(nn.Module):
         g = self.g
         sel = select_codes(codes, self.mean_codes)
         seg = ops.one_hot(target_mask, 19, codes.dtype)
-        x = g.fc(ops.nearest_resize(seg, (g.sh, g.sw))).expand(codes.shape[0], -1, -1, -1)
+        # one target mask for every code set (the split graph: face and shape codes): broadcast to the codes' batch
+        # by a product with ones, not expand(B, -1, -1, -1), whose export loses the channel count that the ACE's
+        # batch norm needs under a symbolic batch (the swap composite)
+        x = g.fc(ops.nearest_resize(seg, (g.sh, g.sw))) * torch.ones_like(codes[:, :1, :1]).unsqueeze(-1)
         x = g.head_0(x, seg, None, sel)
         x = g.up(x)
         x = g.G_middle_0(x, seg, None, sel)

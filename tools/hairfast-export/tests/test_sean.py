@@ -112,3 +112,62 @@ class SeanTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TinyBlock(nn.Module):
+    """A SEAN resnet block as SeanDecode calls it, block(x, seg, style_codes, obj_dic), through its ACE."""
+
+    def __init__(self, nc: int):
+        super().__init__()
+        self.ace_0 = TinyACE(nc)
+        self.conv = nn.Conv2d(nc, nc, 3, padding=1)
+
+    def forward(self, x, seg, style_codes, obj_dic):
+        return self.conv(F.leaky_relu(self.ace_0(x, seg, style_codes, obj_dic), 2e-1))
+
+
+class TinySeanGenerator(nn.Module):
+    """The attributes SeanDecode reads from the official SEAN generator (fc, sh/sw, the seven blocks, up, conv_img)."""
+    sh = sw = 4
+
+    def __init__(self, nc: int = 8):
+        super().__init__()
+        self.fc = nn.Conv2d(K, nc, 3, padding=1)
+        for name in ['head_0', 'G_middle_0', 'G_middle_1', 'up_0', 'up_1', 'up_2', 'up_3']:
+            setattr(self, name, TinyBlock(nc))
+        self.up = nn.Upsample(scale_factor=2)
+        self.conv_img = nn.Conv2d(nc, 3, 3, padding=1)
+
+
+class SeanDecodeBatchTest(unittest.TestCase):
+    """SeanDecode decodes several code sets against one target mask (the split graph) and, inside the swap composite,
+    a symbolic batch of (codes, mask) rows: its export must keep the channel count that the param-free batch norms
+    need (torch.onnx refuses batch_norm for an unknown channel size)."""
+
+    def test_exports_with_a_symbolic_batch_and_matches_torch_at_another_batch(self):
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        import numpy as np
+        from hairfast_export.graphs import SeanDecode
+        from hairfast_export.onnx_io import export_onnx, run_ort
+
+        torch.manual_seed(0)
+        decode = SeanDecode(TinySeanGenerator().eval(), torch.randn(K, 512)).eval()
+        codes = torch.randn(3, K, 512)
+        masks = torch.randint(0, K, (3, 1, 128, 128))
+        with torch.no_grad():
+            one_mask = decode(codes[:2], masks[:1])  # the split graph: two code sets, one mask
+            self.assertEqual(list(one_mask.shape), [2, 3, 128, 128])
+            self.assertLess((one_mask[1:] - decode(codes[1:2], masks[:1])).abs().max().item(), 1e-5)
+            want = decode(codes, masks)
+        tmp = Path(tempfile.mkdtemp(prefix='hairfast-sean-batch-'))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = tmp / 'sean_decode.onnx'
+        axes = {'codes': {0: 'batch'}, 'target_mask': {0: 'batch'}, 'images': {0: 'batch'}}
+        export_onnx(decode, (codes[:2], masks[:2]), ['codes', 'target_mask'], ['images'], path, dynamic_axes=axes)
+        if not shutil.which('node'):
+            self.skipTest('node (onnxruntime-node) runs the exported graph')
+        got, _ = run_ort(path, {'codes': codes.numpy(), 'target_mask': masks.numpy()})
+        self.assertLess(float(np.abs(got['images'] - want.numpy()).max()), 1e-4)
