@@ -227,8 +227,8 @@ class AlignF(nn.Module):
         dilate, erode = dilate.reshape(-1, 3, h, w), erode.reshape(-1, 3, h, w)
         free = torch.cat([dilate[:, 0:1], erode[:, 1:2], erode[:, 2:3]], dim=1).to(f_face.dtype)
         low = 1 - F.interpolate(free, size=(32, 32), mode='bicubic')
-        pairs = f_e4e.reshape(-1, 2, *f_e4e.shape[1:])
-        inter, out_new = pairs[:, 0], pairs[:, 1]
+        # f_e4e: the rows' faces, then their shapes (the split graph's batch-1 [face, shape] is the same layout)
+        inter, out_new = f_e4e.chunk(2, dim=0)
         fa = inter + low[:, 0:1] * (f_face - inter)
         fa = out_new + low[:, 1:2] * (fa - out_new)
         return f_shape + low[:, 2:3] * (fa - f_shape)
@@ -357,10 +357,12 @@ class SwapGraph(nn.Module):
 
         face_code = p['ctrl_face_enc'](face_mask)
         target_shape = self.shape_module(face_w, face_code, s_w)
-        # each row's (face, shape) pair on consecutive rows, as sean_decode / e4e take them at batch 2
-        codes = torch.stack([face_codes, s_codes], dim=1).reshape(-1, *face_codes.shape[1:])
-        # (repeat_interleave's ONNX export fixes the batch size; expand + reshape keeps it symbolic)
-        pair_target = target_shape.unsqueeze(1).expand(-1, 2, -1, -1, -1).reshape(-1, *target_shape.shape[1:])
+        # every row's face codes, then every row's shape codes (at batch 1 the split graph's [face, shape]), decoded
+        # against each row's target mask. Concatenated, not stacked and reshaped: torch.onnx loses the shape of a
+        # reshape's output under a symbolic batch, and the ACE's param-free batch norms need the channel count
+        # ("batch_norm for unknown channel size")
+        codes = torch.cat([face_codes, s_codes], dim=0)
+        pair_target = torch.cat([target_shape, target_shape], dim=0)
         images = p['sean_decode'](codes, pair_target)
         _, f_e4e = p['e4e'](images)
         f_align = p['align_f'](f_face, f_shape, f_e4e, face_mask, s_mask, target_shape)

@@ -128,10 +128,9 @@ class TinyBlock(nn.Module):
 
 class TinySeanGenerator(nn.Module):
     """The attributes SeanDecode reads from the official SEAN generator (fc, sh/sw, the seven blocks, up, conv_img)."""
-    sh = sw = 4
-
-    def __init__(self, nc: int = 8):
+    def __init__(self, nc: int = 8, start: int = 4):
         super().__init__()
+        self.sh = self.sw = start  # the output side is start * 32
         self.fc = nn.Conv2d(K, nc, 3, padding=1)
         for name in ['head_0', 'G_middle_0', 'G_middle_1', 'up_0', 'up_1', 'up_2', 'up_3']:
             setattr(self, name, TinyBlock(nc))

@@ -180,6 +180,27 @@ class SwapGraphTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
     @unittest.skipUnless(HAS_NODE, 'needs node (onnxruntime-node) to run the exported graph')
+    def test_exports_with_a_sean_decoder_whose_batch_norms_need_known_channels(self):
+        """The real sean_decode's ACE blocks hold param-free batch norms: torch.onnx exports them only where the
+        channel count is known, so the rows stacked into pairs must keep static sizes (graphs.static_dims)."""
+        from hairfast_export.graphs import SeanDecode
+        from test_sean import TinySeanGenerator
+        spec = CONTRACT['composites']['swap']
+        torch.manual_seed(0)
+        p = dict(self.p, sean_decode=SeanDecode(TinySeanGenerator(start=8).eval(), torch.randn(19, 512)).eval())
+        swap = SwapGraph(p).eval()
+        tmp = Path(tempfile.mkdtemp(prefix='hairfast-swap-sean-'))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = tmp / 'swap.onnx'
+        export_onnx(swap, swap_feeds(self.rows[:2]), [s['name'] for s in spec['inputs']],
+                    [s['name'] for s in spec['outputs']], path, dynamic_axes=symbolic_axes(spec))
+        feeds = swap_feeds(self.rows[2:])
+        got, _ = run_ort(path, {s['name']: t.numpy() for s, t in zip(spec['inputs'], feeds)})
+        with torch.no_grad():
+            want_image, _ = swap(*feeds)
+        self.assertLess(np.abs(got['image'] - want_image.numpy()).max(), 1e-4)
+
+    @unittest.skipUnless(HAS_NODE, 'needs node (onnxruntime-node) to run the exported graph')
     def test_fp16_variant_meets_the_target_against_fp32(self):
         """to_fp16 on the composite (bool flags, symbolic batch): swap_fp16 computed as on a GPU within 1e-2."""
         from to_fp16 import write_fp16_variant
