@@ -83,6 +83,33 @@ def max_abs(spec: dict, got: dict, want: tuple) -> float:
     return max(errs)
 
 
+def manifest_entry(name, spec, path: Path, data: Path | None, kind, version, args) -> tuple[dict, int]:
+    """The manifest entry of an exported fp32 graph file (and its external weights file), and how many matrix/conv
+    nodes its MAC count could not size."""
+    # dims and shapes are all the costs read: a model over 2 GB is not loaded with its weights (onnx's shape
+    # inference serialises the model, and protobuf stops at 2 GB)
+    model = onnx.load(str(path), load_external_data=data is None)
+    gmac, uncounted = costs.gmac_counted(model)
+    licenses = graph_licenses(name, kind, seed=args.seed)
+    entry = {
+        'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
+        'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
+                   'path': 'tools/hairfast-export/export.py', 'license': license_summary(licenses)},
+        'licenses': licenses,
+        'opset': args.opset, 'precision': 'fp32', 'inputs': spec['inputs'], 'outputs': spec['outputs'],
+        'params': costs.params(model), 'gmac': round(gmac, 3),
+        'notes': notes_for(kind, args),
+    }
+    if data is not None:
+        # over 2 GB: the weights are in <file>.data next to it (onnxruntime reads it from the model's directory)
+        entry['externalData'] = {'file': f'hairfast/{data.name}', 'sha256': sha256(data), 'bytes': data.stat().st_size}
+        entry['notes'] += f'; weights in {data.name}'
+    del model
+    if uncounted:
+        entry['notes'] += f'; gmac is a lower bound ({uncounted} matrix/conv nodes without inferred shapes)'
+    return entry, uncounted
+
+
 def export_graph(name, spec, builders, args, device, kind, version, manifest, manifest_path) -> list[dict]:
     t0 = time.time()
     module = builders.build(name).to(device).eval()
@@ -109,25 +136,7 @@ def export_graph(name, spec, builders, args, device, kind, version, manifest, ma
         raise ExportError('CONTRACT_MISMATCH', f'{name} does not match graphs.contract.json: {shorten(problems, 6)}',
                           'the official code at --src differs from the version the contract was written for; use the '
                           'pinned commit (hairstyler models import --download)', graph=name, problems=problems)
-    model = onnx.load(str(path))
-    gmac, uncounted = costs.gmac_counted(model)
-    licenses = graph_licenses(name, kind, seed=args.seed)
-    entry = {
-        'file': f'hairfast/{path.name}', 'sha256': sha256(path), 'bytes': path.stat().st_size, 'kind': kind,
-        'source': {'package': 'AIRI-Institute/HairFastGAN', 'version': version,
-                   'path': 'tools/hairfast-export/export.py', 'license': license_summary(licenses)},
-        'licenses': licenses,
-        'opset': args.opset, 'precision': 'fp32', 'inputs': spec['inputs'], 'outputs': spec['outputs'],
-        'params': costs.params(model), 'gmac': round(gmac, 3),
-        'notes': notes_for(kind, args),
-    }
-    if data is not None:
-        # over 2 GB: the weights are in <file>.data next to it (onnxruntime reads it from the model's directory)
-        entry['externalData'] = {'file': f'hairfast/{data.name}', 'sha256': sha256(data), 'bytes': data.stat().st_size}
-        entry['notes'] += f'; weights in {data.name}'
-    del model
-    if uncounted:
-        entry['notes'] += f'; gmac is a lower bound ({uncounted} matrix/conv nodes without inferred shapes)'
+    entry, uncounted = manifest_entry(name, spec, path, data, kind, version, args)
     row.update({'bytes': entry['bytes'], 'params': entry['params'], 'gmac': entry['gmac'],
                 'gmac_uncounted_nodes': uncounted})
     if want is not None:
