@@ -74,13 +74,15 @@ def write_fp16_variant(name: str, spec: dict, fp32_path: Path, manifest: dict, s
     t0 = time.time()
     feeds = feeds_of(spec, example_inputs(spec, seed=seed))
     measured = probe(fp32_path, feeds, run_ort)
-    model = onnx.load(str(fp32_path))
     entry32 = manifest['models'][name]
-    entry32.update(costs.memory_figures(model, measured.shapes))
+    entry32.update(costs.memory_figures(onnx.load(str(fp32_path), load_external_data=False), measured.shapes))
+    # the fp32 run before the weights are in this process: a 4.6 GB graph (swap) and its run do not fit twice in 24 GB
     want = run_ort(fp32_path, feeds) if check else None
     tried = []
     for lim in limit_schedule(limit, floor) if check else [limit]:
+        model = onnx.load(str(fp32_path))
         half, report = convert_to_fp16(model, measured.absmax, limit=lim, keep_ops=KEEP_FP32_OPS)
+        del model
         if not check:
             break
         with tempfile.TemporaryDirectory(prefix='hairfast-fp16-') as tmp:
@@ -92,7 +94,6 @@ def write_fp16_variant(name: str, spec: dict, fp32_path: Path, manifest: dict, s
         tried.append({'limit': lim, 'fp32_nodes': report.fp32_nodes, 'meets_target': ok})
         if ok:
             break
-    del model
     path = fp32_path.with_name(f'{name}_fp16.onnx')
     memory16 = costs.memory_figures(half, measured.shapes)  # before saving: external data leaves `half` empty
     data = save_onnx(half, path)

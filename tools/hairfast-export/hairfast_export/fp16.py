@@ -291,15 +291,32 @@ class Probe:
 
 def probe(model_path: Path, feeds: dict[str, np.ndarray], run) -> Probe:
     """Runs the fp32 graph once on `feeds` (`run(path, feeds)` runs a model file) and records every tensor."""
+    import os
     import tempfile
-    model = onnx.load(str(model_path))
-    probing, probed, floats = add_probe_outputs(model)
-    del model
-    with tempfile.TemporaryDirectory(prefix='hairfast-probe-') as tmp:
-        path = Path(tmp) / 'probe.onnx'
-        save_onnx(probing, path)
-        del probing
-        outputs, _ = run(path, feeds)
+    head = onnx.load(str(model_path), load_external_data=False)
+    external = any(i.data_location == TensorProto.EXTERNAL for i in head.graph.initializer)
+    if external:
+        # weights in a .data file (swap): the probe graph is written next to the model and points at the same file,
+        # so neither this process nor the disk holds a second copy of gigabytes of weights
+        probing, probed, floats = add_probe_outputs(head)
+        del head
+        path = model_path.with_name(f'.probe-{os.getpid()}-{model_path.name}')
+        try:
+            onnx.save(probing, str(path))
+            del probing
+            outputs, _ = run(path, feeds)
+        finally:
+            path.unlink(missing_ok=True)
+    else:
+        del head
+        model = onnx.load(str(model_path))
+        probing, probed, floats = add_probe_outputs(model)
+        del model
+        with tempfile.TemporaryDirectory(prefix='hairfast-probe-') as tmp:
+            path = Path(tmp) / 'probe.onnx'
+            save_onnx(probing, path)
+            del probing
+            outputs, _ = run(path, feeds)
     return Probe(absmax={name: float(outputs[name + ABSMAX_SUFFIX]) for name in floats},
                  shapes={name: [int(d) for d in outputs[name + SHAPE_SUFFIX]] for name in probed})
 
