@@ -208,8 +208,9 @@ class Generator(nn.Module):
         skip = None
         out = layer_in
         if start_layer == 0:
-            batch = int(latent.shape[0])  # static under tracing; cat keeps the exported shape inferable
-            out = self.input.input if batch == 1 else torch.cat([self.input.input] * batch, dim=0)
+            # the constant block broadcast to the latents' batch by a product with ones: a batch read with int()
+            # would be fixed at the traced size (the swap composite is traced at 2 and run at any batch)
+            out = self.input.input * torch.ones_like(latent[:, :1, :1]).unsqueeze(-1)
             out = self.conv1(out, latent[:, 0], self.noise(0))
             skip = self.to_rgb1(out, latent[:, 1])
         if end_layer == 0:

@@ -73,6 +73,39 @@ class GeneratorTest(unittest.TestCase):
             f16_direct, _ = g.synthesize(latent, 0, 2)
         self.assertLess((f16 - f16_direct).abs().max().item(), TOL)
 
+    def test_traced_at_one_batch_runs_at_another(self):
+        """The swap composite is traced at batch 2 and runs at any batch: nothing in a pass from layer 0 may fix the
+        batch at the traced size (the constant block once did, through int(latent.shape[0]))."""
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        from torch import nn
+        from hairfast_export.onnx_io import export_onnx, run_ort
+
+        class FromLatent(nn.Module):
+            def __init__(self, g):
+                super().__init__()
+                self.g = g
+
+            def forward(self, latent):
+                return self.g.synthesize(latent, 0, 2)[0]
+
+        if not shutil.which('node'):
+            self.skipTest('node (onnxruntime-node) runs the exported graph')
+        module = FromLatent(tiny_generator()).eval()
+        tmp = Path(tempfile.mkdtemp(prefix='hairfast-stylegan-batch-'))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = tmp / 'g.onnx'
+        latent = torch.randn(3, module.g.n_latent, 8)
+        export_onnx(module, (latent[:2],), ['latent'], ['f'], path, dynamic_axes={'latent': {0: 'b'}, 'f': {0: 'b'}})
+        with torch.no_grad():
+            want = module(latent)
+        for rows in (latent[:1], latent):
+            got, _ = run_ort(path, {'latent': rows.numpy()})
+            self.assertEqual(got['f'].shape[0], rows.shape[0])
+            self.assertLess(float(abs(got['f'] - want[:rows.shape[0]].numpy()).max()), 1e-4)
+
     def test_state_dict_names_follow_official_layout(self):
         keys = set(tiny_generator().state_dict())
         for k in ['style.1.weight', 'input.input', 'conv1.conv.weight', 'conv1.conv.modulation.bias', 'conv1.noise.weight',
