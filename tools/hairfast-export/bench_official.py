@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -53,8 +54,11 @@ def main(argv=None) -> int:
     p.add_argument('--runs', type=int, default=3)
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--threads', type=int, default=0, help='CPU threads for torch (default: every core, as onnxruntime '
+                   'uses; Debian torch 1.13 starts with 1 OpenMP thread here, which would halve the official side)')
     args = p.parse_args(argv)
     torch.set_grad_enabled(False)
+    torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     t0 = time.time()
     refs = parity.References(args.src, args.seed, tree=args.tree, device=args.device)
     hf = parity.build_official(refs, args.device)
