@@ -43,8 +43,10 @@ describe('hairstyler transfer --aligned', () => {
     expect(existsSync(join(modelsDir, 'face'))).toBe(false);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ aligned: true, width: 1024, height: 1024, modelKind: 'contract' });
-    // Two distinct images (shape = colour file): per-image work twice, the rest of the flow once or twice.
-    expect(report.graphRuns).toMatchObject({ bisenet: 2, embed: 2, g_f64_to_img: 1 });
+    // Two distinct images (shape = colour file): per-image work twice, then the rest of the flow in one swap run
+    // (the CLI takes the swap graph on every provider).
+    expect(report.graphRuns).toMatchObject({ bisenet: 2, embed: 2, swap: 1 });
+    expect(report.graphRuns).not.toHaveProperty('g_f64_to_img');
     const { data, info } = await sharp(output).raw().toBuffer({ resolveWithObject: true });
     expect(info).toMatchObject({ width: 1024, height: 1024, channels: 3 });
     const bytes = readFileSync(raw);
