@@ -5,7 +5,7 @@ import { HairError } from '../../shared/errors.js';
 import { sha256File } from '../../shared/sha256.js';
 import { graphContract, graphSpec } from '../../pipeline/hairfast/contract.js';
 import { HAIRFAST_DIR, hairfastManifestPath } from '../../pipeline/hairfast/graphs.js';
-import { MANIFEST_FILE, readManifest, toTensorSpec, type Manifest } from '../../pipeline/runtime/manifest.js';
+import { MANIFEST_FILE, modelFiles, readManifest, toTensorSpec, type Manifest } from '../../pipeline/runtime/manifest.js';
 import { createSessionManager } from '../../pipeline/runtime/ort.js';
 
 /**
@@ -114,7 +114,7 @@ export function carryOverInstalled(modelsDir: string, staging: Staging, exported
     if (exported.includes(base)) continue;
     // A composite (swap) holds its parts' weights: once one of them is exported again, the old one is stale.
     if (composites[base]?.composes.some((part) => exported.includes(part))) continue;
-    for (const file of [entry.file, ...(entry.externalData ? [entry.externalData.file] : [])]) {
+    for (const { file } of modelFiles(entry)) {
       const from = join(modelsDir, file);
       const to = join(staging.root, file);
       mkdirSync(join(to, '..'), { recursive: true });
@@ -155,7 +155,8 @@ export async function checkStaged(staging: Staging, onGraph?: (name: string) => 
   try {
     for (const [name, entry] of Object.entries(manifest.models)) {
       const file = join(staging.root, entry.file);
-      for (const [path, want] of [[file, entry], ...(entry.externalData ? [[join(staging.root, entry.externalData.file), entry.externalData] as const] : [])] as const) {
+      for (const want of modelFiles(entry)) {
+        const path = join(staging.root, want.file);
         const size = existsSync(path) ? statSync(path).size : -1;
         if (size !== want.bytes || (await sha256File(path)) !== want.sha256) {
           throw new HairError('CONTRACT_MISMATCH', { file: path }, { detail: `${path} is not the file the manifest lists (${want.bytes} bytes, sha256 ${want.sha256.slice(0, 12)}…)\n  fix: run the import again` });

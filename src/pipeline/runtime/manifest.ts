@@ -94,6 +94,11 @@ export function readManifest(path: string): Manifest {
   return readJsonFile(path, manifestSchema, 'MODEL_INVALID', 'manifest');
 }
 
+/** The files of a model, relative to MODELS_DIR, each with its size and sha256: the graph, then its external weights. */
+export function modelFiles(entry: ModelEntry): { file: string; bytes: number; sha256: string }[] {
+  return [{ file: entry.file, bytes: entry.bytes, sha256: entry.sha256 }, ...(entry.externalData ? [entry.externalData] : [])];
+}
+
 export function modelPath(modelsDir: string, entry: ModelEntry): string {
   return join(modelsDir, entry.file);
 }
