@@ -33,6 +33,7 @@ import { hairFast } from '../src/pipeline/hairfast/hair-fast.js';
 import { createTryOnEngine } from '../src/pipeline/index.js';
 import { intake, intakeLimits } from '../src/pipeline/intake.js';
 import { createSessionManager } from '../src/pipeline/runtime/ort.js';
+import { percentile } from './stats.js';
 
 const env = process.env;
 const EP = env['HAIR_EP'] ?? 'cpu';
@@ -47,12 +48,6 @@ const OFFICIAL_DEVICE = env['OFFICIAL_DEVICE'] ?? (EP === 'cuda' ? 'cuda' : 'cpu
 const SELFIE = 'tests/fixtures/astronaut.png';
 const SHAPE_PRESET = 'builtin:short-layered-mirrored';
 const COLOR_PRESET = 'builtin:copper';
-
-/** Nearest-rank percentile (as bench_official.py). */
-export function percentile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((q / 100) * s.length) - 1))]!;
-}
 
 interface Latency { p50: number; p95: number; runs: number[] }
 const latency = (runs: number[]): Latency => ({ p50: percentile(runs, 50), p95: percentile(runs, 95), runs });

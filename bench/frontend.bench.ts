@@ -19,15 +19,10 @@ import { alignFfhq } from '../src/pipeline/align-ffhq.js';
 import { pasteBack } from '../src/pipeline/paste-back.js';
 import type { ExecutionProvider } from '../src/pipeline/runtime/ort.js';
 import type { RgbImage } from '../src/pipeline/engine.js';
+import { median } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
 const WARMUP = 3;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** 4000×3000 JPEG: the astronaut scaled to 3000² and mirrored out to 4:3, like a phone photo of a person. */
 async function phonePhoto(astronaut: Buffer): Promise<Buffer> {

@@ -15,17 +15,12 @@ import { loadConfig } from '../src/shared/config.js';
 import type { PresetCacheStore, TryOnRequest, TryOnResult } from '../src/pipeline/engine.js';
 import { createTryOnEngine } from '../src/pipeline/index.js';
 import { createSessionManager } from '../src/pipeline/runtime/ort.js';
+import { median } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 9);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 2);
 /** Comma-separated subset of the modes below (default: all), e.g. `both` for the heavy real-architecture graphs. */
 const MODES = process.env['BENCH_MODES']?.split(',').map((m) => m.trim());
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const MISSING: PresetCacheStore = { get: async () => null, set: async () => undefined, delete: async () => undefined };
 

@@ -6,6 +6,7 @@ import { loadavg } from 'node:os';
 import sharp from 'sharp';
 import { intake } from '../src/pipeline/intake.js';
 import { loadAstronaut, sideBySide, withExifOrientation } from '../tests/helpers/images.js';
+import { median } from './stats.js';
 
 const iterations = Number(process.argv[2] ?? 15);
 const limits = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, minSide: 128 };
@@ -24,7 +25,6 @@ async function phonePhoto(): Promise<Buffer> {
   return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
 
 /**
  * Runs every variant once per round (so machine load hits them alike). Returns each one's median wall time and

@@ -18,16 +18,9 @@ import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { DEFAULT_JOB_OPTIONS, JOB_NAMES, parseTryOnJob, type TryOnResultPayload } from '../src/shared/job.js';
 import { spawnWorker, type WorkerChild } from '../tests/helpers/spawn-worker.js';
 import { REDIS_URL, startHarness } from '../tests/helpers/worker-harness.js';
+import { median, percentile } from './stats.js';
 
 const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const i = (sorted.length - 1) * q;
-  const lo = Math.floor(i);
-  return sorted[lo]! + (sorted[Math.ceil(i)]! - sorted[lo]!) * (i - lo);
-}
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 /** Job data exactly as the bot enqueues it (the contract), so serialization cost is the real one. */
@@ -75,8 +68,8 @@ async function queueOverhead(): Promise<void> {
         roundTrip.push(t2 - t0);
       }
     }
-    console.log(`enqueue → pickup (n=${pickup.length}):      median ${ms(median(pickup))}, p95 ${ms(quantile(pickup, 0.95))}`);
-    console.log(`enqueue → completed (n=${roundTrip.length}):   median ${ms(median(roundTrip))}, p95 ${ms(quantile(roundTrip, 0.95))}  (goal ≤ 10 ms)`);
+    console.log(`enqueue → pickup (n=${pickup.length}):      median ${ms(median(pickup))}, p95 ${ms(percentile(pickup, 95))}`);
+    console.log(`enqueue → completed (n=${roundTrip.length}):   median ${ms(median(roundTrip))}, p95 ${ms(percentile(roundTrip, 95))}  (goal ≤ 10 ms)`);
 
     const drains: number[] = [];
     for (let run = 0; run < 3; run += 1) {

@@ -188,3 +188,21 @@ export class OnnxGraph {
     this.names.add(name);
   }
 }
+
+/**
+ * The dims of every node's weight (its second input, when that is an initializer), by node name, read from a
+ * serialised model. onnxruntime's profile leaves out the weights it prepacked (ConvTranspose's, for one), so the
+ * profile's MAC count takes them from here. Decoding keeps raw_data as views into `bytes` (no copies).
+ */
+export function nodeWeightDims(bytes: Uint8Array): Map<string, number[]> {
+  const graph = onnx.ModelProto.decode(bytes).graph;
+  const dims = new Map<string, number[]>();
+  if (!graph) return dims;
+  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', (t.dims ?? []).map(Number)]));
+  for (const node of graph.node ?? []) {
+    const weight = node.input?.[1];
+    const shape = weight === undefined ? undefined : initializers.get(weight);
+    if (node.name && shape) dims.set(node.name, shape);
+  }
+  return dims;
+}
