@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   const ops = new Map<string, OpTime>();
   for (const r of rows) for (const o of r.profile.byOp) {
     const key = `${o.op} ${o.provider}`;
-    const t = ops.get(key) ?? { ...o, ms: 0, count: 0 };
+    const t = ops.get(key) ?? { ...o, ms: 0, count: 0, macs: 0 };
     t.ms += o.ms; t.count += o.count; t.macs += o.macs;
     ops.set(key, t);
   }
