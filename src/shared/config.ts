@@ -51,7 +51,7 @@ const pipelineSchema = z.object({
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
   HAIR_SWAP: z.enum(HAIR_SWAP_CHOICES).default('auto')
-    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it on a GPU provider and in `hairstyler transfer`, not in a worker on the CPU, where one run of the exported graphs would hold the worker\'s thread about 30 s (onnxruntime-node runs on it); `on` / `off` force it.'),
+    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it on a GPU provider and in `hairstyler transfer`, not in a worker on the CPU, where one run of the exported graphs holds the worker\'s thread about 22 s (onnxruntime-node runs on it), and is no clearly faster there than the split chain; `on` / `off` force it (`on` on a CPU host wants WORKER_LOCK_DURATION_MS of about 60000).'),
   HAIR_BATCH_MAX: int(1, 64).default(8)
     .describe('Most try-ons run together in one batch through the per-request HairFastGAN graph (`swap`); 1 turns batching off.'),
   HAIR_BATCH_WAIT_MS: int(0, 1_000).default(10)
@@ -121,7 +121,7 @@ const workerSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(60_000)
     .describe('On SIGTERM the worker lets running try-ons finish this long; after that they go back to the queue for another worker.'),
   WORKER_LOCK_DURATION_MS: int(1_000).default(30_000)
-    .describe('A job\'s lock lives this long without renewal; a dead worker\'s job is taken over after it (plus a stalled check).'),
+    .describe('A job\'s lock lives this long without renewal; a dead worker\'s job is taken over after it (plus a stalled check). Renewals wait while a graph runs (onnxruntime-node runs on the JavaScript thread): the worker warns at start when its longest graph run is over half of this.'),
   WORKER_STALLED_INTERVAL_MS: int(500).default(15_000)
     .describe('How often each worker looks for jobs whose lock expired (stalled) and puts them back in the queue.'),
   METRICS_PORT: int(0, 65535).default(9464).describe('Port of the worker\'s /metrics, /healthz and /readyz; 0 picks a free one.'),

@@ -38,10 +38,12 @@ export interface GraphsConfig {
 
 /**
  * Whether the merged graph runs. onnxruntime-node runs a session on the JavaScript thread, so one run holds the
- * event loop (BullMQ lock renewals, progress edits) for its whole length. On the CPU provider one `swap` run of the
- * exported networks takes about 30 s (the sum of the per-request rows of docs/hairfast-graphs.md), as long as the job
- * lock, where the split chain's longest graph takes 14 s; even the contract swap (≈ 0.25 s) held a loaded 2-core
- * machine past the test worker's 5 s lock. On a GPU the whole run is milliseconds, and one run is what saves time.
+ * event loop (BullMQ lock renewals, progress edits) for its whole length. On the 2-core CPU one `swap` run of the
+ * exported networks took 21.7 s, past half the default 30 s job lock, where the split chain's longest graph
+ * (sean_decode) took 7.5 s, and the request was not clearly faster for it (docs/performance.md); even the contract
+ * swap (≈ 0.25 s) held a loaded 2-core machine past the test worker's 5 s lock. On a GPU the whole run is
+ * milliseconds, and one run is what saves time. The worker warns when the longest run outlasts half its lock
+ * (src/worker/lock-hold.ts).
  */
 export function useComposites(choice: HairSwapChoice, executionProvider: string): boolean {
   if (choice !== 'auto') return choice === 'on';
@@ -63,11 +65,24 @@ export interface HairfastGraphs {
   readonly contract: GraphContract;
   /** Restricted upstream licenses among the loaded graphs (empty for contract graphs and open parts). */
   readonly licenses: readonly LicenseNotice[];
+  /** The loaded graph whose warm-up run took longest (undefined when loaded without warm-up). */
+  readonly longestRun: LongestRun | undefined;
   run(graph: GraphName, feeds: Feeds): Promise<Feeds>;
   /** Whether a graph is loaded: every split graph is; a composite (`swap`) only when installed. */
   has(graph: GraphName): boolean;
   /** An ORT tensor over a typed array, no copy. */
   tensor(value: TensorData): OrtTensor;
+}
+
+/**
+ * One graph run and how long it took. onnxruntime-node runs a session on the JavaScript thread, so this is also
+ * how long the process's event loop (job lock renewals among it) stands still during that graph.
+ */
+export interface LongestRun {
+  graph: string;
+  ms: number;
+  /** A composite (`swap`), which HAIR_SWAP=off replaces by its shorter split graphs. */
+  composite: boolean;
 }
 
 export const HAIRFAST_DIR = 'hairfast';
@@ -189,6 +204,10 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
   deps.logger?.info({ kind, precision, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, modelsHash: modelsHash.slice(0, 12), ...memory,
     ...(licenses.length > 0 ? { restrictedLicenses: licenseNoticeLines(licenses) } : {}) },
     `hairfast graphs loaded (kind ${kind}, ${precision}, HAIR_PRECISION=${choice})`);
+  const longestRun = [...sessions].reduce<LongestRun | undefined>(
+    (longest, [graph, session]) => (session.warmupMs > 0 && session.warmupMs > (longest?.ms ?? 0) ? { graph, ms: session.warmupMs, composite: graph in contract.composites } : longest),
+    undefined,
+  );
   return {
     kind,
     precision,
@@ -197,6 +216,7 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     loadMs,
     contract,
     licenses,
+    longestRun,
     run(graph, feeds) {
       const session = sessions.get(graph);
       if (!session) throw new HairError('INTERNAL', { stage: graph }, { detail: `no hairfast graph "${graph}" is loaded` });
