@@ -19,7 +19,6 @@ const builtins: PresetEntry[] = [
   { id: 'builtin:blonde', name: 'Blonde', kind: 'color', source: 'builtin', status: 'ready' },
 ];
 
-
 async function measure(fake: FakeDiscord, label: string, send: (i: number) => InteractionState, expectType: number) {
   const samples: number[] = [];
   for (let i = 0; i < WARMUP + ROUNDS; i++) {

@@ -25,7 +25,6 @@ async function phonePhoto(): Promise<Buffer> {
   return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-
 /**
  * Runs every variant once per round (so machine load hits them alike). Returns each one's median wall time and
  * median process CPU time (user + system, all libvips threads included), in ms: on a shared machine the CPU

@@ -205,7 +205,7 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     ...(licenses.length > 0 ? { restrictedLicenses: licenseNoticeLines(licenses) } : {}) },
     `hairfast graphs loaded (kind ${kind}, ${precision}, HAIR_PRECISION=${choice})`);
   const longestRun = [...sessions].reduce<LongestRun | undefined>(
-    (longest, [graph, session]) => (session.warmupMs > 0 && session.warmupMs > (longest?.ms ?? 0) ? { graph, ms: session.warmupMs, composite: graph in contract.composites } : longest),
+    (longest, [graph, session]) => (session.warmupMs > (longest?.ms ?? 0) ? { graph, ms: session.warmupMs, composite: graph in contract.composites } : longest),
     undefined,
   );
   return {
