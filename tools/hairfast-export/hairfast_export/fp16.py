@@ -108,15 +108,23 @@ def add_probe_outputs(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str
     probed, floats = [], []
     for node in list(graph.node):
         probed.extend(name for name in node.output if name)
+    groups = []
     for name in probed:
-        graph.node.append(helper.make_node('Shape', [name], [name + SHAPE_SUFFIX]))
+        group = [helper.make_node('Shape', [name], [name + SHAPE_SUFFIX])]
         graph.output.append(helper.make_tensor_value_info(name + SHAPE_SUFFIX, TensorProto.INT64, [None]))
         if types.get(name) == FLOAT:
             floats.append(name)
             abs_name = f'{name}{ABSMAX_SUFFIX}/abs'
-            graph.node.append(helper.make_node('Abs', [name], [abs_name]))
-            graph.node.append(helper.make_node('ReduceMax', [abs_name], [name + ABSMAX_SUFFIX], keepdims=0))
+            group.append(helper.make_node('Abs', [name], [abs_name]))
+            group.append(helper.make_node('ReduceMax', [abs_name], [name + ABSMAX_SUFFIX], keepdims=0))
             graph.output.append(helper.make_tensor_value_info(name + ABSMAX_SUFFIX, FLOAT, []))
+        groups.append(group)
+    # onnxruntime's default execution order is a depth-first walk back from the leaf nodes, the last-indexed leaf
+    # first. Probes appended in graph order would all run after the graph's last node and keep every tensor alive
+    # until then (the swap composite needed more than 24 GB); appended last-tensor-first, each tensor's probe runs
+    # right after the node that makes it, and the probe run holds about what the plain graph holds.
+    for group in reversed(groups):
+        graph.node.extend(group)
     return out, probed, floats
 
 

@@ -152,6 +152,55 @@ if __name__ == '__main__':
     unittest.main()
 
 
+PEAK_RSS_OF_RUN = """
+import resource, sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+from hairfast_export.fp16 import probe
+from hairfast_export.onnx_io import run_ort
+from pathlib import Path
+feeds = {'x': np.ones((1, 16, 512, 512), np.float32)}
+probe(Path(sys.argv[2]), feeds, run_ort) if sys.argv[3] == 'probe' else run_ort(Path(sys.argv[2]), feeds)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"""
+
+
+def conv_chain(path: Path, layers: int) -> int:
+    """A chain of 3x3 Conv -> Relu on a 16 MB tensor (16 x 512 x 512 fp32); returns the bytes of all its tensors."""
+    rng = np.random.default_rng(0)
+    nodes, weights, prev = [], [], 'x'
+    for i in range(layers):
+        weights.append(onnx.numpy_helper.from_array((rng.standard_normal((16, 16, 3, 3)) * 0.05).astype(np.float32),
+                                                    f'w{i}'))
+        nodes += [onnx.helper.make_node('Conv', [prev, f'w{i}'], [f'c{i}'], pads=[1, 1, 1, 1]),
+                  onnx.helper.make_node('Relu', [f'c{i}'], [f'r{i}'])]
+        prev = f'r{i}'
+    graph = onnx.helper.make_graph(
+        nodes, 'chain', [onnx.helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 16, 512, 512])],
+        [onnx.helper.make_tensor_value_info(prev, TensorProto.FLOAT, None)], weights)
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid('', 17)]), str(path))
+    return 2 * layers * 16 * 512 * 512 * 4
+
+
+@unittest.skipUnless(HAS_NODE, 'node (onnxruntime-node) runs the graphs')
+class ProbeMemoryTest(unittest.TestCase):
+    """The probe must not keep every tensor alive until the end of its run: on the swap composite that took more
+    than this machine's 24 GB. Each run is its own process, so its peak RSS is that of its own onnxruntime child."""
+
+    def peak_rss(self, path: Path, what: str) -> int:
+        import subprocess
+        import sys
+        proc = subprocess.run([sys.executable, '-c', PEAK_RSS_OF_RUN, str(_path.ROOT),
+                               str(path), what], capture_output=True, text=True, check=True)
+        return int(proc.stdout.strip().splitlines()[-1])
+
+    def test_probing_holds_about_what_the_plain_graph_holds(self):
+        with tempfile.TemporaryDirectory(prefix='hairfast-probe-memory-') as tmp:
+            path = Path(tmp) / 'chain.onnx'
+            all_tensors = conv_chain(path, layers=24)  # 768 MB if every tensor stayed alive
+            plain, probing = self.peak_rss(path, 'plain'), self.peak_rss(path, 'probe')
+        self.assertLess(probing - plain, all_tensors / 4, f'peak RSS {plain} B plain, {probing} B while probing')
+
+
 @unittest.skipUnless(HAS_NODE, 'node (onnxruntime-node) runs the graphs')
 class Fp16VariantTest(unittest.TestCase):
     """to_fp16.write_fp16_variant on the contract's align_f graph (no official code needed)."""
