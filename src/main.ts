@@ -3,7 +3,7 @@
 // same Redis (docs/discord-setup.md). Without a token: the web studio at http://127.0.0.1:8501 — on the queue with
 // a worker in this process when Redis answers, else with the engine in this process.
 import { createBot } from './bot/bot.js';
-import { createTryOnEngine } from './pipeline/index.js';
+import { createPipelineEngine } from './pipeline/engine-thread/index.js';
 import { createLogger, exitOnShutdownSignals, exitOnStartupFailure, hasDiscordToken, loadConfig, type Config } from './shared/index.js';
 import { createRedisConnector } from './redis/redis-connector.js';
 import { redactRedisUrl } from './shared/redis.js';
@@ -34,7 +34,7 @@ try {
     await createRedisConnector(config).assertReachable();
     exitOnShutdownSignals(logger, closeAll);
     if (config.STUDIO_PORT !== undefined) running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'queue' } });
-    running.worker = await createWorker(withStudioHost(config, running.studio), { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
+    running.worker = await createWorker(withStudioHost(config, running.studio), { logger: logger.child({ role: 'worker' }), createEngine: createPipelineEngine });
     running.bot = createBot(config, { log: logger.child({ role: 'bot' }) });
     await running.bot.start();
     if (running.studio) logger.info({ url: running.studio.url }, `studio at ${running.studio.url}`);
@@ -45,13 +45,13 @@ try {
     if (await redisAnswers(config)) {
       running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'queue' } });
       if (config.STUDIO_LOCAL_WORKER) {
-        running.worker = await createWorker(withStudioHost(config, running.studio), { logger: logger.child({ role: 'worker' }), createEngine: createTryOnEngine });
+        running.worker = await createWorker(withStudioHost(config, running.studio), { logger: logger.child({ role: 'worker' }), createEngine: createPipelineEngine });
       }
     } else {
       const connector = createRedisConnector(config);
       const where = connector.mode === 'standalone' ? `at ${redactRedisUrl(config.REDIS_URL)}` : `(${connector.target.where})`;
       logger.info({ redis: where }, `no Redis answers ${where}: the studio runs the engine in this process`);
-      const engine = await createTryOnEngine(config, { logger: logger.child({ role: 'engine' }) });
+      const engine = await createPipelineEngine(config, { logger: logger.child({ role: 'engine' }) });
       try {
         running.studio = await startStudio(config, { logger: logger.child({ role: 'studio' }), engine: { kind: 'in-process', engine } });
       } catch (error) {

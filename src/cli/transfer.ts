@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import sharp from 'sharp';
-import { loadConfig, type Config } from '../shared/config.js';
+import { loadConfig } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { builtinPresetId, isPresetId, PRESET_SLUG } from '../shared/presets.js';
 import { createAlignedTransfer } from '../pipeline/aligned-transfer.js';
 import type { HairReference, RgbImage } from '../pipeline/engine.js';
+import { swapWhereNoLockWaits } from '../pipeline/hairfast/graphs.js';
 import { createTryOnEngine } from '../pipeline/index.js';
 
 interface TransferCliOptions {
@@ -70,7 +71,7 @@ async function runAlignedTransfer(options: TransferCliOptions, command: Command)
   const face = await readAligned(options.face);
   const shape = options.shape ? await readAligned(options.shape) : undefined;
   const color = options.color ? await readAligned(options.color) : undefined;
-  const config = transferConfig();
+  const config = swapWhereNoLockWaits(loadConfig());
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'transfer', destination: process.stderr, format: config.LOG_FORMAT });
   const transfer = await createAlignedTransfer(config, { logger });
   try {
@@ -94,16 +95,6 @@ async function runAlignedTransfer(options: TransferCliOptions, command: Command)
   }
 }
 
-/**
- * The settings, with `HAIR_SWAP=auto` taken as `on`: the CLI serves no queue, so no job lock waits on the event loop
- * that a long `swap` run holds (why the worker keeps `auto` for GPU providers, docs/hairfast-graphs.md). A cached-preset
- * transfer is then three graph runs on every provider; `HAIR_SWAP=off` still runs the split chain.
- */
-function transferConfig(): Readonly<Config> {
-  const config = loadConfig();
-  return config.HAIR_SWAP === 'auto' ? { ...config, HAIR_SWAP: 'on' } : config;
-}
-
 export async function runTransfer(options: TransferCliOptions, command: Command): Promise<void> {
   if (!options.shape && !options.color) throw new HairError('NEED_SHAPE_OR_COLOR');
   if (options.aligned) return runAlignedTransfer(options, command);
@@ -111,7 +102,7 @@ export async function runTransfer(options: TransferCliOptions, command: Command)
     const message = 'error: --raw-out needs --aligned (the float result is the 1024² aligned square)';
     command.error(message, { exitCode: 2, code: 'hairstyler.raw-out' });
   }
-  const config = transferConfig();
+  const config = swapWhereNoLockWaits(loadConfig());
   const selfie = readImage(options.face);
   const shape = options.shape ? parseReference(options.shape) : undefined;
   const color = options.color ? parseReference(options.color) : undefined;

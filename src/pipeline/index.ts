@@ -29,7 +29,7 @@ export type { TryOnEngine } from './engine.js';
  */
 export type EngineConfig = Pick<PipelineConfig,
   'MODELS_DIR' | 'STYLES_DIR' | 'PRESET_CACHE_DIR' | 'HAIR_EP' | 'FACE_DETECT_EP' | 'FACE_LANDMARKS_EP' | 'HAIR_PRECISION' | 'ORT_INTRA_OP_THREADS' | 'MAX_IMAGE_BYTES' | 'MAX_IMAGE_PIXELS'
-  | 'HAIR_BATCH_MAX' | 'HAIR_BATCH_WAIT_MS' | 'HAIR_SWAP'
+  | 'HAIR_BATCH_MAX' | 'HAIR_BATCH_WAIT_MS' | 'HAIR_SWAP' | 'PIPELINE_THREAD'
   | 'MIN_IMAGE_SIDE' | 'FACE_MIN_SCORE' | 'FACE_MIN_SIZE_PX' | 'FACE_DOMINANCE_RATIO' | 'FACE_MAX_YAW_DEG' | 'ALIGN_OUTPUT_SIZE'>;
 
 export interface TryOnEngineDeps {

@@ -51,7 +51,9 @@ const pipelineSchema = z.object({
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
   HAIR_SWAP: z.enum(HAIR_SWAP_CHOICES).default('auto')
-    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it on a GPU provider and in `hairstyler transfer`, not in a worker on the CPU, where one run of the exported graphs holds the worker\'s thread about 22 s (onnxruntime-node runs on it), and is no clearly faster there than the split chain; `on` / `off` force it (`on` on a CPU host wants WORKER_LOCK_DURATION_MS of about 60000).'),
+    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it wherever its runs hold no job lock\'s event loop — in the pipeline thread (PIPELINE_THREAD=on), in `hairstyler transfer`, and on a GPU provider — and keeps the split chain for a pipeline on the worker\'s own thread on the CPU (one run of the exported graphs holds that thread about 22 s); `on` / `off` force it (`on` with PIPELINE_THREAD=off on a CPU host wants WORKER_LOCK_DURATION_MS of about 60000).'),
+  PIPELINE_THREAD: z.enum(['on', 'off']).default('on')
+    .describe('Run the try-on engine (sharp and the onnxruntime sessions) on its own thread in the worker and the in-process studio, so graph runs never hold the event loop (job lock renewals, progress edits, /metrics, the studio\'s pages); `off` runs it on the main thread (the `hairstyler` CLI always does: nothing waits on its event loop).'),
   HAIR_BATCH_MAX: int(1, 64).default(8)
     .describe('Most try-ons run together in one batch through the per-request HairFastGAN graph (`swap`); 1 turns batching off.'),
   HAIR_BATCH_WAIT_MS: int(0, 1_000).default(10)

@@ -31,7 +31,8 @@ export interface GraphsConfig {
   /**
    * `on`: load the installed composites (`swap`, in the chosen precision) instead of the split graphs they replace;
    * `off`: the split chain only (parity tests compare the two); `auto`: on a GPU provider only (see
-   * {@link useComposites}). @defaultValue 'auto'
+   * {@link useComposites}; the CLI and the pipeline thread pass `on` for `auto`, {@link swapWhereNoLockWaits}).
+ * @defaultValue 'auto'
    */
   composites?: HairSwapChoice;
 }
@@ -42,12 +43,22 @@ export interface GraphsConfig {
  * exported networks took 21.7 s, past half the default 30 s job lock, where the split chain's longest graph
  * (sean_decode) took 7.5 s, and the request was not clearly faster for it (docs/performance.md); even the contract
  * swap (≈ 0.25 s) held a loaded 2-core machine past the test worker's 5 s lock. On a GPU the whole run is
- * milliseconds, and one run is what saves time. The worker warns when the longest run outlasts half its lock
- * (src/worker/lock-hold.ts).
+ * milliseconds, and one run is what saves time. This rule is for an engine on the caller's thread
+ * (PIPELINE_THREAD=off); the pipeline thread holds no lock's timer and takes `auto` as `on`. The worker warns when
+ * the longest run outlasts half its lock (src/worker/lock-hold.ts).
  */
 export function useComposites(choice: HairSwapChoice, executionProvider: string): boolean {
   if (choice !== 'auto') return choice === 'on';
   return executionProvider !== 'cpu';
+}
+
+/**
+ * The settings of an engine whose graph runs hold no job lock's event loop — the CLI (it serves no queue) and the
+ * pipeline thread (src/pipeline/engine-thread/) — with `HAIR_SWAP=auto` taken as `on`: three graph runs per
+ * cached-preset request on every provider. `off` still keeps the split chain.
+ */
+export function swapWhereNoLockWaits<C extends { readonly HAIR_SWAP: HairSwapChoice }>(config: C): C {
+  return config.HAIR_SWAP === 'auto' ? { ...config, HAIR_SWAP: 'on' } : config;
 }
 
 export interface GraphsDeps {
