@@ -65,8 +65,8 @@ export async function createThreadedTryOnEngine(config: EngineConfig, deps: Thre
     ...(deps.warm !== undefined ? { warm: deps.warm } : {}),
   };
   const entry = threadEntry();
-  const thread = new Worker(entry.file, { workerData: init, eval: entry.eval, env: process.env });
-  const post = (message: ToThread, transfer: ArrayBuffer[] = []) => thread.postMessage(message, transfer);
+  const thread = new Worker(entry.file, { workerData: init, eval: entry.eval });
+  const post = (message: ToThread) => thread.postMessage(message);
 
   let nextId = 0;
   const pending = new Map<number, Pending>();
@@ -140,7 +140,7 @@ export async function createThreadedTryOnEngine(config: EngineConfig, deps: Thre
   // The thread's longest graph run no longer holds this thread, so no job lock waits on it.
   const { longestRun: _longestRun, ...info } = threadInfo;
 
-  const request = <T>(message: ToThread & { id: number }, signal?: AbortSignal, onStage?: (stage: PipelineStage) => void, transfer: ArrayBuffer[] = []): Promise<T> => {
+  const request = <T>(message: ToThread & { id: number }, signal?: AbortSignal, onStage?: (stage: PipelineStage) => void): Promise<T> => {
     if (dead) return Promise.reject(dead);
     if (disposed) return Promise.reject(new HairError('INTERNAL', { stage: 'pipeline-thread' }, { detail: 'the engine was disposed' }));
     return new Promise<T>((resolve, reject) => {
@@ -150,7 +150,7 @@ export async function createThreadedTryOnEngine(config: EngineConfig, deps: Thre
         reject: (error) => { signal?.removeEventListener('abort', onAbort); reject(error); },
         ...(onStage ? { onStage } : {}),
       });
-      post(message, transfer);
+      post(message);
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
