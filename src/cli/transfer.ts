@@ -7,7 +7,7 @@ import { createLogger } from '../shared/log.js';
 import { builtinPresetId, isPresetId, PRESET_SLUG } from '../shared/presets.js';
 import { createAlignedTransfer } from '../pipeline/aligned-transfer.js';
 import type { HairReference, RgbImage } from '../pipeline/engine.js';
-import { swapWhereNoLockWaits } from '../pipeline/hairfast/graphs.js';
+import { preferSwap } from '../pipeline/hairfast/graphs.js';
 import { createTryOnEngine } from '../pipeline/index.js';
 
 interface TransferCliOptions {
@@ -71,7 +71,7 @@ async function runAlignedTransfer(options: TransferCliOptions, command: Command)
   const face = await readAligned(options.face);
   const shape = options.shape ? await readAligned(options.shape) : undefined;
   const color = options.color ? await readAligned(options.color) : undefined;
-  const config = swapWhereNoLockWaits(loadConfig());
+  const config = preferSwap(loadConfig());
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'transfer', destination: process.stderr, format: config.LOG_FORMAT });
   const transfer = await createAlignedTransfer(config, { logger });
   try {
@@ -102,7 +102,7 @@ export async function runTransfer(options: TransferCliOptions, command: Command)
     const message = 'error: --raw-out needs --aligned (the float result is the 1024² aligned square)';
     command.error(message, { exitCode: 2, code: 'hairstyler.raw-out' });
   }
-  const config = swapWhereNoLockWaits(loadConfig());
+  const config = preferSwap(loadConfig());
   const selfie = readImage(options.face);
   const shape = options.shape ? parseReference(options.shape) : undefined;
   const color = options.color ? parseReference(options.color) : undefined;

@@ -5,9 +5,6 @@
 import type { HairfastPrecision } from '../shared/config.js';
 import type { PresetKind } from '../shared/presets.js';
 import type { LicenseNotice } from '../shared/model-licenses.js';
-import type { LongestRun } from './hairfast/graphs.js';
-
-export type { LongestRun };
 
 /** Pipeline stages reported to the caller while a request runs (the worker adds downloading/uploading). */
 export type PipelineStage = 'detecting' | 'aligning' | 'transferring' | 'pasting';
@@ -71,8 +68,6 @@ export interface EngineInfo {
   loadMs: number;
   /** Restricted upstream licenses of the loaded HairFastGAN graphs (none for contract graphs); absent = none. */
   licenses?: readonly LicenseNotice[];
-  /** The HairFastGAN graph with the longest warm-up run: the longest the JS thread stands still in one request. */
-  longestRun?: LongestRun;
 }
 
 export interface TryOnEngine {

@@ -110,7 +110,6 @@ export async function createTryOnEngine(config: EngineConfig, deps: TryOnEngineD
     precision: graphs.precision,
     loadMs: performance.now() - started,
     licenses: graphs.licenses,
-    ...(graphs.longestRun ? { longestRun: graphs.longestRun } : {}),
   });
   logger?.info({ ...info, loadMs: Math.round(info.loadMs) }, `try-on engine ready (hairfast ${graphs.kind} ${graphs.precision} on ${graphs.executionProvider})`);
 

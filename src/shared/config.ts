@@ -51,9 +51,9 @@ const pipelineSchema = z.object({
     .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
   HAIR_SWAP: z.enum(HAIR_SWAP_CHOICES).default('auto')
-    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it wherever its runs hold no job lock\'s event loop — in the pipeline thread (PIPELINE_THREAD=on), in `hairstyler transfer`, and on a GPU provider — and keeps the split chain for a pipeline on the worker\'s own thread on the CPU (one run of the exported graphs holds that thread about 22 s); `on` / `off` force it (`on` with PIPELINE_THREAD=off on a CPU host wants WORKER_LOCK_DURATION_MS of about 60000).'),
+    .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it in the pipeline thread (PIPELINE_THREAD=on, the default), in `hairstyler transfer` and on a GPU provider, and keeps the split chain for an engine on the worker\'s own thread on the CPU (no clear CPU win either way: docs/performance.md); `on` / `off` force it.'),
   PIPELINE_THREAD: z.enum(['on', 'off']).default('on')
-    .describe('Run the try-on engine (sharp and the onnxruntime sessions) on its own thread in the worker and the in-process studio, so graph runs never hold the event loop (job lock renewals, progress edits, /metrics, the studio\'s pages); `off` runs it on the main thread (the `hairstyler` CLI always does: nothing waits on its event loop).'),
+    .describe('Run the try-on engine (sharp, the onnxruntime sessions and the JavaScript work between them) on its own thread in the worker and the in-process studio, so that work never stalls the event loop (job lock renewals, progress edits, /metrics, the studio\'s pages): on the real architecture the longest stall per try-on went from 0.84 s to 0.09 s (npm run bench:engine-thread). `off` runs it on the main thread (the `hairstyler` CLI always does).'),
   HAIR_BATCH_MAX: int(1, 64).default(8)
     .describe('Most try-ons run together in one batch through the per-request HairFastGAN graph (`swap`); 1 turns batching off.'),
   HAIR_BATCH_WAIT_MS: int(0, 1_000).default(10)
@@ -123,7 +123,7 @@ const workerSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(60_000)
     .describe('On SIGTERM the worker lets running try-ons finish this long; after that they go back to the queue for another worker.'),
   WORKER_LOCK_DURATION_MS: int(1_000).default(30_000)
-    .describe('A job\'s lock lives this long without renewal; a dead worker\'s job is taken over after it (plus a stalled check). Renewals wait while a graph runs (onnxruntime-node runs on the JavaScript thread): the worker warns at start when its longest graph run is over half of this.'),
+    .describe('A job\'s lock lives this long without renewal; a dead worker\'s job is taken over after it (plus a stalled check). Renewals wait while the worker\'s event loop is busy: with PIPELINE_THREAD=off the JavaScript work around the graphs held it up to 0.84 s per try-on on the real architecture (npm run bench:engine-thread), with the pipeline thread 0.09 s.'),
   WORKER_STALLED_INTERVAL_MS: int(500).default(15_000)
     .describe('How often each worker looks for jobs whose lock expired (stalled) and puts them back in the queue.'),
   METRICS_PORT: int(0, 65535).default(9464).describe('Port of the worker\'s /metrics, /healthz and /readyz; 0 picks a free one.'),

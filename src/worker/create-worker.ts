@@ -24,7 +24,6 @@ import { createRedisPresetSources, type PresetSource } from './redis-preset-sour
 import { createTryOnProcessor } from './try-on-processor.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 import { createWorkerRegistry } from './worker-registry.js';
-import { lockHoldWarning } from './lock-hold.js';
 import { licenseNoticeLines, licenseNoticeSummary } from '../shared/model-licenses.js';
 
 export interface EngineDeps {
@@ -112,8 +111,6 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     const presetSources = createRedisPresetSources(redis, prefix);
     engine = await deps.createEngine(config, { presetCache: createRedisPresetCache(redis, prefix), presetSource: presetSources.get, logger });
     const loadMs = engine.info.loadMs || performance.now() - started;
-    const lockRisk = lockHoldWarning(engine.info.longestRun, config.WORKER_LOCK_DURATION_MS);
-    if (lockRisk) logger.warn({ longestRun: engine.info.longestRun, lockDurationMs: config.WORKER_LOCK_DURATION_MS }, lockRisk);
     const gpu = await gpuName(engine.info.executionProvider);
     metrics.setInfo({ workerId: id, executionProvider: engine.info.executionProvider, modelKind: engine.info.modelKind, precision: engine.info.precision, gpu, loadMs });
 

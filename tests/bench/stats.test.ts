@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, percentile } from '../../bench/stats.js';
+import { eventLoopStalls, median, percentile } from '../../bench/stats.js';
 
 describe('bench statistics', () => {
   it('median: the middle value, or the mean of the two middle values', () => {
@@ -15,5 +15,18 @@ describe('bench statistics', () => {
     expect(percentile(xs, 0)).toBe(10);
     expect(percentile([7], 95)).toBe(7);
     expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('eventLoopStalls: a synchronous block shows as one stall of its length; awaiting a timer shows none', async () => {
+    const blocked = await eventLoopStalls(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const until = performance.now() + 60;
+      while (performance.now() < until);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    expect(blocked.longestMs).toBeGreaterThanOrEqual(55);
+    expect(blocked.heldMs).toBeGreaterThanOrEqual(blocked.longestMs);
+    const idle = await eventLoopStalls(() => new Promise((resolve) => setTimeout(resolve, 50)));
+    expect(idle.longestMs).toBeLessThan(55);
   });
 });

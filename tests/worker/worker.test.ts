@@ -6,8 +6,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCustomId, parseJobFailure, redisKeys, workerRegistrationSchema, type TryOnResultPayload } from '../../src/shared/job.js';
 import { createWorker, type HairWorker } from '../../src/worker/create-worker.js';
 import { createTryOnEngine } from '../../src/pipeline/index.js';
-import type { TryOnEngine } from '../../src/pipeline/engine.js';
-import { graphContract } from '../../src/pipeline/hairfast/contract.js';
 import { contractModelsDir, labelAsOfficialExport } from '../pipeline/hairfast/fixtures.js';
 import { onCanvas } from '../helpers/images.js';
 import { BOT_TOKEN, privateNotice, SELFIE, startHarness, waitUntil, type Harness } from '../helpers/worker-harness.js';
@@ -245,25 +243,6 @@ describe('worker: enqueue → worker → Discord', () => {
       worker = undefined;
       rmSync(modelsDir, { recursive: true, force: true });
     }
-  });
-
-  it('warns, naming WORKER_LOCK_DURATION_MS, when one graph run can outlast half the job lock', async () => {
-    let measured: TryOnEngine['info']['longestRun'];
-    // The real engine measures its longest warm-up run; the host here is fast, so a slow one is reported over it.
-    worker = await createWorker(h.config({ WORKER_LOCK_DURATION_MS: '30000' }), {
-      logger: h.logger,
-      createEngine: async (config, deps) => {
-        const engine = await createTryOnEngine(config, deps);
-        measured = engine.info.longestRun;
-        return Object.assign(Object.create(engine) as TryOnEngine, { info: { ...engine.info, longestRun: { graph: 'swap', ms: 21_700, composite: true } } });
-      },
-    });
-    expect(measured?.ms).toBeGreaterThan(0);
-    expect(Object.keys(graphContract().graphs)).toContain(measured?.graph); // the CPU runs the split chain
-    const warning = h.logLines.map((l) => JSON.parse(l) as { level: number; msg: string; lockDurationMs?: number }).find((l) => l.msg.startsWith('graph swap runs'));
-    expect(warning?.level).toBe(40);
-    expect(warning?.lockDurationMs).toBe(30_000);
-    expect(warning?.msg).toMatch(/21\.7 s .*WORKER_LOCK_DURATION_MS=30000.*above 44000, or HAIR_SWAP=off/);
   });
 
   it('close() is safe twice and leaves the registry', async () => {

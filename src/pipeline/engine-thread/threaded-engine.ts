@@ -1,10 +1,10 @@
 /**
- * The try-on engine on its own thread. onnxruntime-node 1.29 runs `session.run` on the calling JavaScript thread
- * (`setImmediate`, then the native run), so an engine in the worker's thread holds its event loop — BullMQ's lock
- * renewals, progress edits, /metrics, the studio's pages — for each graph's whole run (one `swap` run of the exported
- * graphs: about 22 s on a 2-core CPU). Here the engine lives in a worker thread and only bytes cross: the request's
- * photos in, the result's pixels out (moved, not copied). Preset caches and sources stay on this side; the thread
- * calls back for them.
+ * The try-on engine on its own thread. onnxruntime-node runs the graphs themselves off the JavaScript thread, but the
+ * work between them — feeds and outputs copied into JS arrays, tensor packing, masks, paste-back arithmetic — runs on
+ * it, and on the real architecture that stalled the worker's event loop (BullMQ's lock renewals, progress edits,
+ * /metrics, the studio's pages) up to 0.84 s per try-on, 0.96 s in all (2-core CPU, `npm run bench:engine-thread`).
+ * Here the engine lives in a worker thread (0.09 s / 0.12 s) and only bytes cross: the request's photos in, the
+ * result's pixels out (moved, not copied). Preset caches and sources stay on this side; the thread calls back for them.
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -13,7 +13,7 @@ import { HairError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { PresetKind } from '../../shared/presets.js';
 import type { EngineInfo, PresetBuildResult, PipelineStage, TryOnEngine, TryOnRequest, TryOnResult } from '../engine.js';
-import { swapWhereNoLockWaits } from '../hairfast/graphs.js';
+import { preferSwap } from '../hairfast/graphs.js';
 import type { EngineConfig, TryOnEngineDeps } from '../index.js';
 import { deserializeError, serializeError, type FromThread, type RemoteTarget, type ThreadInit, type ToThread } from './protocol.js';
 
@@ -59,7 +59,7 @@ function replayLog(logger: Logger, line: string): void {
 export async function createThreadedTryOnEngine(config: EngineConfig, deps: ThreadedEngineDeps = {}): Promise<TryOnEngine> {
   const { logger } = deps;
   const init: ThreadInit = {
-    config: swapWhereNoLockWaits(config),
+    config: preferSwap(config),
     ...(logger ? { logLevel: logger.level } : {}),
     remote: { presetCache: !!deps.presetCache, builtinPresetCache: !!deps.builtinPresetCache, presetSource: !!deps.presetSource },
     ...(deps.warm !== undefined ? { warm: deps.warm } : {}),
@@ -130,15 +130,13 @@ export async function createThreadedTryOnEngine(config: EngineConfig, deps: Thre
     die(new HairError('INTERNAL', { stage: 'pipeline-thread' }, { detail: `the pipeline thread exited (code ${exitCode})` }));
   });
 
-  let threadInfo: EngineInfo;
+  let info: EngineInfo;
   try {
-    threadInfo = await started;
+    info = await started;
   } catch (error) {
     await thread.terminate();
     throw error;
   }
-  // The thread's longest graph run no longer holds this thread, so no job lock waits on it.
-  const { longestRun: _longestRun, ...info } = threadInfo;
 
   const request = <T>(message: ToThread & { id: number }, signal?: AbortSignal, onStage?: (stage: PipelineStage) => void): Promise<T> => {
     if (dead) return Promise.reject(dead);

@@ -31,21 +31,18 @@ export interface GraphsConfig {
   /**
    * `on`: load the installed composites (`swap`, in the chosen precision) instead of the split graphs they replace;
    * `off`: the split chain only (parity tests compare the two); `auto`: on a GPU provider only (see
-   * {@link useComposites}; the CLI and the pipeline thread pass `on` for `auto`, {@link swapWhereNoLockWaits}).
+   * {@link useComposites}; the CLI and the pipeline thread pass `on` for `auto`, {@link preferSwap}).
  * @defaultValue 'auto'
    */
   composites?: HairSwapChoice;
 }
 
 /**
- * Whether the merged graph runs. onnxruntime-node runs a session on the JavaScript thread, so one run holds the
- * event loop (BullMQ lock renewals, progress edits) for its whole length. On the 2-core CPU one `swap` run of the
- * exported networks took 21.7 s, past half the default 30 s job lock, where the split chain's longest graph
- * (sean_decode) took 7.5 s, and the request was not clearly faster for it (docs/performance.md); even the contract
- * swap (≈ 0.25 s) held a loaded 2-core machine past the test worker's 5 s lock. On a GPU the whole run is
- * milliseconds, and one run is what saves time. This rule is for an engine on the caller's thread
- * (PIPELINE_THREAD=off); the pipeline thread holds no lock's timer and takes `auto` as `on`. The worker warns when
- * the longest run outlasts half its lock (src/worker/lock-hold.ts).
+ * Whether the merged graph runs, for an engine on the caller's thread. On a GPU one run instead of 17 is what saves
+ * time (every graph boundary is a device→host→device copy in onnxruntime-node 1.29). On the 2-core CPU the request
+ * was not clearly faster with it (docs/performance.md), and the split chain stays the CPU default there. This rule was
+ * first argued from a belief that `session.run` holds the event loop; it does not (onnxruntime-node 1.29 runs it off
+ * the JavaScript thread: a 0.9 s embed run stalled the loop 0 ms), see docs/hairfast-graphs.md.
  */
 export function useComposites(choice: HairSwapChoice, executionProvider: string): boolean {
   if (choice !== 'auto') return choice === 'on';
@@ -53,11 +50,11 @@ export function useComposites(choice: HairSwapChoice, executionProvider: string)
 }
 
 /**
- * The settings of an engine whose graph runs hold no job lock's event loop — the CLI (it serves no queue) and the
- * pipeline thread (src/pipeline/engine-thread/) — with `HAIR_SWAP=auto` taken as `on`: three graph runs per
- * cached-preset request on every provider. `off` still keeps the split chain.
+ * The settings with `HAIR_SWAP=auto` taken as `on`, for the CLI and the pipeline thread (src/pipeline/engine-thread/):
+ * three graph runs per cached-preset request on every provider, and batching through `swap`. `off` still keeps the
+ * split chain.
  */
-export function swapWhereNoLockWaits<C extends { readonly HAIR_SWAP: HairSwapChoice }>(config: C): C {
+export function preferSwap<C extends { readonly HAIR_SWAP: HairSwapChoice }>(config: C): C {
   return config.HAIR_SWAP === 'auto' ? { ...config, HAIR_SWAP: 'on' } : config;
 }
 
@@ -76,24 +73,11 @@ export interface HairfastGraphs {
   readonly contract: GraphContract;
   /** Restricted upstream licenses among the loaded graphs (empty for contract graphs and open parts). */
   readonly licenses: readonly LicenseNotice[];
-  /** The loaded graph whose warm-up run took longest (undefined when loaded without warm-up). */
-  readonly longestRun: LongestRun | undefined;
   run(graph: GraphName, feeds: Feeds): Promise<Feeds>;
   /** Whether a graph is loaded: every split graph is; a composite (`swap`) only when installed. */
   has(graph: GraphName): boolean;
   /** An ORT tensor over a typed array, no copy. */
   tensor(value: TensorData): OrtTensor;
-}
-
-/**
- * One graph run and how long it took. onnxruntime-node runs a session on the JavaScript thread, so this is also
- * how long the process's event loop (job lock renewals among it) stands still during that graph.
- */
-export interface LongestRun {
-  graph: string;
-  ms: number;
-  /** A composite (`swap`), which HAIR_SWAP=off replaces by its shorter split graphs. */
-  composite: boolean;
 }
 
 export const HAIRFAST_DIR = 'hairfast';
@@ -215,10 +199,6 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
   deps.logger?.info({ kind, precision, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, modelsHash: modelsHash.slice(0, 12), ...memory,
     ...(licenses.length > 0 ? { restrictedLicenses: licenseNoticeLines(licenses) } : {}) },
     `hairfast graphs loaded (kind ${kind}, ${precision}, HAIR_PRECISION=${choice})`);
-  const longestRun = [...sessions].reduce<LongestRun | undefined>(
-    (longest, [graph, session]) => (session.warmupMs > (longest?.ms ?? 0) ? { graph, ms: session.warmupMs, composite: graph in contract.composites } : longest),
-    undefined,
-  );
   return {
     kind,
     precision,
@@ -227,7 +207,6 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
     loadMs,
     contract,
     licenses,
-    longestRun,
     run(graph, feeds) {
       const session = sessions.get(graph);
       if (!session) throw new HairError('INTERNAL', { stage: graph }, { detail: `no hairfast graph "${graph}" is loaded` });

@@ -13,7 +13,7 @@ const tensor = (v: TensorData) => new ort.Tensor(v.dtype as 'float32', v.data as
 /** Graphs that answer every run with zero tensors of the contract's output shapes, counting runs. */
 function fakeGraphs(): HairfastGraphs & { count: number } {
   const g = {
-    kind: 'contract' as const, precision: 'fp32' as const, modelsHash: 'c'.repeat(64), executionProvider: 'cpu', loadMs: 0, contract, licenses: [], longestRun: undefined, count: 0, tensor, has: () => false,
+    kind: 'contract' as const, precision: 'fp32' as const, modelsHash: 'c'.repeat(64), executionProvider: 'cpu', loadMs: 0, contract, licenses: [], count: 0, tensor, has: () => false,
     async run(graph: string): Promise<Feeds> {
       g.count++;
       const out: Feeds = {};

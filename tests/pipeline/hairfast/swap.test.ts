@@ -73,7 +73,7 @@ describe('swap graph (merged) = split chain', () => {
     expect(split.has('swap') || !split.has('rotate')).toBe(false);
   });
 
-  it('auto: the CPU provider runs the split chain (one swap run would hold the JS thread), a GPU provider swap', async () => {
+  it('auto on the caller\'s thread: the CPU provider runs the split chain, a GPU provider swap', async () => {
     const own = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
     try {
       const cpu = await loadHairfastGraphs({ modelsDir: contractModelsDir(), warm: false }, { manager: own });
