@@ -150,10 +150,15 @@ export class HairError<C extends ErrorCode = ErrorCode> extends Error {
     this.params = { ...params };
   }
 
+  /** The operator-facing detail it was made with (`options.detail`), if any. */
+  get detail(): string | undefined {
+    const prefix = `${this.code}: `;
+    return this.message.startsWith(prefix) ? this.message.slice(prefix.length) : undefined;
+  }
+
   /** The same error with more context (a stage adding its role, say); the original becomes the cause. */
   withParams(extra: ErrorContext): HairError<C> {
-    const prefix = `${this.code}: `;
-    const detail = this.message.startsWith(prefix) ? this.message.slice(prefix.length) : undefined;
+    const { detail } = this;
     const make = HairError as new (code: C, params: ErrorParams, options: HairErrorOptions) => HairError<C>;
     return new make(this.code, { ...this.params, ...extra }, { cause: this, ...(detail ? { detail } : {}) });
   }

@@ -4,24 +4,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLoopStalls } from '../../bench/stats.js';
-import type { PipelineStage, PresetCacheStore, TryOnEngine, TryOnRequest } from '../../src/pipeline/engine.js';
+import type { PipelineStage, TryOnEngine, TryOnRequest } from '../../src/pipeline/engine.js';
 import { createPipelineEngine, createThreadedTryOnEngine } from '../../src/pipeline/engine-thread/index.js';
 import { createTryOnEngine } from '../../src/pipeline/index.js';
 import { HairError } from '../../src/shared/errors.js';
 import { createLogger } from '../../src/shared/log.js';
-import { ASTRONAUT, COFFEE, contractModelsDir, fixtureBytes, testConfig } from './hairfast/fixtures.js';
-
-function memoryStore(): PresetCacheStore & { readonly entries: Map<string, Uint8Array>; readonly calls: string[] } {
-  const entries = new Map<string, Uint8Array>();
-  const calls: string[] = [];
-  return {
-    entries,
-    calls,
-    get: async (k) => (calls.push('get'), entries.get(k) ?? null),
-    set: async (k, v) => void (calls.push('set'), entries.set(k, v)),
-    delete: async (k) => void (calls.push('delete'), entries.delete(k)),
-  };
-}
+import { ASTRONAUT, COFFEE, contractModelsDir, fixtureBytes, memoryPresetStore, testConfig } from './hairfast/fixtures.js';
 
 /** The engine on its own thread (PIPELINE_THREAD=on), against the same engine in this thread, on the contract graphs. */
 describe('the pipeline thread', () => {
@@ -35,9 +23,8 @@ describe('the pipeline thread', () => {
   beforeAll(async () => {
     modelsDir = contractModelsDir();
     cacheDir = mkdtempSync(join(tmpdir(), 'hairfast-presets-'));
-    // Warm, so each engine measures its longest graph run.
     threaded = await createThreadedTryOnEngine(config());
-    // The thread takes HAIR_SWAP=auto as on (its runs hold no job lock); the same graphs here for a like comparison.
+    // The thread takes HAIR_SWAP=auto as on (preferSwap); the same graphs here for a like comparison.
     inProcess = await createTryOnEngine(config({ HAIR_SWAP: 'on' }));
   }, 60_000);
   afterAll(async () => {
@@ -82,7 +69,7 @@ describe('the pipeline thread', () => {
   });
 
   it('keeps preset caches and sources on the caller\'s side: the thread calls back for them', async () => {
-    const store = memoryStore();
+    const store = memoryPresetStore();
     const sources: string[] = [];
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _e, done) => { lines.push(String(chunk)); done(); } }) });

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PipelineStage, PresetCacheStore, TryOnEngine } from '../../src/pipeline/engine.js';
+import type { PipelineStage, TryOnEngine } from '../../src/pipeline/engine.js';
 import { hairfastManifestPath } from '../../src/pipeline/hairfast/graphs.js';
 import { createTryOnEngine } from '../../src/pipeline/index.js';
-import { ASTRONAUT, COFFEE, contractModelsDir, fixtureBytes, testConfig } from './hairfast/fixtures.js';
+import { ASTRONAUT, COFFEE, contractModelsDir, fixtureBytes, memoryPresetStore, testConfig } from './hairfast/fixtures.js';
 
 /** The whole engine on real sessions: face models from `models prepare`, contract HairFastGAN graphs, styles/. */
 describe('createTryOnEngine', () => {
@@ -98,12 +98,7 @@ describe('createTryOnEngine', () => {
   });
 
   it('buildPreset needs exactly one usable face and stores the cache a later request uses', async () => {
-    const stored = new Map<string, Uint8Array>();
-    const store: PresetCacheStore = {
-      get: async (k) => stored.get(k) ?? null,
-      set: async (k, v) => void stored.set(k, v),
-      delete: async (k) => void stored.delete(k),
-    };
+    const store = memoryPresetStore();
     const guild = await createTryOnEngine(config(), { warm: false, presetCache: store });
     try {
       await expect(guild.buildPreset('guild:123456:coffee', 'color', fixtureBytes(COFFEE))).rejects.toMatchObject({ code: 'NO_FACE' });
@@ -115,7 +110,7 @@ describe('createTryOnEngine', () => {
       expect(built).toMatchObject({ presetId: 'guild:123456:bob', kind: 'both' });
       expect(built.cacheBytes).toBeGreaterThan(1_000_000);
       expect((await sharp(built.thumbnail).metadata()).format).toBe('jpeg');
-      expect(stored.size).toBe(1);
+      expect(store.entries.size).toBe(1);
       const result = await guild.tryOn({ selfie, shape: { presetId: 'guild:123456:bob' }, color: { presetId: 'guild:123456:bob' }, pasteBack: false });
       // One preset for both roles: one shape module, its SEAN codes and CLIP embedding from the store.
       expect(result.graphRuns).toEqual({

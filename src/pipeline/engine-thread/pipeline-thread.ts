@@ -1,6 +1,6 @@
 /**
  * The pipeline thread: builds the real engine (sharp + onnxruntime sessions) and serves threaded-engine.ts's
- * requests, so graph runs never hold the caller's event loop. Started only by threaded-engine.ts.
+ * requests, so the work around the graphs never stalls the caller's event loop. Started only by threaded-engine.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../../shared/log.js';

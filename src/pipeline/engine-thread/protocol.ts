@@ -48,8 +48,7 @@ export type FromThread =
 /** A thrown value as a message: HairErrors keep code, params and detail; anything else becomes INTERNAL. */
 export function serializeError(value: unknown): SerializedError {
   const error = toHairError(value);
-  const prefix = `${error.code}: `;
-  const detail = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : undefined;
+  const { detail } = error;
   return { code: error.code, params: { ...error.params }, ...(detail ? { detail } : {}) };
 }
 

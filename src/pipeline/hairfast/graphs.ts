@@ -32,7 +32,7 @@ export interface GraphsConfig {
    * `on`: load the installed composites (`swap`, in the chosen precision) instead of the split graphs they replace;
    * `off`: the split chain only (parity tests compare the two); `auto`: on a GPU provider only (see
    * {@link useComposites}; the CLI and the pipeline thread pass `on` for `auto`, {@link preferSwap}).
- * @defaultValue 'auto'
+   * @defaultValue 'auto'
    */
   composites?: HairSwapChoice;
 }

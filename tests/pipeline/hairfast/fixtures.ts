@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../../src/shared/config.js';
-import type { RgbImage } from '../../../src/pipeline/engine.js';
+import type { PresetCacheStore, RgbImage } from '../../../src/pipeline/engine.js';
 import { prepareHairfastModels } from '../../../src/model-build/hairfast-contract/install-contract-models.js';
 import { graphLicenses } from '../../../src/model-build/official-files.js';
 import type { Manifest } from '../../../src/pipeline/runtime/manifest.js';
@@ -28,6 +28,19 @@ export function testConfig(env: Record<string, string>) {
 
 export const ASTRONAUT = 'tests/fixtures/astronaut.png';
 export const COFFEE = 'tests/fixtures/coffee.png';
+
+/** A preset cache store over a Map, recording which calls it got. */
+export function memoryPresetStore(): PresetCacheStore & { readonly entries: Map<string, Uint8Array>; readonly calls: string[] } {
+  const entries = new Map<string, Uint8Array>();
+  const calls: string[] = [];
+  return {
+    entries,
+    calls,
+    get: async (k) => (calls.push('get'), entries.get(k) ?? null),
+    set: async (k, v) => void (calls.push('set'), entries.set(k, v)),
+    delete: async (k) => void (calls.push('delete'), entries.delete(k)),
+  };
+}
 
 export function fixtureBytes(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
