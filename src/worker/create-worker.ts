@@ -4,6 +4,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Agent } from 'undici';
 import type { REST } from '@discordjs/rest';
 import type { PresetCacheStore, TryOnEngine } from '../pipeline/engine.js';
+import type { PipelineThreadEvent } from '../pipeline/engine-thread/index.js';
 import type { Config } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, redisKeys, withoutAttachmentUrl } from '../shared/job.js';
@@ -31,6 +32,8 @@ export interface EngineDeps {
   /** A moderator's preset photo, to rebuild its cache after a model change. */
   presetSource: (presetId: string) => Promise<PresetSource | null>;
   logger: Logger;
+  /** Hears when a threaded engine's thread dies, is back, or stays down (readiness and metrics follow it). */
+  onThreadEvent: (event: PipelineThreadEvent) => void;
 }
 export type EngineFactory = (config: Readonly<Config>, deps: EngineDeps) => Promise<TryOnEngine>;
 
@@ -51,7 +54,7 @@ export interface HairWorker {
   readonly loadMs: number;
   /** `http://host:port` of /metrics, /healthz, /readyz. */
   readonly httpUrl: string;
-  /** True once warm and taking jobs; false again as soon as close() starts. */
+  /** True once warm and taking jobs; false while the pipeline thread restarts or stays down, and once close() starts. */
   isReady(): boolean;
   /**
    * Stops taking jobs, lets active ones finish within SHUTDOWN_TIMEOUT_MS (after that their locks lapse and another
@@ -89,6 +92,12 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     [QUEUE_NAMES.tryOn]: () => queues.tryOn.getJobCounts(),
     [QUEUE_NAMES.presetBuild]: () => queues.presetBuild.getJobCounts(),
   });
+  // The engine is up from its creation on; a threaded engine says when its thread dies and when it is back.
+  let engineUp = true;
+  const onThreadEvent = (event: PipelineThreadEvent) => {
+    engineUp = event.state === 'up';
+    if (event.state === 'restarting') metrics.threadRestarted(event.error.code);
+  };
 
   const agent = new Agent({
     connect: { timeout: config.DOWNLOAD_CONNECT_TIMEOUT_MS },
@@ -104,12 +113,12 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
     await Promise.all([redis.connect(), subscriber.connect()]);
     health = await startHealthServer(config.METRICS_HOST, config.METRICS_PORT, metrics.registry, {
       live: async () => (await redis.ping()) === 'PONG',
-      ready: () => ready,
+      ready: () => ready && engineUp,
     });
 
     const started = performance.now();
     const presetSources = createRedisPresetSources(redis, prefix);
-    engine = await deps.createEngine(config, { presetCache: createRedisPresetCache(redis, prefix), presetSource: presetSources.get, logger });
+    engine = await deps.createEngine(config, { presetCache: createRedisPresetCache(redis, prefix), presetSource: presetSources.get, logger, onThreadEvent });
     const loadMs = engine.info.loadMs || performance.now() - started;
     const gpu = await gpuName(engine.info.executionProvider);
     metrics.setInfo({ workerId: id, executionProvider: engine.info.executionProvider, modelKind: engine.info.modelKind, precision: engine.info.precision, gpu, loadMs });
@@ -222,7 +231,7 @@ export async function createWorker(config: Readonly<Config>, deps: HairWorkerDep
       gpu,
       loadMs,
       httpUrl: health.url,
-      isReady: () => ready,
+      isReady: () => ready && engineUp,
       close() {
         closing ??= shutdown();
         return closing;

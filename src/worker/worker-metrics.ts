@@ -9,6 +9,8 @@ export interface WorkerMetrics {
   observeStage(stage: string, ms: number): void;
   observeJob(queue: string, endToEndMs: number): void;
   failed(queue: string, code: ErrorCode): void;
+  /** The pipeline thread died (its in-flight requests failed with `code`) and is being restarted. */
+  threadRestarted(code: ErrorCode): void;
   setInfo(info: { workerId: string; executionProvider: string; modelKind: string; precision: string; gpu: string; loadMs: number }): void;
 }
 
@@ -50,6 +52,12 @@ export function createWorkerMetrics(queues: Record<string, QueueCounter>): Worke
     labelNames: ['queue', 'code'],
     registers: [registry],
   });
+  const restarts = new Counter({
+    name: 'hair_pipeline_thread_restarts_total',
+    help: 'Pipeline thread deaths that started a restart, by the stable code its in-flight requests failed with',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   const info = new Gauge({
     name: 'hair_worker_info',
     help: 'This worker: execution provider, model kind and GPU (value is always 1)',
@@ -63,6 +71,7 @@ export function createWorkerMetrics(queues: Record<string, QueueCounter>): Worke
     observeStage: (name, ms) => stage.observe({ stage: name }, ms / 1000),
     observeJob: (queue, ms) => endToEnd.observe({ queue }, ms / 1000),
     failed: (queue, code) => failures.inc({ queue, code }),
+    threadRestarted: (code) => restarts.inc({ code }),
     setInfo(value) {
       info.reset();
       info.set({ worker_id: value.workerId, execution_provider: value.executionProvider, model_kind: value.modelKind, precision: value.precision, gpu: value.gpu }, 1);

@@ -24,6 +24,7 @@ async function exportedNames(): Promise<Set<string>> {
   metrics.observeStage('transferring', 120);
   metrics.observeJob(QUEUE_NAMES.tryOn, 4_000);
   metrics.failed(QUEUE_NAMES.tryOn, 'INTERNAL');
+  metrics.threadRestarted('OUT_OF_MEMORY');
   metrics.setInfo({ workerId: 'w', executionProvider: 'cpu', modelKind: 'contract', precision: 'fp32', gpu: '', loadMs: 1 });
   const text = await metrics.registry.metrics();
   return new Set(text.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(/[{ ]/)[0]!));

@@ -1,8 +1,11 @@
+import type { Worker as Thread } from 'node:worker_threads';
 import type { Job } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TryOnEngine } from '../../src/pipeline/engine.js';
+import { createPipelineEngine } from '../../src/pipeline/engine-thread/index.js';
 import { createTryOnEngine } from '../../src/pipeline/index.js';
 import { parseJobFailure, redisKeys, type TryOnResultPayload } from '../../src/shared/job.js';
-import { createWorker, type HairWorker } from '../../src/worker/create-worker.js';
+import { createWorker, type EngineFactory, type HairWorker } from '../../src/worker/create-worker.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { privateNotice, REDIS_URL, SELFIE, startHarness, waitUntil, type Harness } from '../helpers/worker-harness.js';
 
@@ -19,6 +22,42 @@ async function failureOf(job: Job) {
   const error = await job.waitUntilFinished(h.events).then(() => undefined, (e: Error) => e);
   expect(error).toBeInstanceOf(Error);
   return parseJobFailure(error!.message);
+}
+
+/**
+ * The worker's own engine factory (the pipeline thread), through which the test ends the thread while the next
+ * try-on is detecting: `killNext(how)` with the thread (captured by Node's process 'worker' event).
+ */
+function killableThreadEngine() {
+  const threads: Thread[] = [];
+  const onThread = (thread: Thread) => threads.push(thread);
+  process.on('worker', onThread);
+  let kill: ((thread: Thread) => void) | undefined;
+  const createEngine: EngineFactory = async (config, deps) => {
+    const engine = await createPipelineEngine(config, deps);
+    const killable: TryOnEngine = {
+      get info() { return engine.info; },
+      tryOn: (request) => engine.tryOn({
+        ...request,
+        onStage: (stage) => {
+          request.onStage?.(stage);
+          const how = stage === 'detecting' ? kill : undefined;
+          kill = undefined;
+          how?.(threads.at(-1)!);
+        },
+      }),
+      buildPreset: (...args) => engine.buildPreset(...args),
+      dispose: () => engine.dispose(),
+    };
+    return killable;
+  };
+  return { createEngine, threads, killNext: (how: (thread: Thread) => void) => { kill = how; }, stop: () => process.off('worker', onThread) };
+}
+
+/** What Node does when a worker thread's heap runs out: 'error' with ERR_WORKER_OUT_OF_MEMORY, then the thread ends. */
+function outOfMemory(thread: Thread): void {
+  thread.emit('error', Object.assign(new Error('Worker terminated due to reaching memory limit: JS heap out of memory'), { code: 'ERR_WORKER_OUT_OF_MEMORY' }));
+  void thread.terminate();
 }
 
 const uploads = (token: string) => h.fake.webhookRequests(token).filter((r) => r.method === 'PATCH' && r.files.length > 0);
@@ -105,6 +144,42 @@ describe('worker faults', () => {
       expect(Number((await h.redis.hget(key(job.id!), 'stc')) ?? 0)).toBe(0); // never stalled
     }
     expect(h.logLines.filter((line) => line.includes('stored job fields are not valid JSON'))).toHaveLength(2);
+  });
+
+  it('a pipeline thread that dies mid-job: OUT_OF_MEMORY retries the job once on the new thread, INTERNAL fails it once; /metrics and /readyz say so', async () => {
+    const killable = killableThreadEngine();
+    try {
+      const w = await createWorker(h.config(), { logger: h.logger, createEngine: killable.createEngine });
+      workers.push(w);
+      const restartsOf = async (code: string) => Number((await (await fetch(`${w.httpUrl}/metrics`)).text()).match(new RegExp(`hair_pipeline_thread_restarts_total\\{code="${code}"\\} (\\d+)`))?.[1] ?? 0);
+
+      // Retryable: the attempt fails, BullMQ retries after its backoff, the retry runs on the restarted thread.
+      killable.killNext(outOfMemory);
+      const oom = await h.submit();
+      const result = (await oom.job.waitUntilFinished(h.events, 45_000)) as TryOnResultPayload;
+      expect(result.workerId).toBe(w.id);
+      expect((await h.tryOnQueue.getJob(oom.job.id!))!.attemptsMade).toBe(2);
+      expect(uploads(oom.interaction.token)).toHaveLength(1);
+      expect(privateNotice(h.fake, oom.interaction)).toBeUndefined();
+      expect(await restartsOf('OUT_OF_MEMORY')).toBe(1);
+      expect(killable.threads).toHaveLength(2);
+
+      // Not retryable: the job fails on its first attempt and the member is told once; not ready until the thread is back.
+      let readyWhileRestarting: boolean | undefined;
+      killable.killNext((thread) => void thread.terminate().then(() => { readyWhileRestarting = w.isReady(); }));
+      const killed = await h.submit();
+      expect(await failureOf(killed.job)).toMatchObject({ code: 'INTERNAL' });
+      expect((await h.tryOnQueue.getJob(killed.job.id!))!.attemptsMade).toBe(1);
+      expect(uploads(killed.interaction.token)).toHaveLength(0);
+      expect(h.fake.webhookRequests(killed.interaction.token).filter((r) => r.method === 'POST' && (Number(r.body?.flags) & 64) === 64)).toHaveLength(1);
+      expect(readyWhileRestarting).toBe(false);
+      await waitUntil(async () => (await fetch(`${w.httpUrl}/readyz`)).status === 200, 30_000, 'the restarted thread to be ready');
+      expect(await restartsOf('INTERNAL')).toBe(1);
+      expect(killable.threads).toHaveLength(3);
+      expect(h.logLines.filter((line) => line.includes('the pipeline thread died'))).toHaveLength(2);
+    } finally {
+      killable.stop();
+    }
   });
 
   it('a 200 from Discord whose body is not JSON is still a delivered result', async () => {

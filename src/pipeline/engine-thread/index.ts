@@ -3,6 +3,7 @@ import type { EngineConfig } from '../index.js';
 import { createThreadedTryOnEngine, type ThreadedEngineDeps } from './threaded-engine.js';
 
 export { createThreadedTryOnEngine, type ThreadedEngineDeps };
+export { DEFAULT_RESTART_POLICY, type PipelineThreadEvent, type RestartPolicy } from './threaded-engine.js';
 
 /**
  * The engine as PIPELINE_THREAD says: on its own thread (`on`), or in this thread (`off`, loaded only then, so a

@@ -1,6 +1,6 @@
 /**
- * The pipeline thread: builds the real engine (sharp + onnxruntime sessions) and serves threaded-engine.ts's
- * requests, so the work around the graphs never stalls the caller's event loop. Started only by threaded-engine.ts.
+ * The pipeline thread: builds the real engine (sharp + onnxruntime sessions) and serves the caller's
+ * requests, so the work around the graphs never stalls the caller's event loop. Started only by spawn-pipeline-thread.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../../shared/log.js';
@@ -9,7 +9,7 @@ import type { PresetSource } from '../hairfast/preset-library.js';
 import { createTryOnEngine, type TryOnEngineDeps } from '../index.js';
 import { deserializeError, serializeError, transferable, type FromThread, type RemoteTarget, type ThreadInit, type ToThread } from './protocol.js';
 
-if (!parentPort) throw new Error('pipeline-thread.ts runs as a worker thread (threaded-engine.ts starts it)');
+if (!parentPort) throw new Error('pipeline-thread.ts runs as a worker thread (spawn-pipeline-thread.ts starts it)');
 const port = parentPort;
 const init = workerData as ThreadInit;
 const post = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);

@@ -1,5 +1,5 @@
 /**
- * Messages between a threaded engine (threaded-engine.ts, on the caller's thread) and its pipeline thread
+ * Messages between a threaded engine (spawn-pipeline-thread.ts, on the caller's thread) and its pipeline thread
  * (pipeline-thread.ts). Plain structured-cloneable values only: requests carry bytes, never callbacks; the thread asks
  * back for what the caller's side owns (preset caches, preset sources) with `call`, and its log lines come back as
  * JSON for the caller's logger.
@@ -28,9 +28,13 @@ export interface SerializedError {
   detail?: string;
 }
 
+/** The work a thread is asked for; the caller's side numbers each one (`id`) per thread. */
+export type ThreadRequest =
+  | { type: 'tryOn'; request: { selfie: Uint8Array; shape?: HairReference; color?: HairReference; pasteBack: boolean } }
+  | { type: 'buildPreset'; presetId: string; kind: PresetKind; image: Uint8Array };
+
 export type ToThread =
-  | { type: 'tryOn'; id: number; request: { selfie: Uint8Array; shape?: HairReference; color?: HairReference; pasteBack: boolean } }
-  | { type: 'buildPreset'; id: number; presetId: string; kind: PresetKind; image: Uint8Array }
+  | (ThreadRequest & { id: number })
   | { type: 'abort'; id: number }
   | { type: 'reply'; id: number; value?: unknown; error?: SerializedError }
   | { type: 'dispose' };

@@ -5,178 +5,179 @@
  * /metrics, the studio's pages) up to 0.84 s per try-on, 0.96 s in all (2-core CPU, `npm run bench:engine-thread`).
  * Here the engine lives in a worker thread (0.09 s / 0.12 s) and only bytes cross: the request's photos in, the
  * result's pixels out (moved, not copied). Preset caches and sources stay on this side; the thread calls back for them.
+ * A thread that dies is replaced (spawn-pipeline-thread.ts is one thread; the restart policy is here).
  */
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import '../runtime/ort-env.js'; // the thread's onnxruntime reads the process environment, set here
-import { HairError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/log.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HairError, toHairError } from '../../shared/errors.js';
 import type { PresetKind } from '../../shared/presets.js';
-import type { EngineInfo, PresetBuildResult, PipelineStage, TryOnEngine, TryOnRequest, TryOnResult } from '../engine.js';
+import type { EngineInfo, PipelineStage, PresetBuildResult, TryOnEngine, TryOnRequest, TryOnResult } from '../engine.js';
 import { preferSwap } from '../hairfast/graphs.js';
 import type { EngineConfig, TryOnEngineDeps } from '../index.js';
-import { deserializeError, serializeError, type FromThread, type RemoteTarget, type ThreadInit, type ToThread } from './protocol.js';
+import type { ThreadInit, ThreadRequest } from './protocol.js';
+import { spawnPipelineThread, type PipelineThread } from './spawn-pipeline-thread.js';
 
-export type ThreadedEngineDeps = Omit<TryOnEngineDeps, 'manager'>;
-
-/**
- * The built thread entry beside this module. From sources (vitest, tsx) the .ts one, through a bootstrap that
- * registers tsx's loader in the new thread first (Node 20 does not apply `--import` hooks to worker threads).
- */
-function threadEntry(): { file: string | URL; eval: boolean } {
-  const self = fileURLToPath(import.meta.url);
-  if (!self.endsWith('.ts')) return { file: new URL('./pipeline-thread.js', import.meta.url), eval: false };
-  const entry = new URL('./pipeline-thread.ts', import.meta.url).href;
-  return { file: `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`, eval: true };
+/** How a pipeline thread that died is replaced. */
+export interface RestartPolicy {
+  /** Consecutive restarts that fail to load after which the engine stays down. @defaultValue 5 */
+  maxFailures: number;
+  /** The wait after the first failed restart; it doubles after each further one. @defaultValue 1000 */
+  backoffMs: number;
+  /** The longest wait between two restarts. @defaultValue 30000 */
+  maxBackoffMs: number;
 }
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-  onStage?: (stage: PipelineStage) => void;
+export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = Object.freeze({ maxFailures: 5, backoffMs: 1_000, maxBackoffMs: 30_000 });
+
+/** What the engine tells its owner about its thread after the first start (readiness, metrics). */
+export type PipelineThreadEvent =
+  /** The thread died; its in-flight requests failed with `error`, and a new one is loading. */
+  | { state: 'restarting'; error: HairError }
+  /** A restarted thread has its engine loaded and warm. */
+  | { state: 'up'; info: EngineInfo }
+  /** Every restart failed to load (`error` is the last load error): requests fail with it until the process restarts. */
+  | { state: 'down'; error: HairError };
+
+export interface ThreadedEngineDeps extends Omit<TryOnEngineDeps, 'manager'> {
+  /** @defaultValue {@link DEFAULT_RESTART_POLICY} */
+  restart?: Partial<RestartPolicy>;
+  /** Told when the thread dies, is back, or stays down; never for the first start or for dispose(). */
+  onThreadEvent?: (event: PipelineThreadEvent) => void;
 }
 
-/** pino's numeric levels, for replaying the thread's lines on this side's logger. */
-const LEVEL_NAMES: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
-  10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal',
-};
+type EngineState =
+  | { kind: 'up'; thread: PipelineThread }
+  /** `next` is the thread that will serve: resolves once loaded, rejects with that attempt's load error. */
+  | { kind: 'restarting'; next: Promise<PipelineThread> }
+  | { kind: 'down'; error: HairError }
+  | { kind: 'disposed' };
 
-function replayLog(logger: Logger, line: string): void {
-  try {
-    const { level, msg, time: _time, pid: _pid, hostname: _hostname, name: _name, ...fields } = JSON.parse(line) as Record<string, unknown>;
-    const method = LEVEL_NAMES[Number(level)] ?? 'info';
-    logger[method](fields, typeof msg === 'string' ? msg : '');
-  } catch {
-    logger.warn('pipeline thread wrote a log line that is not JSON');
-  }
+const disposedError = () => new HairError('INTERNAL', { stage: 'pipeline-thread' }, { detail: 'the engine was disposed' });
+
+/** `promise`, or JOB_CANCELLED as soon as `signal` aborts (a request waiting for a restarted thread). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new HairError('JOB_CANCELLED', { stage: 'pipeline-thread' }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new HairError('JOB_CANCELLED', { stage: 'pipeline-thread' }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** The wait before the restart after `failures` failed ones. */
+function restartBackoffMs(policy: RestartPolicy, failures: number): number {
+  return failures <= 0 ? 0 : Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (failures - 1));
 }
 
 /**
  * Starts the pipeline thread and resolves once its engine is loaded and warm (or rejects with its load error, e.g.
- * MODEL_MISSING, as `createTryOnEngine` would). If the thread dies, the requests it held and every later one fail
- * with the reason (OUT_OF_MEMORY when its heap ran out, else INTERNAL), logged once as an error.
+ * MODEL_MISSING, as `createTryOnEngine` would). If the thread dies later, the requests it held fail with the reason
+ * (OUT_OF_MEMORY when its heap ran out, else INTERNAL) and a new thread loads with the same settings; requests made
+ * meanwhile wait for it. A restart that fails to load fails the requests waiting for it with its load error and is
+ * tried again after a backoff, up to `restart.maxFailures` in a row; then the engine stays down.
  */
 export async function createThreadedTryOnEngine(config: EngineConfig, deps: ThreadedEngineDeps = {}): Promise<TryOnEngine> {
-  const { logger } = deps;
+  const { logger, onThreadEvent } = deps;
+  const policy: RestartPolicy = { ...DEFAULT_RESTART_POLICY, ...deps.restart };
   const init: ThreadInit = {
     config: preferSwap(config),
     ...(logger ? { logLevel: logger.level } : {}),
     remote: { presetCache: !!deps.presetCache, builtinPresetCache: !!deps.builtinPresetCache, presetSource: !!deps.presetSource },
     ...(deps.warm !== undefined ? { warm: deps.warm } : {}),
   };
-  const entry = threadEntry();
-  const thread = new Worker(entry.file, { workerData: init, eval: entry.eval });
-  const post = (message: ToThread) => thread.postMessage(message);
+  const stopRestarts = new AbortController();
+  let starting: PipelineThread | undefined;
+  let info!: EngineInfo;
+  let state: EngineState;
 
-  let nextId = 0;
-  const pending = new Map<number, Pending>();
-  let dead: HairError | undefined;
-  let disposed: Promise<void> | undefined;
-  let resolveDisposed: (() => void) | undefined;
-  let settleStart: { resolve: (info: EngineInfo) => void; reject: (error: Error) => void } | undefined;
-  const started = new Promise<EngineInfo>((resolve, reject) => { settleStart = { resolve, reject }; });
-
-  const answer = async (id: number, target: RemoteTarget, method: string, args: unknown[]) => {
+  /** A new thread, resolved once its engine is loaded; ended again if it fails to load. */
+  async function startThread(): Promise<PipelineThread> {
+    const thread: PipelineThread = spawnPipelineThread(init, deps, (error, inFlight) => died(thread, error, inFlight));
+    starting = thread;
     try {
-      let value: unknown;
-      if (target === 'presetSource') value = await deps.presetSource!(args[0] as string);
-      else {
-        const store = deps[target]!;
-        if (method === 'get') value = await store.get(args[0] as string);
-        else if (method === 'set') value = await store.set(args[0] as string, args[1] as Uint8Array);
-        else value = await store.delete(args[0] as string);
-      }
-      post({ type: 'reply', id, value });
+      info = Object.freeze(await thread.ready);
+      return thread;
     } catch (error) {
-      post({ type: 'reply', id, error: serializeError(error) });
+      await thread.terminate();
+      throw error;
+    } finally {
+      if (starting === thread) starting = undefined;
     }
-  };
-
-  thread.on('message', (message: FromThread) => {
-    switch (message.type) {
-      case 'ready': return settleStart?.resolve(message.info);
-      case 'startFailed': return settleStart?.reject(deserializeError(message.error));
-      case 'stage': return pending.get(message.id)?.onStage?.(message.stage);
-      case 'done': {
-        const request = pending.get(message.id);
-        pending.delete(message.id);
-        return request?.resolve(message.value);
-      }
-      case 'failed': {
-        const request = pending.get(message.id);
-        pending.delete(message.id);
-        return request?.reject(deserializeError(message.error));
-      }
-      case 'call': return void answer(message.id, message.target, message.method, message.args);
-      case 'log': return logger ? replayLog(logger, message.line) : undefined;
-      case 'disposed': return resolveDisposed?.();
-    }
-  });
-  const die = (error: HairError) => {
-    if (dead) return;
-    dead = error;
-    settleStart?.reject(error);
-    for (const request of pending.values()) request.reject(error);
-    pending.clear();
-    resolveDisposed?.();
-  };
-  thread.on('error', (error: Error & { code?: string }) => {
-    const code = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'OUT_OF_MEMORY' : 'INTERNAL';
-    if (!disposed) logger?.error({ err: error }, 'the pipeline thread failed');
-    die(HairError.of(code, { stage: 'pipeline-thread' }, { cause: error, detail: `pipeline thread: ${error.message}` }));
-  });
-  thread.on('exit', (exitCode) => {
-    if (!disposed && !dead) logger?.error({ exitCode }, 'the pipeline thread exited');
-    die(new HairError('INTERNAL', { stage: 'pipeline-thread' }, { detail: `the pipeline thread exited (code ${exitCode})` }));
-  });
-
-  let info: EngineInfo;
-  try {
-    info = await started;
-  } catch (error) {
-    await thread.terminate();
-    throw error;
   }
 
-  const request = <T>(message: ToThread & { id: number }, signal?: AbortSignal, onStage?: (stage: PipelineStage) => void): Promise<T> => {
-    if (dead) return Promise.reject(dead);
-    if (disposed) return Promise.reject(new HairError('INTERNAL', { stage: 'pipeline-thread' }, { detail: 'the engine was disposed' }));
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => post({ type: 'abort', id: message.id });
-      pending.set(message.id, {
-        resolve: (value) => { signal?.removeEventListener('abort', onAbort); resolve(value as T); },
-        reject: (error) => { signal?.removeEventListener('abort', onAbort); reject(error); },
-        ...(onStage ? { onStage } : {}),
-      });
-      post(message);
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  };
+  function died(thread: PipelineThread, error: HairError, inFlight: number): void {
+    if (state.kind !== 'up' || state.thread !== thread) return;
+    logger?.error({ code: error.code, inFlight, err: error }, `the pipeline thread died (${error.code}); ${inFlight} request(s) failed with it, restarting it`);
+    onThreadEvent?.({ state: 'restarting', error });
+    restart(performance.now(), 0);
+  }
 
+  function restart(since: number, failures: number): void {
+    const next = (async () => {
+      if (failures > 0) await sleep(restartBackoffMs(policy, failures), undefined, { signal: stopRestarts.signal });
+      return startThread();
+    })();
+    state = { kind: 'restarting', next };
+    next.then(
+      (thread) => {
+        if (state.kind === 'disposed') return void thread.terminate();
+        state = { kind: 'up', thread };
+        logger?.info({ attempts: failures + 1, restartMs: Math.round(performance.now() - since) }, 'the pipeline thread is back: restarted and warm');
+        onThreadEvent?.({ state: 'up', info });
+      },
+      (error: unknown) => {
+        if (state.kind === 'disposed') return;
+        const loadError = toHairError(error);
+        const attempts = failures + 1;
+        if (attempts < policy.maxFailures) {
+          logger?.warn({ code: loadError.code, attempts, retryInMs: restartBackoffMs(policy, attempts) }, `the pipeline thread did not restart: ${loadError.message}`);
+          return restart(since, attempts);
+        }
+        state = { kind: 'down', error: loadError };
+        logger?.error({ code: loadError.code, attempts }, `the pipeline thread did not restart in ${attempts} attempts and stays down: ${loadError.message}; fix that, then restart the process`);
+        onThreadEvent?.({ state: 'down', error: loadError });
+      },
+    );
+  }
+
+  /** The thread that serves a request now, or once it is back. */
+  async function serving(signal: AbortSignal | undefined): Promise<PipelineThread> {
+    const now = state;
+    if (now.kind === 'up') return now.thread;
+    if (now.kind === 'down') throw now.error;
+    if (now.kind === 'disposed') throw disposedError();
+    try {
+      return await untilAborted(now.next, signal);
+    } catch (error) {
+      throw state.kind === 'disposed' ? disposedError() : error;
+    }
+  }
+
+  const request = async <T>(message: ThreadRequest, signal?: AbortSignal, onStage?: (stage: PipelineStage) => void): Promise<T> =>
+    (await serving(signal)).request<T>(message, signal, onStage);
+
+  state = { kind: 'up', thread: await startThread() };
+  let disposing: Promise<void> | undefined;
   return {
-    info: Object.freeze(info),
+    get info() {
+      return info;
+    },
     tryOn(tryOn: TryOnRequest): Promise<TryOnResult> {
       const { selfie, shape, color, pasteBack, signal, onStage } = tryOn;
-      const message: ToThread & { id: number } = {
-        type: 'tryOn', id: nextId++, request: { selfie, ...(shape ? { shape } : {}), ...(color ? { color } : {}), pasteBack },
-      };
-      return request<TryOnResult>(message, signal, onStage);
+      return request<TryOnResult>({ type: 'tryOn', request: { selfie, ...(shape ? { shape } : {}), ...(color ? { color } : {}), pasteBack } }, signal, onStage);
     },
     buildPreset(presetId: string, kind: PresetKind, image: Uint8Array, signal?: AbortSignal): Promise<PresetBuildResult> {
-      return request<PresetBuildResult>({ type: 'buildPreset', id: nextId++, presetId, kind, image }, signal);
+      return request<PresetBuildResult>({ type: 'buildPreset', presetId, kind, image }, signal);
     },
     dispose(): Promise<void> {
-      disposed ??= (async () => {
-        if (!dead) {
-          const done = new Promise<void>((resolve) => { resolveDisposed = resolve; });
-          post({ type: 'dispose' });
-          await done;
-        }
-        await thread.terminate();
+      disposing ??= (async () => {
+        const last = state;
+        state = { kind: 'disposed' };
+        stopRestarts.abort();
+        await starting?.terminate();
+        if (last.kind === 'up') await last.thread.dispose();
       })();
-      return disposed;
+      return disposing;
     },
   };
 }
-
