@@ -5,7 +5,7 @@ import { loadConfig } from '../shared/config.js';
 import { HairError } from '../shared/errors.js';
 import { MANIFEST_FILE, manifestSchema, readManifest, type Manifest } from '../pipeline/runtime/manifest.js';
 import { createModelRegistry } from '../pipeline/runtime/model-registry.js';
-import { hairfastManifestPath } from '../pipeline/hairfast/graphs.js';
+import { graphOfKey, hairfastManifestPath } from '../pipeline/hairfast/graphs.js';
 import type { ModelPreparer, PrepareResult } from './model-preparer.js';
 import { faceModels } from './prepare-face-models.js';
 import { hairfastModels } from './prepare-hairfast-models.js';
@@ -47,7 +47,7 @@ export async function prepareModels(modelsDir: string, options: Record<string, u
 export function licenseReport(manifest: Manifest, manifestPath: string): string[] {
   const entries = Object.entries(manifest.models);
   const unrecorded = entries.filter(([, e]) => e.licenses === undefined).map(([name]) => name);
-  const notices = licenseNotices(entries.map(([name, e]) => [name.replace(/_fp16$/, ''), e.licenses] as const));
+  const notices = licenseNotices(entries.map(([name, e]) => [graphOfKey(name), e.licenses] as const));
   const lines: string[] = [];
   if (notices.length > 0) {
     lines.push('licenses: the installed HairFastGAN graphs include parts whose terms restrict use:');

@@ -16,7 +16,7 @@ export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
 /** A face front-end stage's provider: `inherit` = HAIR_EP's. */
 export const STAGE_EXECUTION_PROVIDERS = ['inherit', ...EXECUTION_PROVIDERS] as const;
 export type StageExecutionProviderChoice = (typeof STAGE_EXECUTION_PROVIDERS)[number];
-export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
+export const HAIRFAST_PRECISIONS = ['auto', 'fp32', 'fp16', 'int8'] as const;
 export type HairfastPrecisionChoice = (typeof HAIRFAST_PRECISIONS)[number];
 /** The graph variants a worker actually loads. */
 export type HairfastPrecision = Exclude<HairfastPrecisionChoice, 'auto'>;
@@ -48,7 +48,7 @@ const pipelineSchema = z.object({
   FACE_LANDMARKS_EP: z.enum(STAGE_EXECUTION_PROVIDERS).default('inherit')
     .describe('Execution provider of the face mesh (landmarks); `inherit` uses HAIR_EP.'),
   HAIR_PRECISION: z.enum(HAIRFAST_PRECISIONS).default('auto')
-    .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise.'),
+    .describe('HairFastGAN graph variants: `auto` loads the fp16 graphs on a GPU when they are exported, fp32 otherwise; `int8` (for CPU hosts, opt-in) loads the int8 variants made by tools/hairfast-export/to_int8.py where they exist and fp32 for the other graphs (docs/performance.md, "int8 on the CPU").'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(0).describe('CPU threads per onnxruntime session; 0 lets onnxruntime decide.'),
   HAIR_SWAP: z.enum(HAIR_SWAP_CHOICES).default('auto')
     .describe('The one-graph-per-request HairFastGAN graph (`swap`) when installed: `auto` uses it in the pipeline thread (PIPELINE_THREAD=on, the default), in `hairstyler transfer` and on a GPU provider, and keeps the split chain for an engine on the worker\'s own thread on the CPU (no clear CPU win either way: docs/performance.md); `on` / `off` force it.'),

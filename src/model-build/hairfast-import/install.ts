@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { HairError } from '../../shared/errors.js';
 import { sha256File } from '../../shared/sha256.js';
 import { graphContract, graphSpec } from '../../pipeline/hairfast/contract.js';
-import { HAIRFAST_DIR, hairfastManifestPath } from '../../pipeline/hairfast/graphs.js';
+import { HAIRFAST_DIR, graphOfKey, hairfastManifestPath } from '../../pipeline/hairfast/graphs.js';
 import { MANIFEST_FILE, modelFiles, readManifest, toTensorSpec, type Manifest } from '../../pipeline/runtime/manifest.js';
 import { createSessionManager } from '../../pipeline/runtime/ort.js';
 
@@ -110,7 +110,7 @@ export function carryOverInstalled(modelsDir: string, staging: Staging, exported
   const carried: string[] = [];
   const composites = graphContract().composites;
   for (const [name, entry] of Object.entries(installed.models)) {
-    const base = name.replace(/_fp16$/, '');
+    const base = graphOfKey(name);
     if (exported.includes(base)) continue;
     // A composite (swap) holds its parts' weights: once one of them is exported again, the old one is stale.
     if (composites[base]?.composes.some((part) => exported.includes(part))) continue;
@@ -163,7 +163,7 @@ export async function checkStaged(staging: Staging, onGraph?: (name: string) => 
         }
         bytes += size;
       }
-      const spec = graphSpec(contract, name.replace(/_fp16$/, ''));
+      const spec = graphSpec(contract, graphOfKey(name));
       if (!spec) throw new HairError('CONTRACT_MISMATCH', { file }, { detail: `${name} is not a contract graph\n  fix: run the import again` });
       onGraph?.(name);
       const io = { inputs: spec.inputs.map(toTensorSpec), outputs: spec.outputs.map(toTensorSpec) };

@@ -25,7 +25,9 @@ export interface GraphsConfig {
   /**
    * Which exported variants to load: `fp16` (`<graph>_fp16`, half the weight memory, for GPUs), `fp32`, or `auto`:
    * fp16 when every graph has an fp16 variant and the sessions run on a GPU provider, else fp32. The CPU provider
-   * has few half-precision kernels and is slower and less exact with fp16 graphs. @defaultValue 'auto'
+   * has few half-precision kernels and is slower and less exact with fp16 graphs. `int8` (CPU hosts, never chosen by
+   * `auto`): `<graph>_int8` where the manifest has one (tools/hairfast-export/to_int8.py makes them for the
+   * convolution-heavy graphs), fp32 for the others. @defaultValue 'auto'
    */
   precision?: HairfastPrecisionChoice;
   /**
@@ -93,9 +95,23 @@ export function modelsHashOf(manifest: Pick<Manifest, 'models'>): string {
   return h.digest('hex');
 }
 
-/** The manifest key of a graph in a precision (`embed`, `embed_fp16`). */
+/** The manifest key of a graph in a precision (`embed`, `embed_fp16`, `embed_int8`). */
 export function variantKey(graph: GraphName, precision: HairfastPrecision): string {
-  return precision === 'fp16' ? `${graph}_fp16` : graph;
+  return precision === 'fp32' ? graph : `${graph}_${precision}`;
+}
+
+/** The graph a manifest key is a variant of (`embed_fp16` → `embed`). */
+export function graphOfKey(key: string): GraphName {
+  return key.replace(/_(fp16|int8)$/, '');
+}
+
+/**
+ * The manifest key each graph loads in a precision: its variant, except under int8, where a graph without an int8
+ * variant runs in fp32 (int8 pays only where convolutions dominate; the rest stays exact).
+ */
+function keyIn(manifest: Manifest, graph: GraphName, precision: HairfastPrecision): string {
+  const key = variantKey(graph, precision);
+  return precision === 'int8' && !manifest.models[key] ? graph : key;
 }
 
 /**
@@ -134,11 +150,17 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
         '`python3 tools/hairfast-export/to_fp16.py --models <dir>` (or export with --fp16), or set HAIR_PRECISION=fp32',
     });
   }
+  if (choice === 'int8' && !Object.values(manifest.models).some((entry) => entry.precision === 'int8')) {
+    throw new HairError('MODEL_MISSING', { file: manifestPath }, {
+      detail: `HAIR_PRECISION=int8 but ${manifestPath} has no int8 variant; run ` +
+        '`python3 tools/hairfast-export/to_int8.py --models <dir>`, or set HAIR_PRECISION=fp32',
+    });
+  }
   const sessions = new Map<string, OrtSession>();
   const loaded: Manifest['models'] = {};
   const load = async (name: GraphName, precision: HairfastPrecision): Promise<OrtSession> => {
     const spec = graphSpec(contract, name)!;
-    const key = variantKey(name, precision);
+    const key = keyIn(manifest, name, precision);
     const entry = manifest.models[key];
     if (!entry) {
       throw new HairError('MODEL_MISSING', { file: spec.file }, {
@@ -176,7 +198,7 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
   if (!sessions.has(splitNames[0]!)) sessions.set(splitNames[0]!, await load(splitNames[0]!, precision));
   const executionProvider = deps.manager.ep ?? 'cpu';
   const composites = useComposites(config.composites ?? 'auto', executionProvider)
-    ? Object.keys(contract.composites).filter((name) => manifest.models[variantKey(name, precision)])
+    ? Object.keys(contract.composites).filter((name) => manifest.models[keyIn(manifest, name, precision)])
     : [];
   const replaced = new Set(composites.flatMap((name) => contract.composites[name]!.replaces));
   for (const name of [...splitNames.slice(1).filter((n) => !replaced.has(n)), ...composites]) {
@@ -186,17 +208,21 @@ export async function loadHairfastGraphs(config: GraphsConfig, deps: GraphsDeps)
   if (precision === 'fp16' && executionProvider === 'cpu') {
     deps.logger?.warn({ precision, executionProvider }, 'fp16 hairfast graphs on the CPU provider: it computes most half-precision ops through casts and is much slower than fp32 (use HAIR_PRECISION=auto or fp32 on CPU hosts)');
   }
+  if (precision === 'int8' && executionProvider !== 'cpu') {
+    deps.logger?.warn({ precision, executionProvider }, `int8 hairfast graphs on the ${executionProvider} provider: their quantized convolutions are CPU kernels (use HAIR_PRECISION=auto or fp16 on GPU hosts)`);
+  }
   // Over the split graphs in this precision, loaded or not: preset caches hold per-image outputs only, so whether
   // swap runs (HAIR_SWAP, the provider) must not invalidate them; any split graph change does.
-  const splitEntries = splitNames.map((n) => variantKey(n, precision)).filter((key) => manifest.models[key]);
+  const splitEntries = splitNames.map((n) => keyIn(manifest, n, precision)).filter((key) => manifest.models[key]);
   const modelsHash = modelsHashOf({ models: Object.fromEntries(splitEntries.map((key) => [key, manifest.models[key]!])) });
-  const licenses = licenseNotices([...sessions.keys()].map((name) => [name, loaded[variantKey(name, precision)]?.licenses] as const));
+  const licenses = licenseNotices([...sessions.keys()].map((name) => [name, loaded[keyIn(manifest, name, precision)]?.licenses] as const));
   const entries = Object.values(loaded);
   const mib = (pick: (e: (typeof entries)[number]) => number | undefined) =>
     entries.every((e) => pick(e) !== undefined) ? Math.round(entries.reduce((sum, e) => sum + pick(e)!, 0) / 2 ** 20) : undefined;
   // The exporter's figures: weights stay resident per session; each session's arena holds up to its activation peak.
   const memory = { weightsMiB: mib((e) => e.weightBytes), activationPeaksMiB: mib((e) => e.activationBytes) };
-  deps.logger?.info({ kind, precision, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, modelsHash: modelsHash.slice(0, 12), ...memory,
+  const int8 = precision === 'int8' ? { int8Graphs: [...sessions.keys()].filter((name) => loaded[variantKey(name, 'int8')]) } : {};
+  deps.logger?.info({ kind, precision, executionProvider, loadMs: Math.round(loadMs), graphs: sessions.size, ...int8, modelsHash: modelsHash.slice(0, 12), ...memory,
     ...(licenses.length > 0 ? { restrictedLicenses: licenseNoticeLines(licenses) } : {}) },
     `hairfast graphs loaded (kind ${kind}, ${precision}, HAIR_PRECISION=${choice})`);
   return {

@@ -60,7 +60,7 @@ export const modelEntrySchema = z.object({
    */
   licenses: z.array(upstreamLicenseSchema).optional(),
   opset: z.number().int().positive().optional(),
-  precision: z.enum(['fp32', 'fp16']).default('fp32'),
+  precision: z.enum(['fp32', 'fp16', 'int8']).default('fp32'),
   inputs: z.array(tensorSpecSchema).min(1),
   outputs: z.array(tensorSpecSchema).min(1),
   /** Cost figures, where known. */

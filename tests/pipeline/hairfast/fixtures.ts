@@ -8,6 +8,7 @@ import { prepareHairfastModels } from '../../../src/model-build/hairfast-contrac
 import { graphLicenses } from '../../../src/model-build/official-files.js';
 import type { Manifest } from '../../../src/pipeline/runtime/manifest.js';
 import type { ContractGraph } from '../../../src/pipeline/hairfast/graphs.contract.js';
+import { graphOfKey } from '../../../src/pipeline/hairfast/graphs.js';
 
 /**
  * A models directory for tests: the face models built by `hairstyler models prepare` (models/face + models/manifest.json) and freshly
@@ -65,7 +66,7 @@ export function labelAsOfficialExport(modelsDir: string, drop: { licensesOf?: st
   for (const [name, entry] of Object.entries(manifest.models)) {
     entry.kind = 'official';
     if (name === drop.licensesOf) delete entry.licenses;
-    else entry.licenses = graphLicenses(name.replace(/_fp16$/, '') as ContractGraph);
+    else entry.licenses = graphLicenses(graphOfKey(name) as ContractGraph);
   }
   writeFileSync(path, JSON.stringify(manifest, null, 2));
 }

@@ -27,11 +27,12 @@ describe('hairfast graph precision', () => {
     modelsDir = join(work, 'models');
     prepareHairfastModels(modelsDir, 'contract');
     execFileSync('/usr/bin/python3', ['tools/hairfast-export/to_fp16.py', '--models', join(modelsDir, 'hairfast'), '--no-check'], { stdio: 'pipe' });
+    execFileSync('/usr/bin/python3', ['tools/hairfast-export/to_int8.py', '--models', join(modelsDir, 'hairfast'), '--only', 'embed,refine', '--no-check'], { stdio: 'pipe' });
     [face, other] = await Promise.all([aligned1024(ASTRONAUT), aligned1024(COFFEE)]);
   }, 120_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  const transferWith = async (precision: 'fp32' | 'fp16' | 'auto', dir = modelsDir) => {
+  const transferWith = async (precision: 'fp32' | 'fp16' | 'int8' | 'auto', dir = modelsDir) => {
     const lines: string[] = [];
     const destination = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
     const logger = createLogger({ level: 'info', destination });
@@ -65,14 +66,45 @@ describe('hairfast graph precision', () => {
     expect(psnr).toBeGreaterThan(30);
   }, 120_000);
 
-  it('auto takes fp32 on the CPU provider, and fp16 graphs key the preset cache apart from fp32 ones', async () => {
+  // The contract graphs have no convolutions, so their int8 variants compute what fp32 does: this checks which files
+  // load and how they key the caches; the quantization itself is tested in tools/hairfast-export/tests/test_int8.py.
+  it('HAIR_PRECISION=int8 runs the int8 variants where there are some and fp32 for the other graphs', async () => {
+    const int8 = await transferWith('int8');
+    const full = await transferWith('fp32');
+    expect(int8.info.precision).toBe('int8');
+    const sessions = int8.log.filter((l) => typeof l['model'] === 'string').map((l) => l['model']);
+    expect(sessions).toEqual(expect.arrayContaining(['hairfast/embed_int8', 'hairfast/refine_int8', 'hairfast/bisenet', 'hairfast/sean_decode']));
+    expect(sessions).not.toContain('hairfast/embed');
+    expect(sessions.filter((name) => String(name).endsWith('_fp16'))).toEqual([]);
+    const loaded = int8.log.find((l) => String(l['msg']).startsWith('hairfast graphs loaded'));
+    expect(loaded).toMatchObject({ precision: 'int8', int8Graphs: ['embed', 'refine'] });
+    expect(Buffer.from(int8.result.image01.buffer).equals(Buffer.from(full.result.image01.buffer))).toBe(true);
+  }, 120_000);
+
+  it('int8 without any int8 variant fails with MODEL_MISSING naming the converter', async () => {
+    const none = join(work, 'no-int8');
+    cpSync(modelsDir, none, { recursive: true });
+    const manifestPath = hairfastManifestPath(none);
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    for (const key of Object.keys(manifest.models)) if (key.endsWith('_int8')) delete manifest.models[key];
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
+    try {
+      await expect(loadHairfastGraphs({ modelsDir: none, warm: false, precision: 'int8' }, { manager }))
+        .rejects.toMatchObject({ code: 'MODEL_MISSING', message: expect.stringContaining('to_int8.py') });
+    } finally {
+      await manager.dispose();
+    }
+  }, 120_000);
+
+  it('auto takes fp32 on the CPU provider, and fp16 and int8 graphs key the preset cache apart from fp32 ones', async () => {
     const auto = await transferWith('auto');
     expect(auto.info.precision).toBe('fp32');
     const loaded = auto.log.find((l) => String(l['msg']).startsWith('hairfast graphs loaded'));
     expect(loaded).toMatchObject({ precision: 'fp32', executionProvider: 'cpu' });
 
     const hashes: Record<string, string> = {};
-    for (const precision of ['fp32', 'fp16'] as const) {
+    for (const precision of ['fp32', 'fp16', 'int8'] as const) {
       const manager = createSessionManager({ HAIR_EP: 'cpu', ORT_INTRA_OP_THREADS: 1 });
       try {
         hashes[precision] = (await loadHairfastGraphs({ modelsDir, warm: false, precision }, { manager })).modelsHash;
@@ -80,7 +112,7 @@ describe('hairfast graph precision', () => {
         await manager.dispose();
       }
     }
-    expect(hashes['fp16']).not.toBe(hashes['fp32']);
+    expect(new Set(Object.values(hashes)).size).toBe(3);
   }, 120_000);
 
   it('fp16 without every variant fails with MODEL_MISSING naming the graphs; auto then stays on fp32', async () => {
